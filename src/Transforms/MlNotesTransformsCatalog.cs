@@ -1,0 +1,51 @@
+using System;
+using Microsoft.ML.Data;
+using MlNotes.Transforms.Onnx;
+
+namespace Microsoft.ML;
+
+/// <summary>MlNotes' transforms on <c>mlContext.Transforms</c>.</summary>
+public static class MlNotesTransformsCatalog
+{
+    /// <summary>
+    /// Scores an ONNX model in batches of rows, mapping every graph input from the column of the same name
+    /// and adding one column per graph output (or per name in <paramref name="outputColumnNames"/>).
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="modelFile">Path of the ONNX model. Apply models only from trusted sources.</param>
+    /// <param name="outputColumnNames">Graph outputs to add as columns of the same names; null for all of them.</param>
+    /// <param name="inputColumnNames">Graph inputs, read from columns of the same names; null for all of them.</param>
+    /// <param name="batchSize">Rows per ONNX Runtime run.</param>
+    /// <returns>The estimator; its transformer holds a native session and is <see cref="IDisposable"/>.</returns>
+    /// <example><code>
+    /// using var scorer = mlContext.Transforms.ApplyOnnxModelBatched("mlp.onnx", outputColumnNames: new[] { "y" }).Fit(data);
+    /// IDataView scored = scorer.Transform(data);
+    /// </code></example>
+    public static OnnxScoringEstimator ApplyOnnxModelBatched(this TransformsCatalog catalog, string modelFile,
+        string[]? outputColumnNames = null, string[]? inputColumnNames = null, int batchSize = OnnxScoringEstimator.Defaults.BatchSize)
+    {
+        ArgumentNullException.ThrowIfNull(modelFile);
+        return ApplyOnnxModelBatched(catalog, new OnnxScoringEstimator.Options
+        {
+            ModelFile = modelFile,
+            OutputColumnNames = outputColumnNames,
+            InputColumnNames = inputColumnNames,
+            BatchSize = batchSize,
+        });
+    }
+
+    /// <summary>Scores an ONNX model in batches of rows, as <paramref name="options"/> say.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">Model, column mapping, batch size, execution provider and threads.</param>
+    /// <returns>The estimator; its transformer holds a native session and is <see cref="IDisposable"/>.</returns>
+    /// <exception cref="System.IO.FileNotFoundException">The model file does not exist.</exception>
+    /// <exception cref="InvalidOperationException">The model cannot be loaded by ONNX Runtime.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range, or a name does not match the graph.</exception>
+    /// <exception cref="NotSupportedException">The provider is not available and <see cref="OnnxScoringEstimator.Options.FallbackToCpu"/> is false, or the graph has a tensor MlNotes cannot map.</exception>
+    public static OnnxScoringEstimator ApplyOnnxModelBatched(this TransformsCatalog catalog, OnnxScoringEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new OnnxScoringEstimator(CatalogUtils.GetEnvironment(catalog), options);
+    }
+}

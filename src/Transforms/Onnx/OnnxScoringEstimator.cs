@@ -1,0 +1,155 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+
+namespace MlNotes.Transforms.Onnx;
+
+/// <summary>
+/// Scores an ONNX model over a data view in batches of rows, on ONNX Runtime.
+/// Create it with <see cref="MlNotesTransformsCatalog.ApplyOnnxModelBatched(TransformsCatalog, string, string[], string[], int)"/>.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Estimator Characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | No |
+/// | Input column data type | Scalar or vector of Single, Double, Int32, Int64, Boolean (and the other integer types), as the graph's inputs |
+/// | Output column data type | As the graph's outputs: a scalar for a [batch] tensor, a vector otherwise (of known size where the graph fixes it) |
+/// | Exportable to ONNX | No |
+///
+/// Unlike `ApplyOnnxModel`, which runs one row per call, this estimator packs `BatchSize` rows into one tensor per graph input
+/// and makes one ONNX Runtime run for them. The graph's first axis must be its batch axis (dynamic, or fixed to 1 which scores one
+/// row per run). Besides it, each input may have one dynamic axis: rows of a variable-size vector column are then scored in runs of
+/// consecutive rows of equal length, never padded.
+///
+/// The model is read and the session built when the estimator is created, so a missing file, a corrupt model, an unmapped graph
+/// input or a missing provider fails there, not while data flows. Apply models only from trusted sources.
+/// ]]></format>
+/// </remarks>
+[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
+public sealed class OnnxScoringEstimator : IEstimator<OnnxScoringTransformer>
+{
+    private readonly OnnxScoringTransformer _transformer;
+
+    internal OnnxScoringEstimator(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        _transformer = new OnnxScoringTransformer(env, options.Clone());
+    }
+
+    /// <summary>Returns the (already built) transformer after checking that <paramref name="input"/> has the columns it reads.</summary>
+    /// <param name="input">The data the transformer will score.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A mapped column is missing or has the wrong type or size.</exception>
+    public OnnxScoringTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _transformer.GetOutputSchema(input.Schema);
+        return _transformer;
+    }
+
+    /// <summary>The output schema shape: the input columns plus one column per mapped graph output.</summary>
+    /// <param name="inputSchema">The input schema shape.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A mapped column is missing or has the wrong item type or kind.</exception>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        foreach (var binding in _transformer.Inputs)
+        {
+            var tensor = binding.Tensor;
+            if (!inputSchema.TryFindColumn(binding.ColumnName, out var column))
+            {
+                ThrowHelper.MissingColumn(nameof(inputSchema), binding.ColumnName);
+            }
+
+            bool scalarFits = tensor.RowElements == 1;
+            bool kindFits = column.Kind != SchemaShape.Column.VectorKind.Scalar || scalarFits;
+            if (!column.ItemType.Equals(tensor.ItemType) || !kindFits)
+            {
+                ThrowHelper.SchemaMismatch(nameof(inputSchema), binding.ColumnName,
+                    $"{tensor.TypeText} (ONNX input '{tensor.Name}' {tensor.ShapeText})", column.GetTypeString());
+            }
+        }
+
+        foreach (var binding in _transformer.Outputs)
+        {
+            var tensor = binding.Tensor;
+            var kind = tensor.RowDims.Length == 0
+                ? SchemaShape.Column.VectorKind.Scalar
+                : tensor.RowElements > 0 ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector;
+            columns[binding.ColumnName] = new SchemaShape.Column(binding.ColumnName, kind, tensor.ItemType, isKey: false);
+        }
+
+        return new SchemaShape(columns.Values);
+    }
+
+    /// <summary>Options of <see cref="OnnxScoringEstimator"/>.</summary>
+    public sealed class Options
+    {
+        /// <summary>Path of the ONNX model file. Give this or <see cref="ModelBytes"/>.</summary>
+        public string? ModelFile { get; set; }
+
+        /// <summary>The ONNX model itself. Give this or <see cref="ModelFile"/>.</summary>
+        public byte[]? ModelBytes { get; set; }
+
+        /// <summary>Columns fed to the graph. Default: <see cref="InputTensorNames"/>, or every graph input, by name.</summary>
+        public string[]? InputColumnNames { get; set; }
+
+        /// <summary>Graph inputs, paired one to one with <see cref="InputColumnNames"/>. Default: the same names as the columns. Every graph input must be mapped.</summary>
+        public string[]? InputTensorNames { get; set; }
+
+        /// <summary>Columns added. Default: <see cref="OutputTensorNames"/>, or every graph output, by name.</summary>
+        public string[]? OutputColumnNames { get; set; }
+
+        /// <summary>Graph outputs, paired one to one with <see cref="OutputColumnNames"/>. Default: the same names as the columns.</summary>
+        public string[]? OutputTensorNames { get; set; }
+
+        /// <summary>Rows per ONNX Runtime run. Larger batches amortize the per-run cost; memory grows with them.</summary>
+        public int BatchSize { get; set; } = Defaults.BatchSize;
+
+        /// <summary>The execution provider to run on.</summary>
+        public OnnxExecutionProvider ExecutionProvider { get; set; } = Defaults.ExecutionProvider;
+
+        /// <summary>The GPU to run on, for the GPU providers.</summary>
+        public int GpuDeviceId { get; set; }
+
+        /// <summary>Run on the CPU when <see cref="ExecutionProvider"/> is not available, instead of throwing <see cref="NotSupportedException"/>.</summary>
+        public bool FallbackToCpu { get; set; }
+
+        /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose (one per physical core).</summary>
+        public int IntraOpNumThreads { get; set; }
+
+        /// <summary>Threads across independent operators; 0 lets ONNX Runtime choose.</summary>
+        public int InterOpNumThreads { get; set; }
+
+        internal Options Clone() => new()
+        {
+            ModelFile = ModelFile,
+            ModelBytes = ModelBytes,
+            InputColumnNames = InputColumnNames?.ToArray(),
+            InputTensorNames = InputTensorNames?.ToArray(),
+            OutputColumnNames = OutputColumnNames?.ToArray(),
+            OutputTensorNames = OutputTensorNames?.ToArray(),
+            BatchSize = BatchSize,
+            ExecutionProvider = ExecutionProvider,
+            GpuDeviceId = GpuDeviceId,
+            FallbackToCpu = FallbackToCpu,
+            IntraOpNumThreads = IntraOpNumThreads,
+            InterOpNumThreads = InterOpNumThreads,
+        };
+    }
+
+    /// <summary>Default values of <see cref="Options"/>.</summary>
+    public static class Defaults
+    {
+        /// <summary>Rows per run.</summary>
+        public const int BatchSize = 64;
+
+        /// <summary>The CPU.</summary>
+        public const OnnxExecutionProvider ExecutionProvider = OnnxExecutionProvider.Cpu;
+    }
+}
