@@ -1,0 +1,243 @@
+#!/usr/bin/python3
+"""Writes the small ONNX test graphs of the scoring engine and their PyTorch fixtures (expected.json).
+
+Run from the repository root:
+    /work/shared/scripts/with-torch tests/MlNotes.Transforms.Tests/TestModels/make_test_models.py
+(or any Debian python3 with python3-torch and python3-onnx). Weights are random but seeded, so the
+output is the same on every run with the same torch build.
+"""
+import json
+import math
+import os
+import re
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OPSET = 17
+torch.set_num_threads(2)
+
+
+# ----------------------------------------------------------------------------- graphs
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(256, 1024)
+        self.fc2 = nn.Linear(1024, 256)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention written out: softmax(Q K^T / sqrt(d_k)) V."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads, self.head_dim = heads, dim // heads
+        self.q = nn.Linear(dim, dim)
+        self.k = nn.Linear(dim, dim)
+        self.v = nn.Linear(dim, dim)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, n, d = x.shape
+        split = lambda t: t.reshape(b, n, self.heads, self.head_dim).transpose(1, 2)
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(self.head_dim)
+        y = torch.matmul(scores.softmax(dim=-1), v)
+        return self.out(y.transpose(1, 2).reshape(b, n, d))
+
+
+class PreNormBlock(nn.Module):
+    def __init__(self, dim, heads, mlp):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads)
+        self.ln2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp), nn.GELU(), nn.Linear(mlp, dim))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class SmallViT(nn.Module):
+    def __init__(self, patch=7, dim=64, depth=4, heads=4, mlp=128, classes=10):
+        super().__init__()
+        self.patch = nn.Conv2d(1, dim, kernel_size=patch, stride=patch)
+        n = (28 // patch) ** 2
+        self.cls = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
+        self.pos = nn.Parameter(torch.randn(1, n + 1, dim) * 0.02)
+        self.blocks = nn.ModuleList([PreNormBlock(dim, heads, mlp) for _ in range(depth)])
+        self.ln = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, image):
+        x = self.patch(image).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+        for blk in self.blocks:
+            x = blk(x)
+        emb = self.ln(x[:, 0])
+        return self.head(emb), emb
+
+
+class MultiIo(nn.Module):
+    def forward(self, a, b, c, d, m):
+        f = a * 2.0 + 1.0
+        g = b * b
+        h = c + torch.ones_like(c)
+        s = torch.where(m, d, torch.zeros_like(d)).sum(dim=1)
+        p = (d > 0) & m
+        return f, g, h, s, p
+
+
+class VarLen(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(100, 8)
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, input_ids, attention_mask):
+        hidden = torch.tanh(self.fc(self.emb(input_ids)))
+        m = attention_mask.to(hidden.dtype).unsqueeze(-1)
+        pooled = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)
+        return hidden, pooled
+
+
+# ----------------------------------------------------------------------------- helpers
+
+DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int32: "int32",
+          torch.int64: "int64", torch.bool: "bool"}
+
+
+def tensor_json(t):
+    t = t.detach().cpu().contiguous()
+    dtype = DTYPES[t.dtype]
+    flat = t.numpy().reshape(-1)
+    if dtype == "float32":
+        # shortest repr that round-trips the float32 value exactly
+        data = [float(repr(np.float32(v)).replace("np.float32(", "").rstrip(")")) for v in flat]
+    elif dtype == "float64":
+        data = [float(v) for v in flat]
+    elif dtype == "bool":
+        data = [bool(v) for v in flat]
+    else:
+        data = [int(v) for v in flat]
+    return {"dtype": dtype, "shape": list(t.shape), "data": data}
+
+
+def dumps(obj):
+    """JSON with indentation for the structure and each flat array (shape, data) on one line."""
+    text = json.dumps(obj, indent=1)
+    return re.sub(r"\[\s*([^\[\]{}\"]*?)\s*\]",
+                  lambda mt: "[" + ", ".join(x.strip() for x in mt.group(1).split(",") if x.strip()) + "]",
+                  text) + "\n"
+
+
+def export(model, args, path, input_names, output_names, dynamic_axes):
+    """Exports at opset 17, then types every graph output with its concrete non-dynamic sizes."""
+    model.eval()
+    with torch.no_grad():
+        torch.onnx.export(model, args, path, input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True)
+        outs = model(*args)
+    outs = outs if isinstance(outs, (tuple, list)) else (outs,)
+    m = onnx.load(path)
+    for go, t in zip(m.graph.output, outs):
+        dims = go.type.tensor_type.shape.dim
+        assert len(dims) == t.dim(), (go.name, len(dims), t.dim())
+        for ax, dim in enumerate(dims):
+            want = dynamic_axes.get(go.name, {}).get(ax)
+            dim.Clear()
+            if want is not None:
+                dim.dim_param = want
+            else:
+                dim.dim_value = int(t.shape[ax])
+    onnx.save(m, path)
+    onnx.checker.check_model(onnx.load(path), full_check=True)
+    return outs
+
+
+def describe(path):
+    m = onnx.load(path)
+
+    def dims(v):
+        return [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+
+    def et(v):
+        return onnx.TensorProto.DataType.Name(v.type.tensor_type.elem_type)
+
+    ins = ", ".join(f"{v.name}:{et(v)}{dims(v)}" for v in m.graph.input)
+    outs = ", ".join(f"{v.name}:{et(v)}{dims(v)}" for v in m.graph.output)
+    return f"{os.path.basename(path)} ({os.path.getsize(path)} B) in[{ins}] out[{outs}]"
+
+
+def build(name, model, args, input_names, output_names, dynamic_axes, fixtures):
+    path = os.path.join(HERE, name)
+    outs = export(model, args, path, input_names, output_names, dynamic_axes)
+    fixtures[name] = {
+        "inputs": {n: tensor_json(a) for n, a in zip(input_names, args)},
+        "outputs": {n: tensor_json(o) for n, o in zip(output_names, outs)},
+    }
+    print(describe(path), flush=True)
+
+
+def main():
+    fixtures = {}
+    B = 3
+
+    torch.manual_seed(1)
+    build("mlp.onnx", Mlp(), (torch.randn(B, 256),), ["x"], ["y"],
+          {"x": {0: "batch"}, "y": {0: "batch"}}, fixtures)
+
+    torch.manual_seed(2)
+    vit = SmallViT()
+    image = torch.rand(B, 1, 28, 28)
+    build("vit_small.onnx", vit, (image,), ["image"], ["logits", "embedding"],
+          {"image": {0: "batch"}, "logits": {0: "batch"}, "embedding": {0: "batch"}}, fixtures)
+
+    torch.manual_seed(3)
+    a = torch.randn(B, 4)
+    b = torch.randn(B, 3, dtype=torch.float64)
+    c = torch.randint(-50, 50, (B, 2), dtype=torch.int32)
+    d = torch.randint(-9, 10, (B, 5), dtype=torch.int64)
+    m = torch.rand(B, 5) > 0.4
+    names_in = ["a", "b", "c", "d", "m"]
+    names_out = ["f", "g", "h", "s", "p"]
+    build("multi_io.onnx", MultiIo(), (a, b, c, d, m), names_in, names_out,
+          {n: {0: "batch"} for n in names_in + names_out}, fixtures)
+
+    torch.manual_seed(4)
+    lengths = [5, 2, 7]
+    L = max(lengths)
+    ids = torch.zeros(B, L, dtype=torch.int64)
+    mask = torch.zeros(B, L, dtype=torch.int64)
+    for i, n in enumerate(lengths):
+        ids[i, :n] = torch.randint(1, 100, (n,))
+        mask[i, :n] = 1
+    bs = {0: "batch", 1: "seq"}
+    build("varlen.onnx", VarLen(), (ids, mask), ["input_ids", "attention_mask"], ["hidden", "pooled"],
+          {"input_ids": bs, "attention_mask": bs, "hidden": bs, "pooled": {0: "batch"}}, fixtures)
+
+    with open(os.path.join(HERE, "expected.json"), "w") as f:
+        f.write(dumps(fixtures))
+
+    # check: multi_io outputs typed with concrete non-batch sizes, fixtures agree with the definitions
+    mo = onnx.load(os.path.join(HERE, "multi_io.onnx"))
+    shapes = {o.name: [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim] for o in mo.graph.output}
+    assert shapes == {"f": ["batch", 4], "g": ["batch", 3], "h": ["batch", 2], "s": ["batch"], "p": ["batch", 5]}, shapes
+    fx = fixtures["multi_io.onnx"]["outputs"]
+    assert fx["s"]["data"] == [int(v) for v in torch.where(m, d, 0).sum(1)]
+    total = sum(os.path.getsize(os.path.join(HERE, p)) for p in os.listdir(HERE))
+    print(f"folder size {total} B")
+    assert total < 4 * 1024 * 1024
+
+
+if __name__ == "__main__":
+    main()
