@@ -1,4 +1,6 @@
 using System;
+using System.Reflection;
+using System.Runtime.ExceptionServices;
 using MlNotes.Transforms.Onnx;
 
 namespace Microsoft.ML;
@@ -18,6 +20,7 @@ public static class MlNotesModelOperationsCatalog
     /// <param name="inputSchema">The schema the model was saved with.</param>
     /// <returns>The loaded model.</returns>
     /// <exception cref="NotSupportedException">The provider is not available and <paramref name="fallbackToCpu"/> is false.</exception>
+    /// <exception cref="FormatException">The model zip is corrupt (for example its ONNX bytes were altered).</exception>
     public static ITransformer LoadWithExecutionProvider(this ModelOperationsCatalog catalog, string filePath,
         OnnxExecutionProvider executionProvider, int gpuDeviceId, bool fallbackToCpu, out DataViewSchema inputSchema)
     {
@@ -27,7 +30,16 @@ public static class MlNotesModelOperationsCatalog
         settings.Validate();
         using (OnnxLoadScope.Enter(settings))
         {
-            return catalog.Load(filePath, out inputSchema);
+            try
+            {
+                return catalog.Load(filePath, out inputSchema);
+            }
+            catch (TargetInvocationException e) when (e.InnerException != null)
+            {
+                // ML.NET calls loaders through reflection; surface the loader's own exception (FormatException for a corrupt zip).
+                ExceptionDispatchInfo.Throw(e.InnerException);
+                throw;
+            }
         }
     }
 }
