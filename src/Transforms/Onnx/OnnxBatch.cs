@@ -11,9 +11,10 @@ namespace MlNotes.Transforms.Onnx;
 /// Each cursor owns one; its buffers are reused from batch to batch. Rows whose dynamic axes differ
 /// are scored in separate runs of consecutive equal-shaped rows, so a graph never sees padding it did not ask for.
 /// </summary>
-internal sealed class OnnxBatch : IDisposable
+internal sealed class OnnxBatch : IBatch
 {
-    private readonly OnnxScoringTransformer _parent;
+    private readonly OnnxModel _model;
+    private readonly IReadOnlyList<OnnxColumnBinding> _bindings;
     private readonly InputSlots[] _inputs;
     private readonly OutputSlots?[] _outputs;
     private readonly string[] _inputNames;
@@ -25,25 +26,25 @@ internal sealed class OnnxBatch : IDisposable
     private readonly long[] _positions;
     private readonly RunOptions _runOptions = new();
 
-    /// <param name="parent">The transformer whose session scores.</param>
-    /// <param name="source">The row the input columns are read from.</param>
-    /// <param name="activeOutputs">Per bound output: is it needed.</param>
+    /// <param name="model">The model whose session scores.</param>
+    /// <param name="inputs">One per graph input: from a column (<see cref="FromColumn"/>) or computed (<see cref="Computed{T}"/>).</param>
+    /// <param name="outputs">The graph outputs the batch can compute.</param>
+    /// <param name="activeOutputs">Per output: is it needed.</param>
     /// <param name="capacity">Rows per batch.</param>
-    public OnnxBatch(OnnxScoringTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
+    public OnnxBatch(OnnxModel model, IReadOnlyList<InputSlots> inputs, IReadOnlyList<OnnxColumnBinding> outputs, bool[] activeOutputs, int capacity)
     {
-        _parent = parent;
+        _model = model;
+        _bindings = outputs;
         Capacity = capacity;
         _positions = new long[capacity];
-        var inputs = parent.Inputs;
         _inputs = new InputSlots[inputs.Count];
         _inputNames = new string[inputs.Count];
         for (int i = 0; i < inputs.Count; i++)
         {
-            _inputs[i] = InputSlots.Create(inputs[i], source, capacity);
-            _inputNames[i] = inputs[i].Tensor.Name;
+            _inputs[i] = inputs[i];
+            _inputNames[i] = inputs[i].Binding.Tensor.Name;
         }
 
-        var outputs = parent.Outputs;
         _outputs = new OutputSlots?[outputs.Count];
         var runNames = new List<string>();
         var runOutputs = new List<OutputSlots>();
@@ -66,9 +67,24 @@ internal sealed class OnnxBatch : IDisposable
         _outputValues = new OrtValue[_runOutputs.Length];
     }
 
+    /// <summary>Fills a computed input's row (its fixed length) for the source row at <paramref name="position"/>.</summary>
+    public delegate void RowFiller<T>(Span<T> destination, long position);
+
     public int Capacity { get; }
 
     public int Count { get; private set; }
+
+    /// <summary>A graph input read from the column the binding names.</summary>
+    public static InputSlots FromColumn(OnnxColumnBinding binding, DataViewRow source, int capacity)
+    {
+        var type = typeof(ColumnInputSlots<>).MakeGenericType(binding.Tensor.ClrType);
+        return (InputSlots)Activator.CreateInstance(type, binding, source, capacity)!;
+    }
+
+    /// <summary>A graph input of known row size whose rows <paramref name="fill"/> computes (preprocessed images, say).</summary>
+    public static InputSlots Computed<T>(OnnxColumnBinding binding, RowFiller<T> fill, int capacity)
+        where T : unmanaged
+        => new ComputedInputSlots<T>(binding, fill, capacity);
 
     public bool HasOutputs => _runOutputs.Length > 0;
 
@@ -87,7 +103,7 @@ internal sealed class OnnxBatch : IDisposable
         int slot = Count;
         foreach (var input in _inputs)
         {
-            input.Fill(slot, position, _parent.ModelName);
+            input.Fill(slot, position, _model.Name);
         }
 
         _positions[slot] = position;
@@ -122,10 +138,18 @@ internal sealed class OnnxBatch : IDisposable
     }
 
     /// <summary>A getter for a bound output, reading the slot <paramref name="slot"/> returns.</summary>
-    public Delegate GetOutputGetter(int outputIndex, Func<int> slot)
-        => (_outputs[outputIndex] ?? throw new InvalidOperationException($"Output column '{_parent.Outputs[outputIndex].ColumnName}' is not active.")).MakeGetter(slot);
+    public Delegate GetGetter(int outputIndex, Func<int> slot)
+        => Active(outputIndex).MakeGetter(slot);
+
+    /// <summary>The values of output <paramref name="outputIndex"/> for the row in <paramref name="slot"/>.</summary>
+    public ReadOnlySpan<T> OutputRow<T>(int outputIndex, int slot)
+        where T : unmanaged
+        => ((OutputSlots<T>)Active(outputIndex)).Row(slot);
 
     public void Dispose() => _runOptions.Dispose();
+
+    private OutputSlots Active(int outputIndex)
+        => _outputs[outputIndex] ?? throw new InvalidOperationException($"Output column '{_bindings[outputIndex].ColumnName}' is not active.");
 
     private bool SameShape(int a, int b)
     {
@@ -156,8 +180,8 @@ internal sealed class OnnxBatch : IDisposable
                     _outputValues[i] = _runOutputs[i].CreateBoundTensor(first, count);
                 }
 
-                _parent.Session.Run(_runOptions, _inputNames, _inputValues, _runOutputNames, _outputValues);
-                _parent.CountRun();
+                _model.Session.Run(_runOptions, _inputNames, _inputValues, _runOutputNames, _outputValues);
+                _model.CountRun();
                 for (int i = 0; i < _runOutputs.Length; i++)
                 {
                     _runOutputs[i].CommitBound(first, count);
@@ -165,11 +189,11 @@ internal sealed class OnnxBatch : IDisposable
             }
             else
             {
-                using var results = _parent.Session.Run(_runOptions, _inputNames, _inputValues, _runOutputNames);
-                _parent.CountRun();
+                using var results = _model.Session.Run(_runOptions, _inputNames, _inputValues, _runOutputNames);
+                _model.CountRun();
                 for (int i = 0; i < _runOutputs.Length; i++)
                 {
-                    _runOutputs[i].CopyFrom(results[i], first, count, _parent.ModelName);
+                    _runOutputs[i].CopyFrom(results[i], first, count, _model.Name);
                 }
             }
         }
@@ -177,7 +201,7 @@ internal sealed class OnnxBatch : IDisposable
         {
             throw new InvalidOperationException(
                 $"ONNX Runtime failed while scoring the rows at positions {_positions[first]} to {_positions[first + count - 1]} " +
-                $"(a run of {count} rows) with model {_parent.ModelName}: {e.Message}", e);
+                $"(a run of {count} rows) with model {_model.Name}: {e.Message}", e);
         }
         finally
         {
@@ -195,8 +219,8 @@ internal sealed class OnnxBatch : IDisposable
         }
     }
 
-    /// <summary>One input column's rows, back to back in one pinned buffer.</summary>
-    private abstract class InputSlots
+    /// <summary>One graph input's rows, back to back in one pinned buffer.</summary>
+    internal abstract class InputSlots
     {
         protected InputSlots(OnnxColumnBinding binding, int capacity)
         {
@@ -210,12 +234,6 @@ internal sealed class OnnxBatch : IDisposable
         protected int[] Offsets { get; }
 
         protected long[] Shape { get; }
-
-        public static InputSlots Create(OnnxColumnBinding binding, DataViewRow source, int capacity)
-        {
-            var type = typeof(InputSlots<>).MakeGenericType(binding.Tensor.ClrType);
-            return (InputSlots)Activator.CreateInstance(type, binding, source, capacity)!;
-        }
 
         public void Clear() => Offsets[0] = 0;
 
@@ -255,15 +273,70 @@ internal sealed class OnnxBatch : IDisposable
         }
     }
 
-    private sealed class InputSlots<T> : InputSlots
+    private abstract class InputSlots<T> : InputSlots
+        where T : unmanaged
+    {
+        protected InputSlots(OnnxColumnBinding binding, int capacity)
+            : base(binding, capacity)
+        {
+            int perRow = binding.Tensor.RowElements > 0 ? binding.Tensor.RowElements : 16;
+            Data = GC.AllocateUninitializedArray<T>(Math.Max(1, capacity * perRow), pinned: true);
+        }
+
+        protected T[] Data { get; private set; }
+
+        public override OrtValue CreateTensor(int first, int count)
+        {
+            SetShape(first, count);
+            int start = Offsets[first];
+            int length = Offsets[first + count] - start;
+            return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(Data, start, length), Shape);
+        }
+
+        protected void Reserve(int size)
+        {
+            if (size > Data.Length)
+            {
+                var larger = GC.AllocateUninitializedArray<T>(Math.Max(size, Data.Length * 2), pinned: true);
+                Data.AsSpan().CopyTo(larger);
+                Data = larger;
+            }
+        }
+    }
+
+    private sealed class ComputedInputSlots<T> : InputSlots<T>
+        where T : unmanaged
+    {
+        private readonly RowFiller<T> _fill;
+
+        public ComputedInputSlots(OnnxColumnBinding binding, RowFiller<T> fill, int capacity)
+            : base(binding, capacity)
+        {
+            if (binding.Tensor.RowElements <= 0)
+            {
+                throw new ArgumentException($"A computed input needs a known row size; '{binding.Tensor.Name}' is {binding.Tensor.ShapeText}.", nameof(binding));
+            }
+
+            _fill = fill;
+        }
+
+        public override void Fill(int slot, long position, string modelName)
+        {
+            int offset = Offsets[slot];
+            int length = Binding.Tensor.RowElements;
+            _fill(Data.AsSpan(offset, length), position);
+            Offsets[slot + 1] = offset + length;
+        }
+    }
+
+    private sealed class ColumnInputSlots<T> : InputSlots<T>
         where T : unmanaged
     {
         private readonly ValueGetter<VBuffer<T>>? _vectorGetter;
         private readonly ValueGetter<T>? _scalarGetter;
-        private T[] _data;
         private VBuffer<T> _value;
 
-        public InputSlots(OnnxColumnBinding binding, DataViewRow source, int capacity)
+        public ColumnInputSlots(OnnxColumnBinding binding, DataViewRow source, int capacity)
             : base(binding, capacity)
         {
             var column = source.Schema[binding.ColumnName];
@@ -275,9 +348,6 @@ internal sealed class OnnxBatch : IDisposable
             {
                 _scalarGetter = source.GetGetter<T>(column);
             }
-
-            int perRow = binding.Tensor.RowElements > 0 ? binding.Tensor.RowElements : 16;
-            _data = GC.AllocateUninitializedArray<T>(Math.Max(1, capacity * perRow), pinned: true);
         }
 
         public override void Fill(int slot, long position, string modelName)
@@ -287,7 +357,7 @@ internal sealed class OnnxBatch : IDisposable
             {
                 CheckLength(1, position, modelName);
                 Reserve(offset + 1);
-                _scalarGetter(ref _data[offset]);
+                _scalarGetter(ref Data[offset]);
                 Offsets[slot + 1] = offset + 1;
                 return;
             }
@@ -296,26 +366,8 @@ internal sealed class OnnxBatch : IDisposable
             int length = _value.Length;
             CheckLength(length, position, modelName);
             Reserve(offset + length);
-            _value.CopyTo(_data.AsSpan(offset, length));
+            _value.CopyTo(Data.AsSpan(offset, length));
             Offsets[slot + 1] = offset + length;
-        }
-
-        public override OrtValue CreateTensor(int first, int count)
-        {
-            SetShape(first, count);
-            int start = Offsets[first];
-            int length = Offsets[first + count] - start;
-            return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(_data, start, length), Shape);
-        }
-
-        private void Reserve(int size)
-        {
-            if (size > _data.Length)
-            {
-                var larger = GC.AllocateUninitializedArray<T>(Math.Max(size, _data.Length * 2), pinned: true);
-                _data.AsSpan().CopyTo(larger);
-                _data = larger;
-            }
         }
     }
 
@@ -411,6 +463,8 @@ internal sealed class OnnxBatch : IDisposable
                 Offsets[first + i + 1] = Offsets[first + i] + rowLength;
             }
         }
+
+        public ReadOnlySpan<T> Row(int slot) => _data.AsSpan(Offsets[slot], Offsets[slot + 1] - Offsets[slot]);
 
         public override Delegate MakeGetter(Func<int> slot)
         {

@@ -290,7 +290,7 @@ public sealed class OnnxScoringTransformerTests
 
         Assert.Throws<ObjectDisposedException>(() => scorer.Transform(data));
         Assert.Throws<ObjectDisposedException>(() => view.GetColumn<VBuffer<float>>("y").ToArray());
-        Assert.Throws<ObjectDisposedException>(() => scorer.Session);
+        Assert.Throws<ObjectDisposedException>(() => scorer.Model.Session);
     }
 
     [Fact]

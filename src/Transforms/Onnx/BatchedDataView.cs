@@ -7,15 +7,15 @@ using Microsoft.ML.Data;
 namespace MlNotes.Transforms.Onnx;
 
 /// <summary>
-/// The lazy result of <see cref="OnnxScoringTransformer.Transform"/>: the input's columns followed by the graph's outputs.
-/// Its cursor pulls up to BatchSize upstream rows, scores them with one run, then serves them in order.
+/// The lazy result of a batched transformer: the input's columns followed by the added ones.
+/// Its cursor pulls up to BatchSize upstream rows, scores them together, then serves them in order.
 /// </summary>
-internal sealed class OnnxScoringDataView : IDataView
+internal sealed class BatchedDataView : IDataView
 {
-    private readonly OnnxScoringTransformer _parent;
+    private readonly IBatchedMapper _parent;
     private readonly IDataView _source;
 
-    public OnnxScoringDataView(OnnxScoringTransformer parent, IDataView source)
+    public BatchedDataView(IBatchedMapper parent, IDataView source)
     {
         _parent = parent;
         _source = source;
@@ -38,7 +38,7 @@ internal sealed class OnnxScoringDataView : IDataView
             active[column.Index] = true;
         }
 
-        var activeOutputs = new bool[_parent.Outputs.Count];
+        var activeOutputs = new bool[Schema.Count - inputCount];
         for (int i = 0; i < activeOutputs.Length; i++)
         {
             activeOutputs[i] = active[inputCount + i];
@@ -52,9 +52,9 @@ internal sealed class OnnxScoringDataView : IDataView
             return new PassThroughCursor(this, plain, active);
         }
 
-        foreach (var input in _parent.Inputs)
+        foreach (string input in _parent.InputColumns(_source.Schema, activeOutputs))
         {
-            upstream.Add(_source.Schema[input.ColumnName].Index);
+            upstream.Add(_source.Schema[input].Index);
         }
 
         var source = _source.GetRowCursor(upstream.Select(i => _source.Schema[i]), rand);
@@ -71,11 +71,11 @@ internal sealed class OnnxScoringDataView : IDataView
 
     private sealed class PassThroughCursor : DataViewRowCursor
     {
-        private readonly OnnxScoringDataView _view;
+        private readonly BatchedDataView _view;
         private readonly DataViewRowCursor _source;
         private readonly bool[] _active;
 
-        public PassThroughCursor(OnnxScoringDataView view, DataViewRowCursor source, bool[] active)
+        public PassThroughCursor(BatchedDataView view, DataViewRowCursor source, bool[] active)
         {
             _view = view;
             _source = source;
@@ -117,20 +117,20 @@ internal sealed class OnnxScoringDataView : IDataView
 
     private sealed class BatchCursor : DataViewRowCursor
     {
-        private readonly OnnxScoringDataView _view;
+        private readonly BatchedDataView _view;
         private readonly DataViewRowCursor _source;
         private readonly bool[] _active;
         private readonly int _inputCount;
         private readonly ColumnSlotCache?[] _caches;
         private readonly ValueGetter<DataViewRowId> _sourceId;
         private readonly DataViewRowId[] _ids;
-        private readonly OnnxBatch _batch;
+        private readonly IBatch _batch;
         private readonly Func<int> _currentSlot;
         private int _slot = -1;
         private long _position = -1;
         private bool _sourceDone;
 
-        public BatchCursor(OnnxScoringDataView view, DataViewRowCursor source, bool[] active, bool[] activeOutputs)
+        public BatchCursor(BatchedDataView view, DataViewRowCursor source, bool[] active, bool[] activeOutputs)
         {
             _view = view;
             _source = source;
@@ -148,7 +148,7 @@ internal sealed class OnnxScoringDataView : IDataView
 
             _sourceId = source.GetIdGetter();
             _ids = new DataViewRowId[capacity];
-            _batch = new OnnxBatch(view._parent, source, activeOutputs, capacity);
+            _batch = view._parent.CreateBatch(source, activeOutputs, capacity);
             _currentSlot = () => _slot;
         }
 
@@ -215,7 +215,7 @@ internal sealed class OnnxScoringDataView : IDataView
 
             Delegate getter = column.Index < _inputCount
                 ? _caches[column.Index]!.MakeGetter(_currentSlot)
-                : _batch.GetOutputGetter(column.Index - _inputCount, _currentSlot);
+                : _batch.GetGetter(column.Index - _inputCount, _currentSlot);
             return Cast<TValue>(getter, column);
         }
 

@@ -7,11 +7,11 @@ using Microsoft.ML.Data;
 namespace MlNotes.Transforms.Onnx;
 
 /// <summary>Scores one row at a time for <c>PredictionEngine</c>, reusing one batch of capacity 1.</summary>
-internal sealed class OnnxRowMapper : IRowToRowMapper
+internal sealed class BatchedRowMapper : IRowToRowMapper
 {
-    private readonly OnnxScoringTransformer _parent;
+    private readonly IBatchedMapper _parent;
 
-    public OnnxRowMapper(OnnxScoringTransformer parent, DataViewSchema inputSchema)
+    public BatchedRowMapper(IBatchedMapper parent, DataViewSchema inputSchema)
     {
         _parent = parent;
         InputSchema = inputSchema;
@@ -25,6 +25,7 @@ internal sealed class OnnxRowMapper : IRowToRowMapper
     public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns)
     {
         var needed = new HashSet<int>();
+        var activeOutputs = new bool[OutputSchema.Count - InputSchema.Count];
         foreach (var column in dependingColumns)
         {
             if (column.Index < InputSchema.Count)
@@ -33,10 +34,15 @@ internal sealed class OnnxRowMapper : IRowToRowMapper
             }
             else
             {
-                foreach (var input in _parent.Inputs)
-                {
-                    needed.Add(InputSchema[input.ColumnName].Index);
-                }
+                activeOutputs[column.Index - InputSchema.Count] = true;
+            }
+        }
+
+        if (activeOutputs.Any(a => a))
+        {
+            foreach (string input in _parent.InputColumns(InputSchema, activeOutputs))
+            {
+                needed.Add(InputSchema[input].Index);
             }
         }
 
@@ -57,22 +63,22 @@ internal sealed class OnnxRowMapper : IRowToRowMapper
 
     private sealed class MappedRow : DataViewRow
     {
-        private readonly OnnxRowMapper _mapper;
+        private readonly BatchedRowMapper _mapper;
         private readonly DataViewRow _input;
         private readonly bool[] _active;
-        private readonly OnnxBatch? _batch;
+        private readonly IBatch? _batch;
         private long _scoredPosition = -1;
 
-        public MappedRow(OnnxRowMapper mapper, DataViewRow input, bool[] active)
+        public MappedRow(BatchedRowMapper mapper, DataViewRow input, bool[] active)
         {
             _mapper = mapper;
             _input = input;
             _active = active;
             int inputCount = mapper.InputSchema.Count;
-            var activeOutputs = Enumerable.Range(0, mapper._parent.Outputs.Count).Select(i => active[inputCount + i]).ToArray();
+            var activeOutputs = active.Skip(inputCount).ToArray();
             if (activeOutputs.Any(a => a))
             {
-                _batch = new OnnxBatch(mapper._parent, input, activeOutputs, capacity: 1);
+                _batch = mapper._parent.CreateBatch(input, activeOutputs, capacity: 1);
             }
         }
 
@@ -99,7 +105,7 @@ internal sealed class OnnxRowMapper : IRowToRowMapper
                 throw new InvalidOperationException($"Column '{column.Name}' is not active in this row.");
             }
 
-            var inner = _batch.GetOutputGetter(column.Index - inputCount, () => 0);
+            var inner = _batch.GetGetter(column.Index - inputCount, () => 0);
             if (inner is not ValueGetter<TValue> read)
             {
                 throw new InvalidOperationException($"Invalid TValue in GetGetter for column '{column.Name}': '{typeof(TValue)}', expected type: '{column.Type.RawType}'.");

@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Threading;
+using Microsoft.ML;
+using Microsoft.ML.Internal.Utilities;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Runtime;
+
+namespace MlNotes.Transforms.Onnx;
+
+/// <summary>
+/// An ONNX model and the one session every cursor of a transformer shares (<see cref="InferenceSession.Run(RunOptions, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string})"/> is thread-safe).
+/// Knows how to store its bytes in a model zip and read them back, checked by SHA-256.
+/// </summary>
+internal sealed class OnnxModel : IDisposable
+{
+    private const string ModelStreamName = "OnnxModel";
+    private InferenceSession? _session;
+    private long _runCount;
+
+    private OnnxModel(byte[] bytes, string name, InferenceSession session, OnnxExecutionProvider provider, OnnxExecutionSettings settings)
+    {
+        Bytes = bytes;
+        Name = name;
+        _session = session;
+        ExecutionProvider = provider;
+        Settings = settings;
+    }
+
+    public byte[] Bytes { get; }
+
+    /// <summary>Names the model in messages: its path in quotes, or where its bytes came from.</summary>
+    public string Name { get; }
+
+    public OnnxExecutionProvider ExecutionProvider { get; }
+
+    public OnnxExecutionSettings Settings { get; }
+
+    public InferenceSession Session => _session ?? throw new ObjectDisposedException(nameof(OnnxModel));
+
+    public long RunCount => Interlocked.Read(ref _runCount);
+
+    public IReadOnlyDictionary<string, NodeMetadata> InputMetadata => Session.InputMetadata;
+
+    public IReadOnlyDictionary<string, NodeMetadata> OutputMetadata => Session.OutputMetadata;
+
+    public static OnnxModel Create(IHost host, byte[] bytes, string name, OnnxExecutionSettings settings, bool fromSavedModel)
+    {
+        var session = OnnxSessionFactory.Create(bytes, settings, name, fromSavedModel, out var actual);
+        if (actual != settings.Provider)
+        {
+            using var ch = host.Start("OnnxSession");
+            ch.Warning($"Execution provider {settings.Provider} is not available: model {name} runs on {actual} (FallbackToCpu).");
+        }
+
+        return new OnnxModel(bytes, name, session, actual, settings);
+    }
+
+    /// <summary>Reads the model named by a file path or given as bytes (exactly one of them).</summary>
+    public static byte[] ReadBytes(string? file, byte[]? bytes, out string name)
+    {
+        if (file != null && bytes != null)
+        {
+            ThrowHelper.BadOption("ModelFile", "Give either ModelFile or ModelBytes, not both.");
+        }
+
+        if (file != null)
+        {
+            name = $"'{file}'";
+            return OnnxSessionFactory.ReadModelFile(file);
+        }
+
+        if (bytes != null)
+        {
+            name = $"(given as {bytes.Length} bytes)";
+            return bytes.ToArray();
+        }
+
+        name = "";
+        return ThrowHelper.BadOption<byte[]>("ModelFile", "Give the ONNX model as ModelFile or ModelBytes.");
+    }
+
+    /// <summary>Execution settings for a model being loaded: explicit load options, else the loading context's, else the CPU.</summary>
+    public static OnnxExecutionSettings LoadTimeSettings(IHostEnvironment env, int intraOpNumThreads, int interOpNumThreads)
+    {
+        if (OnnxLoadScope.Current is { } explicitSettings)
+        {
+            return explicitSettings with { IntraOpNumThreads = intraOpNumThreads, InterOpNumThreads = interOpNumThreads };
+        }
+
+        if (env is IHostEnvironmentInternal context && context.GpuDeviceId is int deviceId)
+        {
+            return new OnnxExecutionSettings(OnnxExecutionProvider.Cuda, deviceId, context.FallbackToCpu, intraOpNumThreads, interOpNumThreads);
+        }
+
+        return OnnxExecutionSettings.Cpu with { IntraOpNumThreads = intraOpNumThreads, InterOpNumThreads = interOpNumThreads };
+    }
+
+    /// <summary>Writes the bytes (a stream of their own), their hash, the name and the thread counts.</summary>
+    public void Save(ModelSaveContext ctx)
+    {
+        ctx.SaveBinaryStream(ModelStreamName, writer => writer.WriteByteArray(Bytes));
+        ctx.Writer.WriteByteArray(SHA256.HashData(Bytes));
+        ctx.SaveNonEmptyString(Name);
+        ctx.Writer.Write(Settings.IntraOpNumThreads);
+        ctx.Writer.Write(Settings.InterOpNumThreads);
+    }
+
+    /// <summary>Reads what <see cref="Save"/> wrote and builds the session where the loading context says.</summary>
+    public static OnnxModel Load(IHostEnvironment env, IHost host, ModelLoadContext ctx)
+    {
+        byte[]? bytes = null;
+        if (!ctx.TryLoadBinaryStream(ModelStreamName, reader => bytes = reader.ReadByteArray()) || bytes == null)
+        {
+            ThrowHelper.CorruptModel("The saved model has no ONNX model stream: the model zip is truncated or was not written by MlNotes.");
+        }
+
+        byte[] hash = ctx.Reader.ReadByteArray();
+        if (!hash.AsSpan().SequenceEqual(SHA256.HashData(bytes)))
+        {
+            ThrowHelper.CorruptModel("The ONNX model stored in the model zip is corrupt: its SHA-256 does not match the one saved with it.");
+        }
+
+        string name = ctx.LoadNonEmptyString();
+        int intra = ctx.Reader.ReadInt32();
+        int inter = ctx.Reader.ReadInt32();
+        if (intra < 0 || inter < 0)
+        {
+            ThrowHelper.CorruptModel($"The saved ONNX model settings are corrupt: threads {intra}/{inter}.");
+        }
+
+        string loadedName = name.EndsWith(" (loaded from a model zip)", StringComparison.Ordinal) ? name : name + " (loaded from a model zip)";
+        return Create(host, bytes, loadedName, LoadTimeSettings(env, intra, inter), fromSavedModel: true);
+    }
+
+    public void CountRun() => Interlocked.Increment(ref _runCount);
+
+    public void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_session == null, this);
+
+    public void Dispose()
+    {
+        _session?.Dispose();
+        _session = null;
+    }
+}
