@@ -1,6 +1,7 @@
 using System;
 using Microsoft.ML.Data;
 using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Vision;
 
 namespace Microsoft.ML;
 
@@ -47,5 +48,45 @@ public static class MlNotesTransformsCatalog
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
         return new OnnxScoringEstimator(CatalogUtils.GetEnvironment(catalog), options);
+    }
+
+    /// <summary>
+    /// Classifies images with an ONNX image classifier, preprocessing them as its manifest says (the .json beside the model),
+    /// and adds <c>Score</c> (probabilities, class names as slot names), <c>PredictedLabel</c> (key type) and, when the
+    /// graph has one, <c>Embedding</c>.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="modelFile">Path of the ONNX model; its manifest is the file beside it with the extension .json. Apply models only from trusted sources.</param>
+    /// <param name="inputColumnName">The image column: <c>MLImage</c> from <c>LoadImages</c>, or encoded image bytes from <c>LoadRawImageBytes</c>.</param>
+    /// <param name="batchSize">Images per ONNX Runtime run.</param>
+    /// <returns>The estimator; its transformer holds a native session and is <see cref="IDisposable"/>.</returns>
+    /// <example><code>
+    /// var pipeline = mlContext.Transforms.LoadImages("Image", imageFolder, "ImagePath")
+    ///     .Append(mlContext.Transforms.ClassifyImageOnnx("models-onnx/vit-fashion.onnx"));
+    /// </code></example>
+    public static OnnxImageClassifierEstimator ClassifyImageOnnx(this TransformsCatalog catalog, string modelFile,
+        string inputColumnName = OnnxImageClassifierEstimator.Defaults.InputColumnName, int batchSize = OnnxImageClassifierEstimator.Defaults.BatchSize)
+    {
+        ArgumentNullException.ThrowIfNull(modelFile);
+        return ClassifyImageOnnx(catalog, new OnnxImageClassifierEstimator.Options
+        {
+            ModelFile = modelFile,
+            InputColumnName = inputColumnName,
+            BatchSize = batchSize,
+        });
+    }
+
+    /// <summary>Classifies images with an ONNX image classifier, as <paramref name="options"/> say (unset values come from the manifest).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">Model, manifest, columns, preprocessing overrides, error handling, execution provider.</param>
+    /// <returns>The estimator; its transformer holds a native session and is <see cref="IDisposable"/>.</returns>
+    /// <exception cref="System.IO.FileNotFoundException">The model or manifest file does not exist.</exception>
+    /// <exception cref="InvalidOperationException">The graph does not match its manifest, or does not take images of the configured size.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range or names a tensor the graph lacks.</exception>
+    public static OnnxImageClassifierEstimator ClassifyImageOnnx(this TransformsCatalog catalog, OnnxImageClassifierEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new OnnxImageClassifierEstimator(CatalogUtils.GetEnvironment(catalog), options);
     }
 }

@@ -1,0 +1,188 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.Manifests;
+
+/// <summary>
+/// The JSON sidecar that describes an exported graph (models-onnx/README.md documents the format): tensors, roles,
+/// preprocessing, labels, tokenizer, pooling. Wrappers read it so users need not repeat it, validate the graph
+/// against it, and store its text in the model zip.
+/// </summary>
+internal sealed class ModelManifest
+{
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    public int FormatVersion { get; set; } = 1;
+
+    public string? Name { get; set; }
+
+    public string? Family { get; set; }
+
+    public string? ModelFile { get; set; }
+
+    public List<ManifestTensor> Inputs { get; set; } = new();
+
+    public List<ManifestTensor> Outputs { get; set; } = new();
+
+    /// <summary>Role (image, logits, embedding, input_ids, ...) to tensor name.</summary>
+    public Dictionary<string, string> Roles { get; set; } = new();
+
+    public ImagePreprocessingSpec? Preprocessing { get; set; }
+
+    public string[]? Labels { get; set; }
+
+    public int? EmbeddingSize { get; set; }
+
+    /// <summary>The text the manifest was read from, stored as is in a model zip.</summary>
+    [JsonIgnore]
+    public string Json { get; private set; } = "{}";
+
+    /// <summary>Where the manifest came from, for messages.</summary>
+    [JsonIgnore]
+    public string Source { get; private set; } = "";
+
+    public static ModelManifest Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"The model manifest '{path}' does not exist.", path);
+        }
+
+        return Parse(File.ReadAllText(path), $"'{path}'", corruptIsFormatError: false);
+    }
+
+    /// <summary>The manifest beside a model file (same name, .json), or null when there is none.</summary>
+    public static ModelManifest? Beside(string? modelFile)
+    {
+        if (modelFile == null)
+        {
+            return null;
+        }
+
+        string candidate = Path.ChangeExtension(modelFile, ".json");
+        return File.Exists(candidate) ? Load(candidate) : null;
+    }
+
+    public static ModelManifest Parse(string json, string source, bool corruptIsFormatError)
+    {
+        ModelManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<ModelManifest>(json, s_json);
+        }
+        catch (JsonException e)
+        {
+            string message = $"The model manifest {source} is not valid JSON for a manifest: {e.Message}";
+            if (corruptIsFormatError)
+            {
+                throw new FormatException(message, e);
+            }
+
+            throw new InvalidOperationException(message, e);
+        }
+
+        if (manifest == null)
+        {
+            return ThrowHelper.InvalidOperation<ModelManifest>($"The model manifest {source} is empty.");
+        }
+
+        manifest.Json = json;
+        manifest.Source = source;
+        return manifest;
+    }
+
+    /// <summary>The tensor playing <paramref name="role"/>, or null.</summary>
+    public string? Role(string role) => Roles.TryGetValue(role, out string? tensor) ? tensor : null;
+
+    /// <summary>Checks that every tensor the manifest describes exists in the graph with its element type and fixed dimensions.</summary>
+    public void Validate(OnnxModel model)
+    {
+        Check(Inputs, model.InputMetadata, "input");
+        Check(Outputs, model.OutputMetadata, "output");
+
+        void Check(List<ManifestTensor> tensors, IReadOnlyDictionary<string, Microsoft.ML.OnnxRuntime.NodeMetadata> graph, string role)
+        {
+            foreach (var tensor in tensors)
+            {
+                if (!graph.TryGetValue(tensor.Name, out var metadata))
+                {
+                    ThrowHelper.InvalidOperation(
+                        $"The model manifest {Source} describes an {role} '{tensor.Name}' that the ONNX model {model.Name} does not have (its {role}s: {string.Join(", ", graph.Keys)}).");
+                }
+
+                string actualType = metadata.ElementDataType.ToString().ToLowerInvariant() switch
+                {
+                    "float" => "float32",
+                    "double" => "float64",
+                    var other => other,
+                };
+                if (tensor.Dtype != null && !string.Equals(tensor.Dtype, actualType, StringComparison.OrdinalIgnoreCase))
+                {
+                    ThrowHelper.InvalidOperation(
+                        $"The model manifest {Source} says {role} '{tensor.Name}' is {tensor.Dtype}, but in the ONNX model {model.Name} it is {actualType}.");
+                }
+
+                if (tensor.Shape != null)
+                {
+                    int[] dims = metadata.Dimensions;
+                    bool same = dims.Length == tensor.Shape.Length
+                        && dims.Zip(tensor.Shape).All(p => p.First <= 0 || p.Second <= 0 || p.First == p.Second);
+                    if (!same)
+                    {
+                        ThrowHelper.InvalidOperation(
+                            $"The model manifest {Source} gives {role} '{tensor.Name}' the shape [{string.Join(", ", tensor.Shape)}], " +
+                            $"but in the ONNX model {model.Name} it is [{string.Join(", ", dims)}].");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// <summary>One tensor as a manifest describes it: -1 marks a dynamic axis.</summary>
+internal sealed class ManifestTensor
+{
+    public string Name { get; set; } = "";
+
+    public string? Dtype { get; set; }
+
+    public long[]? Shape { get; set; }
+}
+
+/// <summary>The training transform of an image model, as the manifest's <c>preprocessing</c> block gives it.</summary>
+internal sealed class ImagePreprocessingSpec
+{
+    public int Width { get; set; }
+
+    public int Height { get; set; }
+
+    public int Channels { get; set; }
+
+    /// <summary>"none" (the image must already be Width x Height: others are resized exactly), "exact" (to Width x Height), "shortest" (shortest side to <see cref="ResizeSize"/>, then cropped).</summary>
+    public string? Resize { get; set; }
+
+    public int? ResizeSize { get; set; }
+
+    /// <summary>"none" or "center".</summary>
+    public string? Crop { get; set; }
+
+    public string? Interpolation { get; set; }
+
+    public double Scale { get; set; } = 1.0 / 255;
+
+    public float[]? Mean { get; set; }
+
+    public float[]? Std { get; set; }
+
+    public string? Layout { get; set; }
+}

@@ -1,0 +1,161 @@
+using System;
+
+namespace MlNotes.Transforms.Vision;
+
+/// <summary>
+/// An image model's training transform, as torchvision runs it on PIL images: convert to grey or RGB, resize
+/// (exact, or shortest side with torchvision's size rule) with Pillow's bilinear filter, center crop, scale to [0, 1],
+/// subtract the per-channel mean and divide by the std, CHW. One instance per cursor (it keeps scratch buffers).
+/// </summary>
+internal sealed class ImagePreprocessor
+{
+    private readonly ImagePreprocessingSettings _settings;
+    private readonly float _divisor;
+    private readonly float _multiplier;
+    private byte[] _converted = Array.Empty<byte>();
+    private byte[] _resized = Array.Empty<byte>();
+    private byte[]? _scratch;
+
+    public ImagePreprocessor(ImagePreprocessingSettings settings)
+    {
+        _settings = settings;
+        double inverse = 1.0 / settings.Scale;
+        // ToTensor divides bytes by 255 in float32; multiplying by a rounded 1/255 would differ in the last bit.
+        if (Math.Abs(inverse - Math.Round(inverse)) < 1e-6)
+        {
+            _divisor = (float)Math.Round(inverse);
+            _multiplier = 0;
+        }
+        else
+        {
+            _divisor = 0;
+            _multiplier = (float)settings.Scale;
+        }
+    }
+
+    public int Length => _settings.Channels * _settings.Height * _settings.Width;
+
+    /// <summary>Preprocesses one image (<paramref name="pixels"/> in <paramref name="format"/>) into <paramref name="destination"/> (CHW floats).</summary>
+    public void Run(ReadOnlySpan<byte> pixels, int width, int height, PixelFormat format, Span<float> destination)
+    {
+        int channels = _settings.Channels;
+        int size = width * height * channels;
+        if (_converted.Length < size)
+        {
+            _converted = new byte[size];
+        }
+
+        Convert(pixels, width * height, format, _converted.AsSpan(0, size), channels);
+        var (resizedWidth, resizedHeight) = ResizedSize(width, height);
+        ReadOnlySpan<byte> image = _converted.AsSpan(0, size);
+        if (resizedWidth != width || resizedHeight != height)
+        {
+            int resizedSize = resizedWidth * resizedHeight * channels;
+            if (_resized.Length < resizedSize)
+            {
+                _resized = new byte[resizedSize];
+            }
+
+            PilBilinearResampler.Resize(image, width, height, channels, _resized, resizedWidth, resizedHeight, ref _scratch);
+            image = _resized.AsSpan(0, resizedSize);
+        }
+
+        CropAndNormalize(image, resizedWidth, resizedHeight, destination);
+    }
+
+    /// <summary>The size before cropping, as torchvision's <c>Resize</c> computes it.</summary>
+    public (int Width, int Height) ResizedSize(int width, int height)
+    {
+        var s = _settings;
+        switch (s.Resize)
+        {
+            case ResizeKind.Exact:
+                return (s.Width, s.Height);
+            case ResizeKind.ShortestSide:
+                int shortSide = Math.Min(width, height), longSide = Math.Max(width, height);
+                if (shortSide == s.ResizeSize)
+                {
+                    return (width, height);
+                }
+
+                int newShort = s.ResizeSize;
+                int newLong = (int)((long)s.ResizeSize * longSide / shortSide);
+                return width <= height ? (newShort, newLong) : (newLong, newShort);
+            default:
+                // "none": the model's size already; an image of another size is resized to it exactly.
+                return width == s.Width && height == s.Height ? (width, height) : (s.Width, s.Height);
+        }
+    }
+
+    private static void Convert(ReadOnlySpan<byte> source, int pixelCount, PixelFormat format, Span<byte> destination, int channels)
+    {
+        int sourceChannels = format switch
+        {
+            PixelFormat.Grey => 1,
+            PixelFormat.Rgb => 3,
+            _ => 4,
+        };
+        if (source.Length < pixelCount * sourceChannels)
+        {
+            throw new InvalidOperationException($"The image has {source.Length} bytes, too few for {pixelCount} pixels of {format}.");
+        }
+
+        for (int p = 0; p < pixelCount; p++)
+        {
+            byte r, g, b;
+            var px = source.Slice(p * sourceChannels, sourceChannels);
+            switch (format)
+            {
+                case PixelFormat.Grey:
+                    r = g = b = px[0];
+                    break;
+                case PixelFormat.Bgra:
+                    (r, g, b) = (px[2], px[1], px[0]);
+                    break;
+                default:
+                    (r, g, b) = (px[0], px[1], px[2]);
+                    break;
+            }
+
+            if (channels == 3)
+            {
+                destination[3 * p] = r;
+                destination[(3 * p) + 1] = g;
+                destination[(3 * p) + 2] = b;
+            }
+            else
+            {
+                // Pillow's RGB -> L (ITU-R 601-2 luma in 16-bit fixed point); a grey source stays as it is.
+                destination[p] = format == PixelFormat.Grey ? px[0] : (byte)(((r * 19595) + (g * 38470) + (b * 7471) + 0x8000) >> 16);
+            }
+        }
+    }
+
+    private void CropAndNormalize(ReadOnlySpan<byte> image, int width, int height, Span<float> destination)
+    {
+        var s = _settings;
+        int top = CropOffset(height, s.Height), left = CropOffset(width, s.Width);
+        int channels = s.Channels;
+        for (int c = 0; c < channels; c++)
+        {
+            float mean = s.Mean[c], std = s.Std[c];
+            var plane = destination.Slice(c * s.Height * s.Width, s.Height * s.Width);
+            for (int y = 0; y < s.Height; y++)
+            {
+                int sy = y + top;
+                for (int x = 0; x < s.Width; x++)
+                {
+                    int sx = x + left;
+                    // torchvision pads an image smaller than the crop with zeros.
+                    byte value = sy >= 0 && sy < height && sx >= 0 && sx < width ? image[(((sy * width) + sx) * channels) + c] : (byte)0;
+                    float unit = _divisor != 0 ? value / _divisor : value * _multiplier;
+                    plane[(y * s.Width) + x] = (unit - mean) / std;
+                }
+            }
+        }
+    }
+
+    // torchvision's CenterCrop: Python's round (half to even) of the centred offset; negative when it pads.
+    private static int CropOffset(int size, int crop)
+        => size >= crop ? (int)Math.Round((size - crop) / 2.0, MidpointRounding.ToEven) : -((crop - size) / 2);
+}

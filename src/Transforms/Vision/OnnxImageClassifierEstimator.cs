@@ -1,0 +1,211 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.Vision;
+
+/// <summary>
+/// Classifies images with an ONNX image classifier (the notes' ViT, a ResNet, a user's torchvision export): the model's own
+/// preprocessing, batched scoring, softmax probabilities, a predicted label that <c>MulticlassClassification.Evaluate</c> reads,
+/// optional top-k labels and the embedding. Create it with <c>mlContext.Transforms.ClassifyImageOnnx</c>.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Estimator Characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | No |
+/// | Input column data type | `MLImage` (from `LoadImages`), encoded image bytes (`LoadRawImageBytes`), or raw pixels: a byte or Single vector, height x width x channels interleaved, values 0-255 |
+/// | Output column data type | `Score`: known-size vector of Single (softmax, class names as slot names); `PredictedLabel`: key type whose key values are the class names; optional top-k labels (text) and scores, `Embedding` (vector of Single), an error flag (Boolean) |
+/// | Exportable to ONNX | No |
+///
+/// Preprocessing follows the model's manifest (`models-onnx/README.md`), or the options, and reproduces torchvision on PIL
+/// images: conversion to grey or RGB (Pillow's formulas), resize of the shortest side or to an exact size with Pillow's
+/// antialiased bilinear filter, center crop, scale to [0, 1], per-channel mean and std, CHW.
+///
+/// For `Evaluate`, key the label column by the class names in the model's order
+/// (`MapValueToKey(..., keyData: ...)` with `ClassNames`), so that key values line up with the score slots.
+///
+/// With `ContinueOnError`, a row whose image cannot be read or decoded gets NaN scores, a missing predicted label and its
+/// error flag set, and the job goes on; `ErrorCount` counts them. Apply models only from trusted sources.
+/// ]]></format>
+/// </remarks>
+[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
+public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifierTransformer>
+{
+    private readonly OnnxImageClassifierTransformer _transformer;
+
+    internal OnnxImageClassifierEstimator(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        _transformer = new OnnxImageClassifierTransformer(env, options.Clone());
+    }
+
+    /// <summary>Returns the (already built) transformer after checking the image column.</summary>
+    /// <param name="input">The data to classify.</param>
+    public OnnxImageClassifierTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _transformer.GetOutputSchema(input.Schema);
+        return _transformer;
+    }
+
+    /// <summary>The input columns plus the classifier's outputs.</summary>
+    /// <param name="inputSchema">The input schema shape.</param>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        var config = _transformer.Config;
+        if (!columns.TryGetValue(config.InputColumnName, out var image))
+        {
+            ThrowHelper.MissingColumn(nameof(inputSchema), config.InputColumnName);
+        }
+
+        bool ok = image.ItemType is Microsoft.ML.Transforms.Image.ImageDataViewType
+            || (image.Kind != SchemaShape.Column.VectorKind.Scalar && (image.ItemType == NumberDataViewType.Byte || image.ItemType == NumberDataViewType.Single));
+        if (!ok)
+        {
+            ThrowHelper.SchemaMismatch(nameof(inputSchema), config.InputColumnName, "an image, encoded image bytes or a pixel vector", image.GetTypeString());
+        }
+
+        // Through SchemaShape.Create the key column keeps its key values, which MapKeyToValue downstream checks for.
+        foreach (var column in SchemaShape.Create(_transformer.OutputColumnsSchema()))
+        {
+            columns[column.Name] = column;
+        }
+
+        return new SchemaShape(columns.Values);
+    }
+
+    /// <summary>Options of <see cref="OnnxImageClassifierEstimator"/>. Unset values come from the manifest.</summary>
+    public sealed class Options
+    {
+        /// <summary>Path of the ONNX model. Give this or <see cref="ModelBytes"/>.</summary>
+        public string? ModelFile { get; set; }
+
+        /// <summary>The ONNX model itself.</summary>
+        public byte[]? ModelBytes { get; set; }
+
+        /// <summary>The model's JSON manifest. Default: the file beside <see cref="ModelFile"/> with the extension .json, if any.</summary>
+        public string? ManifestFile { get; set; }
+
+        /// <summary>The image column: <c>MLImage</c>, encoded image bytes, or a pixel vector.</summary>
+        public string InputColumnName { get; set; } = Defaults.InputColumnName;
+
+        /// <summary>The probabilities column.</summary>
+        public string ScoreColumnName { get; set; } = Defaults.ScoreColumnName;
+
+        /// <summary>The predicted label column (key type, key values = class names).</summary>
+        public string PredictedLabelColumnName { get; set; } = Defaults.PredictedLabelColumnName;
+
+        /// <summary>The embedding column; null for none. Added only when the graph has an embedding output.</summary>
+        public string? EmbeddingColumnName { get; set; } = Defaults.EmbeddingColumnName;
+
+        /// <summary>When above 0, adds <c>TopKLabels</c> (text) and <c>TopKScores</c> columns with the k most probable classes.</summary>
+        public int TopK { get; set; }
+
+        /// <summary>Go on past unreadable images: NaN scores, a missing label, and the error flag column set.</summary>
+        public bool ContinueOnError { get; set; }
+
+        /// <summary>The error flag column added with <see cref="ContinueOnError"/>.</summary>
+        public string ErrorColumnName { get; set; } = Defaults.ErrorColumnName;
+
+        /// <summary>Graph input taking the image tensor. Default: the manifest's image role, or the graph's only input.</summary>
+        public string? ImageTensorName { get; set; }
+
+        /// <summary>Graph output with the class logits. Default: the manifest's logits role, or the graph's first output.</summary>
+        public string? LogitsTensorName { get; set; }
+
+        /// <summary>Graph output with the embedding. Default: the manifest's embedding role, if any.</summary>
+        public string? EmbeddingTensorName { get; set; }
+
+        /// <summary>Class names in the model's output order. Default: the manifest's labels.</summary>
+        public string[]? ClassNames { get; set; }
+
+        /// <summary>Model input width. Default: the manifest's, or the graph's.</summary>
+        public int? ImageWidth { get; set; }
+
+        /// <summary>Model input height. Default: the manifest's, or the graph's.</summary>
+        public int? ImageHeight { get; set; }
+
+        /// <summary>Model input channels, 1 (grey) or 3 (RGB). Default: the manifest's, or the graph's.</summary>
+        public int? ImageChannels { get; set; }
+
+        /// <summary>How images are brought to the input size. Default: the manifest's, or <see cref="ResizeKind.None"/>.</summary>
+        public ResizeKind? Resize { get; set; }
+
+        /// <summary>With <see cref="ResizeKind.ShortestSide"/>: the shortest side's length before the center crop (256 for 224 crops, torchvision's habit).</summary>
+        public int? ResizeSize { get; set; }
+
+        /// <summary>Per-channel mean subtracted after scaling to [0, 1]. Default: the manifest's, or 0.</summary>
+        public float[]? Mean { get; set; }
+
+        /// <summary>Per-channel std divided by. Default: the manifest's, or 1.</summary>
+        public float[]? Std { get; set; }
+
+        /// <summary>For raw pixel vectors: their width (default: the model's).</summary>
+        public int? RawPixelWidth { get; set; }
+
+        /// <summary>For raw pixel vectors: their height (default: the model's).</summary>
+        public int? RawPixelHeight { get; set; }
+
+        /// <summary>For raw pixel vectors: their channels, 1 or 3 (default: the model's). A byte vector with none of the three set is read as an encoded image file.</summary>
+        public int? RawPixelChannels { get; set; }
+
+        /// <summary>Images per ONNX Runtime run.</summary>
+        public int BatchSize { get; set; } = Defaults.BatchSize;
+
+        /// <summary>The execution provider.</summary>
+        public OnnxExecutionProvider ExecutionProvider { get; set; }
+
+        /// <summary>The GPU, for GPU providers.</summary>
+        public int GpuDeviceId { get; set; }
+
+        /// <summary>Run on the CPU when the provider is not available, instead of throwing.</summary>
+        public bool FallbackToCpu { get; set; }
+
+        /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose.</summary>
+        public int IntraOpNumThreads { get; set; }
+
+        /// <summary>Threads across operators; 0 lets ONNX Runtime choose.</summary>
+        public int InterOpNumThreads { get; set; }
+
+        internal Options Clone()
+        {
+            var copy = (Options)MemberwiseClone();
+            copy.ClassNames = ClassNames?.ToArray();
+            copy.Mean = Mean?.ToArray();
+            copy.Std = Std?.ToArray();
+            copy.ModelBytes = ModelBytes?.ToArray();
+            return copy;
+        }
+    }
+
+    /// <summary>Default values of <see cref="Options"/>.</summary>
+    public static class Defaults
+    {
+        /// <summary>The image column.</summary>
+        public const string InputColumnName = "Image";
+
+        /// <summary>The probabilities column.</summary>
+        public const string ScoreColumnName = "Score";
+
+        /// <summary>The predicted label column.</summary>
+        public const string PredictedLabelColumnName = "PredictedLabel";
+
+        /// <summary>The embedding column.</summary>
+        public const string EmbeddingColumnName = "Embedding";
+
+        /// <summary>The error flag column.</summary>
+        public const string ErrorColumnName = "ImageError";
+
+        /// <summary>Images per run.</summary>
+        public const int BatchSize = 64;
+    }
+}

@@ -1,0 +1,651 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms.Image;
+using MlNotes.Transforms.Manifests;
+using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Vision;
+
+[assembly: LoadableClass(typeof(OnnxImageClassifierTransformer), null, typeof(SignatureLoadModel),
+    "MlNotes ONNX image classifier", OnnxImageClassifierTransformer.LoaderSignature)]
+
+namespace MlNotes.Transforms.Vision;
+
+/// <summary>
+/// The transformer of <see cref="OnnxImageClassifierEstimator"/>: preprocesses images as the model was trained, scores them in
+/// batches, and adds probabilities, the predicted label, optional top-k and the embedding. Holds a native session: dispose it.
+/// </summary>
+public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, IBatchedMapper
+{
+    internal const string LoaderSignature = "MlNotesOnnxImageClass";
+    private const string TopKLabelsSuffix = "TopKLabels";
+    private const string TopKScoresSuffix = "TopKScores";
+
+    private readonly IHost _host;
+    private readonly OnnxModel _model;
+    private readonly OnnxColumnBinding _image;
+    private readonly OnnxColumnBinding[] _outputs;
+    private readonly ReadOnlyMemory<char>[] _classNames;
+    private long _errorCount;
+
+    internal OnnxImageClassifierTransformer(IHostEnvironment env, OnnxImageClassifierEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        _host = env.Register(nameof(OnnxImageClassifierTransformer));
+        OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
+        if (options.TopK < 0)
+        {
+            ThrowHelper.BadOption(nameof(options.TopK), $"TopK must be 0 or more, got {options.TopK}.");
+        }
+
+        var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(options.ModelFile);
+        byte[] bytes = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string name);
+        var settings = new OnnxExecutionSettings(options.ExecutionProvider, options.GpuDeviceId, options.FallbackToCpu, options.IntraOpNumThreads, options.InterOpNumThreads);
+        _model = OnnxModel.Create(_host, bytes, name, settings, fromSavedModel: false);
+        try
+        {
+            manifest?.Validate(_model);
+            Config = Resolve(options, manifest, _model);
+            (_image, _outputs, _classNames) = Bind(Config, _model);
+        }
+        catch
+        {
+            _model.Dispose();
+            throw;
+        }
+    }
+
+    private OnnxImageClassifierTransformer(IHost host, OnnxModel model, ImageClassifierConfig config)
+    {
+        _host = host;
+        _model = model;
+        Config = config;
+        (_image, _outputs, _classNames) = Bind(config, model);
+    }
+
+    /// <summary>Class names in the model's output order: the score slots and the predicted label's key values.</summary>
+    public IReadOnlyList<string> ClassNames => Config.ClassNames;
+
+    /// <summary>Images per ONNX Runtime run.</summary>
+    public int BatchSize => Config.BatchSize;
+
+    /// <summary>The execution provider the session actually runs on.</summary>
+    public OnnxExecutionProvider ExecutionProvider => _model.ExecutionProvider;
+
+    /// <summary>Rows whose image could not be read so far (with <c>ContinueOnError</c>), over every view and pass of this transformer: a row read twice counts twice.</summary>
+    public long ErrorCount => Interlocked.Read(ref _errorCount);
+
+    /// <summary>True: <c>PredictionEngine</c> works.</summary>
+    public bool IsRowToRowMapper => true;
+
+    internal ImageClassifierConfig Config { get; }
+
+    internal long RunCount => _model.RunCount;
+
+    int IBatchedMapper.BatchSize => Config.BatchSize;
+
+    /// <summary>The input schema plus the classifier's columns.</summary>
+    /// <param name="inputSchema">The schema of the data to classify.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The image column is missing or of a type the classifier cannot read.</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        CheckImageColumn(inputSchema);
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        builder.AddColumns(OutputColumnsSchema());
+        return builder.ToSchema();
+    }
+
+    /// <summary>Classifies <paramref name="input"/> lazily, in batches.</summary>
+    /// <param name="input">The data to classify.</param>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _model.ThrowIfDisposed();
+        return new BatchedDataView(this, input);
+    }
+
+    /// <summary>A row-to-row mapper for <c>PredictionEngine</c>.</summary>
+    /// <param name="inputSchema">The schema of the rows to map.</param>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        _model.ThrowIfDisposed();
+        return new BatchedRowMapper(this, inputSchema);
+    }
+
+    /// <summary>Releases the ONNX Runtime session.</summary>
+    public void Dispose() => _model.Dispose();
+
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        _model.ThrowIfDisposed();
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        _model.Save(ctx);
+        ctx.SaveNonEmptyString(Config.ToJson());
+    }
+
+    IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => new[] { Config.InputColumnName };
+
+    IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
+
+    void IBatchedMapper.ThrowIfDisposed() => _model.ThrowIfDisposed();
+
+    internal DataViewSchema OutputColumnsSchema()
+    {
+        var c = Config;
+        int classes = c.ClassNames.Length;
+        var builder = new DataViewSchema.Builder();
+        var slotNames = new DataViewSchema.Annotations.Builder();
+        slotNames.AddSlotNames(classes, (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(classes, _classNames.ToArray()));
+        slotNames.Add(AnnotationUtils.Kinds.ScoreColumnKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreColumnKind.MulticlassClassification.AsMemory());
+        slotNames.Add(AnnotationUtils.Kinds.ScoreValueKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreValueKind.Score.AsMemory());
+        builder.AddColumn(c.ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, classes), slotNames.ToAnnotations());
+        var keyValues = new DataViewSchema.Annotations.Builder();
+        keyValues.AddKeyValues(classes, TextDataViewType.Instance, (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(classes, _classNames.ToArray()));
+        builder.AddColumn(c.PredictedLabelColumnName, new KeyDataViewType(typeof(uint), classes), keyValues.ToAnnotations());
+        if (c.TopK > 0)
+        {
+            builder.AddColumn(TopKLabelsSuffix, new VectorDataViewType(TextDataViewType.Instance, c.TopK));
+            builder.AddColumn(TopKScoresSuffix, new VectorDataViewType(NumberDataViewType.Single, c.TopK));
+        }
+
+        if (c.EmbeddingColumnName != null && c.EmbeddingTensorName != null)
+        {
+            builder.AddColumn(c.EmbeddingColumnName, new VectorDataViewType(NumberDataViewType.Single, _outputs[1].Tensor.RowElements));
+        }
+
+        if (c.ErrorColumnName != null)
+        {
+            builder.AddColumn(c.ErrorColumnName, BooleanDataViewType.Instance);
+        }
+
+        return builder.ToSchema();
+    }
+
+    private void CheckImageColumn(DataViewSchema schema)
+    {
+        var column = schema.GetColumnOrNull(Config.InputColumnName);
+        if (column == null)
+        {
+            ThrowHelper.MissingColumn(nameof(schema), Config.InputColumnName);
+        }
+
+        var type = column.Value.Type;
+        if (type is ImageDataViewType)
+        {
+            return;
+        }
+
+        if (type is VectorDataViewType vector && (vector.ItemType == NumberDataViewType.Byte || vector.ItemType == NumberDataViewType.Single))
+        {
+            bool raw = vector.ItemType == NumberDataViewType.Single || Config.RawPixelChannels > 0;
+            if (!raw)
+            {
+                return; // Encoded image bytes: decoded per row.
+            }
+
+            int expected = RawWidth * RawHeight * RawChannels;
+            if (vector.Size != 0 && vector.Size != expected)
+            {
+                ThrowHelper.SchemaMismatch(nameof(schema), Config.InputColumnName,
+                    $"a pixel vector of {expected} values ({RawHeight} x {RawWidth} x {RawChannels}, interleaved)", $"{type} ({vector.Size} values)");
+            }
+
+            return;
+        }
+
+        ThrowHelper.SchemaMismatch(nameof(schema), Config.InputColumnName, "an image (MLImage), encoded image bytes, or a Byte or Single pixel vector", $"{type}");
+    }
+
+    private int RawWidth => Config.RawPixelWidth > 0 ? Config.RawPixelWidth : Config.Preprocessing.Width;
+
+    private int RawHeight => Config.RawPixelHeight > 0 ? Config.RawPixelHeight : Config.Preprocessing.Height;
+
+    private int RawChannels => Config.RawPixelChannels > 0 ? Config.RawPixelChannels : Config.Preprocessing.Channels;
+
+    private static ImageClassifierConfig Resolve(OnnxImageClassifierEstimator.Options o, ModelManifest? manifest, OnnxModel model)
+    {
+        string imageTensor = o.ImageTensorName ?? manifest?.Role("image") ?? SingleInput(model);
+        string logitsTensor = o.LogitsTensorName ?? manifest?.Role("logits") ?? model.OutputMetadata.Keys.First();
+        string? embeddingTensor = o.EmbeddingTensorName ?? manifest?.Role("embedding");
+        if (!model.InputMetadata.TryGetValue(imageTensor, out var imageMeta))
+        {
+            ThrowHelper.BadOption(nameof(o.ImageTensorName), $"The ONNX model {model.Name} has no input named '{imageTensor}' (its inputs: {string.Join(", ", model.InputMetadata.Keys)}).");
+        }
+
+        int[] dims = imageMeta.Dimensions;
+        int GraphDim(int axis) => dims.Length == 4 && dims[axis] > 0 ? dims[axis] : 0;
+        var spec = manifest?.Preprocessing;
+        var fromManifest = spec != null ? ImagePreprocessingSettings.FromManifest(spec, manifest!.Source) : null;
+        int channels = o.ImageChannels ?? fromManifest?.Channels ?? GraphDim(1);
+        int height = o.ImageHeight ?? fromManifest?.Height ?? GraphDim(2);
+        int width = o.ImageWidth ?? fromManifest?.Width ?? GraphDim(3);
+        var resize = o.Resize ?? fromManifest?.Resize ?? ResizeKind.None;
+        int resizeSize = o.ResizeSize ?? fromManifest?.ResizeSize ?? 0;
+        bool crop = resize == ResizeKind.ShortestSide || (fromManifest?.CenterCrop ?? false);
+        var preprocessing = new ImagePreprocessingSettings(width, height, channels, resize, resizeSize, crop,
+            fromManifest?.Scale ?? 1.0 / 255,
+            o.Mean ?? fromManifest?.Mean ?? Enumerable.Repeat(0f, Math.Max(channels, 1)).ToArray(),
+            o.Std ?? fromManifest?.Std ?? Enumerable.Repeat(1f, Math.Max(channels, 1)).ToArray());
+        preprocessing.Validate();
+        if (dims.Length != 4 || (dims[1] > 0 && dims[1] != channels) || (dims[2] > 0 && dims[2] != height) || (dims[3] > 0 && dims[3] != width))
+        {
+            ThrowHelper.InvalidOperation(
+                $"The ONNX input '{imageTensor}' of model {model.Name} has shape [{string.Join(", ", dims)}], which does not take {channels} x {height} x {width} images (CHW).");
+        }
+
+        if (!model.OutputMetadata.TryGetValue(logitsTensor, out var logitsMeta))
+        {
+            return ThrowHelper.BadOption<ImageClassifierConfig>(nameof(o.LogitsTensorName), $"The ONNX model {model.Name} has no output named '{logitsTensor}' (its outputs: {string.Join(", ", model.OutputMetadata.Keys)}).");
+        }
+
+        int classCount = logitsMeta.Dimensions.Length == 2 ? logitsMeta.Dimensions[1] : 0;
+        string[] classes = o.ClassNames ?? manifest?.Labels ?? Enumerable.Range(0, Math.Max(classCount, 0)).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        if (classCount <= 0 || classes.Length != classCount)
+        {
+            ThrowHelper.BadOption(nameof(o.ClassNames),
+                $"The ONNX output '{logitsTensor}' of model {model.Name} has shape [{string.Join(", ", logitsMeta.Dimensions)}]: it needs a known class count equal to the {classes.Length} class names.");
+        }
+
+        if (embeddingTensor != null && !model.OutputMetadata.ContainsKey(embeddingTensor))
+        {
+            ThrowHelper.BadOption(nameof(o.EmbeddingTensorName), $"The ONNX model {model.Name} has no output named '{embeddingTensor}'.");
+        }
+
+        if (o.RawPixelChannels is int rawChannels && rawChannels != 1 && rawChannels != 3)
+        {
+            ThrowHelper.BadOption(nameof(o.RawPixelChannels), $"RawPixelChannels must be 1 or 3, got {rawChannels}.");
+        }
+
+        return new ImageClassifierConfig
+        {
+            InputColumnName = o.InputColumnName,
+            ScoreColumnName = o.ScoreColumnName,
+            PredictedLabelColumnName = o.PredictedLabelColumnName,
+            EmbeddingColumnName = embeddingTensor != null ? o.EmbeddingColumnName : null,
+            TopK = Math.Min(o.TopK, classCount),
+            ErrorColumnName = o.ContinueOnError ? o.ErrorColumnName : null,
+            ImageTensorName = imageTensor,
+            LogitsTensorName = logitsTensor,
+            EmbeddingTensorName = embeddingTensor,
+            ClassNames = classes,
+            Preprocessing = preprocessing,
+            RawPixelWidth = o.RawPixelWidth ?? 0,
+            RawPixelHeight = o.RawPixelHeight ?? 0,
+            RawPixelChannels = o.RawPixelChannels ?? 0,
+            BatchSize = o.BatchSize,
+        };
+    }
+
+    private static string SingleInput(OnnxModel model)
+        => model.InputMetadata.Count == 1
+            ? model.InputMetadata.Keys.Single()
+            : ThrowHelper.BadOption<string>("ImageTensorName", $"The ONNX model {model.Name} has {model.InputMetadata.Count} inputs: name the image one with ImageTensorName.");
+
+    private static (OnnxColumnBinding Image, OnnxColumnBinding[] Outputs, ReadOnlyMemory<char>[] ClassNames) Bind(ImageClassifierConfig config, OnnxModel model)
+    {
+        var image = new OnnxColumnBinding(config.InputColumnName, OnnxTensorInfo.Create(config.ImageTensorName, model.InputMetadata[config.ImageTensorName], model.Name, isInput: true));
+        var outputs = new List<OnnxColumnBinding>
+        {
+            new(config.ScoreColumnName, OnnxTensorInfo.Create(config.LogitsTensorName, model.OutputMetadata[config.LogitsTensorName], model.Name, isInput: false)),
+        };
+        if (config.EmbeddingTensorName != null)
+        {
+            outputs.Add(new(config.EmbeddingColumnName ?? config.EmbeddingTensorName, OnnxTensorInfo.Create(config.EmbeddingTensorName, model.OutputMetadata[config.EmbeddingTensorName], model.Name, isInput: false)));
+        }
+
+        if (model.InputMetadata.Count != 1)
+        {
+            ThrowHelper.InvalidOperation($"The ONNX model {model.Name} has {model.InputMetadata.Count} inputs; an image classifier feeds only the image.");
+        }
+
+        return (image, outputs.ToArray(), config.ClassNames.Select(n => n.AsMemory()).ToArray());
+    }
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "MLNIMGCL",
+        verWrittenCur: 0x00010001,
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(OnnxImageClassifierTransformer).Assembly.FullName);
+
+    private static OnnxImageClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ctx.CheckAtModel(GetVersionInfo());
+        var host = env.Register(nameof(OnnxImageClassifierTransformer));
+        var model = OnnxModel.Load(env, host, ctx);
+        try
+        {
+            string json = ctx.LoadNonEmptyString();
+            ImageClassifierConfig? config;
+            try
+            {
+                config = ImageClassifierConfig.FromJson(json);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new FormatException("The saved image classifier's settings are corrupt.", e);
+            }
+
+            if (config?.Preprocessing == null || config.ClassNames.Length == 0 || config.BatchSize < 1)
+            {
+                ThrowHelper.CorruptModel("The saved image classifier's settings are incomplete.");
+            }
+
+            return new OnnxImageClassifierTransformer(host, model, config);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One batch: images preprocessed straight into the input tensor, one run, then softmax and the rest per row.</summary>
+    private sealed class Batch : IBatch
+    {
+        private readonly OnnxImageClassifierTransformer _parent;
+        private readonly OnnxBatch _onnx;
+        private readonly ImagePreprocessor _preprocessor;
+        private readonly bool[] _activeOutputs;
+        private readonly bool[] _failed;
+        private readonly Func<ImageSource> _read;
+        private readonly int _embeddingIndex;
+        private readonly int _errorIndex;
+        private readonly bool _hasTopK;
+        private readonly float[] _probabilities;
+        private readonly int[] _order;
+        private int _fillingSlot;
+
+        public Batch(OnnxImageClassifierTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
+        {
+            _parent = parent;
+            var c = parent.Config;
+            _activeOutputs = activeOutputs;
+            _failed = new bool[capacity];
+            _preprocessor = new ImagePreprocessor(c.Preprocessing);
+            _read = parent.MakeReader(source);
+            _hasTopK = c.TopK > 0;
+            int next = 2 + (_hasTopK ? 2 : 0);
+            _embeddingIndex = c.EmbeddingColumnName != null ? next++ : -1;
+            _errorIndex = c.ErrorColumnName != null ? next : -1;
+            bool needLogits = activeOutputs[0] || activeOutputs[1] || (_hasTopK && (activeOutputs[2] || activeOutputs[3]));
+            bool needEmbedding = _embeddingIndex >= 0 && activeOutputs[_embeddingIndex];
+            var onnxActive = parent._outputs.Length == 2 ? new[] { needLogits, needEmbedding } : new[] { needLogits };
+            var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
+            _onnx = new OnnxBatch(parent._model, new[] { input }, parent._outputs, onnxActive, capacity);
+            _probabilities = new float[c.ClassNames.Length];
+            _order = new int[c.ClassNames.Length];
+        }
+
+        public int Capacity => _onnx.Capacity;
+
+        public int Count => _onnx.Count;
+
+        public void Clear() => _onnx.Clear();
+
+        public void Add(long position)
+        {
+            _fillingSlot = _onnx.Count;
+            _onnx.Add(position);
+        }
+
+        public void Run() => _onnx.Run();
+
+        public Delegate GetGetter(int outputIndex, Func<int> slot)
+        {
+            if (outputIndex == 0)
+            {
+                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                {
+                    int s = slot();
+                    var editor = VBufferEditor.Create(ref dst, _probabilities.Length);
+                    Softmax(s, editor.Values);
+                    dst = editor.Commit();
+                });
+            }
+
+            if (outputIndex == 1)
+            {
+                return (ValueGetter<uint>)((ref uint dst) =>
+                {
+                    int s = slot();
+                    dst = _failed[s] ? 0 : (uint)ArgMax(_onnx.OutputRow<float>(0, s)) + 1;
+                });
+            }
+
+            if (_hasTopK && outputIndex == 2)
+            {
+                int k = _parent.Config.TopK;
+                return (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> dst) =>
+                {
+                    int s = slot();
+                    var editor = VBufferEditor.Create(ref dst, k);
+                    Rank(s);
+                    for (int i = 0; i < k; i++)
+                    {
+                        editor.Values[i] = _failed[s] ? ReadOnlyMemory<char>.Empty : _parent._classNames[_order[i]];
+                    }
+
+                    dst = editor.Commit();
+                });
+            }
+
+            if (_hasTopK && outputIndex == 3)
+            {
+                int k = _parent.Config.TopK;
+                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                {
+                    int s = slot();
+                    var editor = VBufferEditor.Create(ref dst, k);
+                    Rank(s);
+                    for (int i = 0; i < k; i++)
+                    {
+                        editor.Values[i] = _failed[s] ? float.NaN : _probabilities[_order[i]];
+                    }
+
+                    dst = editor.Commit();
+                });
+            }
+
+            if (outputIndex == _embeddingIndex)
+            {
+                int size = _parent._outputs[1].Tensor.RowElements;
+                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                {
+                    int s = slot();
+                    var editor = VBufferEditor.Create(ref dst, size);
+                    if (_failed[s])
+                    {
+                        editor.Values.Fill(float.NaN);
+                    }
+                    else
+                    {
+                        _onnx.OutputRow<float>(1, s).CopyTo(editor.Values);
+                    }
+
+                    dst = editor.Commit();
+                });
+            }
+
+            if (outputIndex == _errorIndex)
+            {
+                return (ValueGetter<bool>)((ref bool dst) => dst = _failed[slot()]);
+            }
+
+            throw new InvalidOperationException($"No output {outputIndex}.");
+        }
+
+        public void Dispose() => _onnx.Dispose();
+
+        private void Fill(Span<float> destination, long position)
+        {
+            int slot = _fillingSlot;
+            _failed[slot] = false;
+            try
+            {
+                var image = _read();
+                _preprocessor.Run(image.Pixels.Span, image.Width, image.Height, image.Format, destination);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                if (_parent.Config.ErrorColumnName == null)
+                {
+                    throw new InvalidOperationException(
+                        $"Could not read the image in column '{_parent.Config.InputColumnName}' at row position {position}: {e.Message}", e);
+                }
+
+                destination.Clear();
+                _failed[slot] = true;
+                Interlocked.Increment(ref _parent._errorCount);
+            }
+        }
+
+        private void Softmax(int slot, Span<float> destination)
+        {
+            if (_failed[slot])
+            {
+                destination.Fill(float.NaN);
+                return;
+            }
+
+            var logits = _onnx.OutputRow<float>(0, slot);
+            float max = float.NegativeInfinity;
+            foreach (float v in logits)
+            {
+                max = Math.Max(max, v);
+            }
+
+            float sum = 0;
+            for (int i = 0; i < logits.Length; i++)
+            {
+                destination[i] = MathF.Exp(logits[i] - max);
+                sum += destination[i];
+            }
+
+            for (int i = 0; i < logits.Length; i++)
+            {
+                destination[i] /= sum;
+            }
+        }
+
+        private void Rank(int slot)
+        {
+            Softmax(slot, _probabilities);
+            for (int i = 0; i < _order.Length; i++)
+            {
+                _order[i] = i;
+            }
+
+            // Highest first; ties keep the lower class index first.
+            Array.Sort(_order, (a, b) => _probabilities[b] != _probabilities[a] ? _probabilities[b].CompareTo(_probabilities[a]) : a.CompareTo(b));
+        }
+
+        private static int ArgMax(ReadOnlySpan<float> values)
+        {
+            int best = 0;
+            for (int i = 1; i < values.Length; i++)
+            {
+                if (values[i] > values[best])
+                {
+                    best = i;
+                }
+            }
+
+            return best;
+        }
+    }
+
+    /// <summary>Decoded pixels of one row.</summary>
+    private readonly record struct ImageSource(ReadOnlyMemory<byte> Pixels, int Width, int Height, PixelFormat Format);
+
+    private Func<ImageSource> MakeReader(DataViewRow source)
+    {
+        var column = source.Schema[Config.InputColumnName];
+        if (column.Type is ImageDataViewType)
+        {
+            var getter = source.GetGetter<MLImage>(column);
+            MLImage image = null!;
+            return () =>
+            {
+                getter(ref image);
+                if (image == null)
+                {
+                    throw new InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
+                }
+
+                var format = image.PixelFormat == MLPixelFormat.Bgra32 ? PixelFormat.Bgra : PixelFormat.Rgba;
+                return new ImageSource(image.Pixels.ToArray(), image.Width, image.Height, format);
+            };
+        }
+
+        var vector = (VectorDataViewType)column.Type;
+        if (vector.ItemType == NumberDataViewType.Byte && Config.RawPixelChannels == 0)
+        {
+            var getter = source.GetGetter<VBuffer<byte>>(column);
+            VBuffer<byte> encoded = default;
+            return () =>
+            {
+                getter(ref encoded);
+                if (encoded.Length == 0)
+                {
+                    throw new InvalidDataException("the encoded image is empty.");
+                }
+
+                using var stream = new MemoryStream(encoded.DenseValues().ToArray());
+                using var image = MLImage.CreateFromStream(stream);
+                var format = image.PixelFormat == MLPixelFormat.Bgra32 ? PixelFormat.Bgra : PixelFormat.Rgba;
+                return new ImageSource(image.Pixels.ToArray(), image.Width, image.Height, format);
+            };
+        }
+
+        int width = RawWidth, height = RawHeight, channels = RawChannels;
+        var rawFormat = channels == 1 ? PixelFormat.Grey : PixelFormat.Rgb;
+        var bytes = new byte[width * height * channels];
+        if (vector.ItemType == NumberDataViewType.Byte)
+        {
+            var getter = source.GetGetter<VBuffer<byte>>(column);
+            VBuffer<byte> value = default;
+            return () =>
+            {
+                getter(ref value);
+                CheckLength(value.Length, bytes.Length);
+                value.CopyTo(bytes);
+                return new ImageSource(bytes, width, height, rawFormat);
+            };
+        }
+
+        var floatGetter = source.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> floats = default;
+        return () =>
+        {
+            floatGetter(ref floats);
+            CheckLength(floats.Length, bytes.Length);
+            int i = 0;
+            foreach (float v in floats.DenseValues())
+            {
+                bytes[i++] = (byte)Math.Clamp(MathF.Round(v), 0, 255);
+            }
+
+            return new ImageSource(bytes, width, height, rawFormat);
+        };
+
+        void CheckLength(int actual, int expected)
+        {
+            if (actual != expected)
+            {
+                throw new InvalidDataException($"the pixel vector has {actual} values, expected {expected} ({height} x {width} x {channels}).");
+            }
+        }
+    }
+}
