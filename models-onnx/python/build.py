@@ -521,21 +521,9 @@ CLIP_ZERO_SHOT_TEMPLATES = ["a blurry photo of a {}.", "a close-up photo of the 
                             "a black and white picture of a {}.", "an item of clothing: a {}."]
 CLIP_CLASS_NAMES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
 CLIP_EMBED = 64
-CLIP_VIT = dict(patch=7, dim=64, depth=4, heads=4, mlp=128)
+CLIP_CNN = dict(width=16)
 CLIP_TEXT = dict(dim=64, heads=4, layers=2, mlp=128, max_len=CLIP_MAX_LEN)
 CLIP_TRAIN = dict(n_epochs=12, peak_lr=2e-3, weight_decay=0.05, batch=256, vocab_size=4000, filler_prob=0.5)
-
-
-class ClipImageViT(torch.nn.Module):
-    """CLIP image tower: ViT features (LN of the class token), linear projection, L2 normalization."""
-
-    def __init__(self, embed, **vit):
-        super().__init__()
-        self.vit = N.ViT(**vit)
-        self.projection = torch.nn.Linear(vit["dim"], embed, bias=False)
-
-    def forward(self, image):
-        return F.normalize(self.projection(self.vit.features(image)), dim=-1)
 
 
 def build_clip(fashion, metrics):
@@ -549,7 +537,7 @@ def build_clip(fashion, metrics):
     tok = T.WordPieceTokenizer.from_file(os.path.join(C.ROOT, vocab_file), max_length=CLIP_MAX_LEN)
     for t in captions:
         assert T.UNK not in tok.encode(t), t
-    image_tower = ClipImageViT(CLIP_EMBED, **CLIP_VIT)
+    image_tower = N.ClipImageTower(CLIP_EMBED, **CLIP_CNN)
     text_tower = N.ClipTextTower(len(vocab), embed=CLIP_EMBED, **CLIP_TEXT)
     log_logit_scale = torch.nn.Parameter(torch.tensor(N.LOGIT_SCALE_INIT))
     log(f"[clip] {len(captions)} training captions, vocab {len(vocab)}; image tower "
@@ -667,7 +655,7 @@ def build_clip(fashion, metrics):
         {"name": "clip-fashion-image", "family": "clip-image", "model_file": "clip-fashion-image.onnx",
          "text_tower": "clip-fashion-text.json", "inputs": ins, "outputs": outs_spec,
          "roles": {"image": "image", "image_embeds": "embedding"},
-         "architecture": dict(CLIP_VIT, kind="ViT + linear projection + L2 normalization"),
+         "architecture": dict(CLIP_CNN, kind="CNN (conv-BN-ReLU x4, max pooling, global average pooling) + linear projection + L2 normalization"),
          "preprocessing": image_preprocessing()}, **common))
     ins, outs_spec = C.tensor_specs(txt_sig, txt_dyn)
     C.write_json(os.path.join(C.ROOT, "clip-fashion-text.json"), dict(

@@ -243,16 +243,16 @@ def negative_elbo(x, logits, mean, logvar):
 
 class ClipImageTower(nn.Module):
     """image [batch, 1, 28, 28] (normalized) -> image_embeds [batch, embed], L2-normalized.
-    A small CNN encoder, then a linear projection."""
+    A small CNN (three conv-BN-ReLU stages, max pooling, global average pooling), then a linear projection."""
 
-    def __init__(self, embed=64, width=32):
+    def __init__(self, embed=64, width=16):
         super().__init__()
         w = width
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, w, 3, 1, 1), nn.BatchNorm2d(w), nn.ReLU(),
-            nn.Conv2d(w, w, 3, 1, 1), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(2),          # 14
-            nn.Conv2d(w, 2 * w, 3, 1, 1), nn.BatchNorm2d(2 * w), nn.ReLU(), nn.MaxPool2d(2),  # 7
-            nn.Conv2d(2 * w, 4 * w, 3, 1, 1), nn.BatchNorm2d(4 * w), nn.ReLU(),
+            nn.Conv2d(1, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(2),              # 14
+            nn.Conv2d(w, 2 * w, 3, 1, 1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(), nn.MaxPool2d(2),      # 7
+            nn.Conv2d(2 * w, 4 * w, 3, 1, 1, bias=False), nn.BatchNorm2d(4 * w), nn.ReLU(),
+            nn.Conv2d(4 * w, 4 * w, 3, 1, 1, bias=False), nn.BatchNorm2d(4 * w), nn.ReLU(),
             nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.projection = nn.Linear(4 * w, embed, bias=False)
 
