@@ -179,8 +179,8 @@ def build_image_classifier(key, name, model, fashion, n_epochs, peak_lr, weight_
                     "train_seconds": train_seconds, "graph": name + ".onnx"}
 
 
-VIT_CONFIG = dict(patch=4, dim=64, depth=4, heads=4, mlp=128)
-VIT_TRAIN = dict(n_epochs=8, peak_lr=2e-3, weight_decay=0.05, shift=False)
+VIT_CONFIG = dict(patch=7, dim=64, depth=4, heads=4, mlp=128, stem=32)
+VIT_TRAIN = dict(n_epochs=10, peak_lr=2e-3, weight_decay=0.05, shift=False)
 RESNET_CONFIG = dict(widths=(16, 32, 64), blocks=(1, 1, 1))
 RESNET_TRAIN = dict(n_epochs=6, peak_lr=4e-3, weight_decay=5e-4)
 

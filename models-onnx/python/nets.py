@@ -127,11 +127,18 @@ class ViT(nn.Module):
     """image [batch, C, H, W] -> logits [batch, classes], embedding [batch, dim].
 
     z_0 = [x_class; x_p^1 E; ...; x_p^N E] + E_pos (patch embedding E as a conv with stride = patch),
-    L pre-norm blocks, y = LN(z_L^0) (the class token) = `embedding`, logits = y W_head."""
+    L pre-norm blocks, y = LN(z_L^0) (the class token) = `embedding`, logits = y W_head.
+    stem > 0 gives the paper's hybrid variant: the patches are taken from a feature map of `stem` channels
+    made by one 3x3 convolution + GELU instead of from the raw pixels."""
 
-    def __init__(self, image=28, channels=1, patch=7, dim=64, depth=4, heads=4, mlp=128, classes=10, dropout=0.0):
+    def __init__(self, image=28, channels=1, patch=7, dim=64, depth=4, heads=4, mlp=128, classes=10, dropout=0.0,
+                 stem=0):
         super().__init__()
-        self.patch_embed = nn.Conv2d(channels, dim, kernel_size=patch, stride=patch)
+        if stem:
+            self.patch_embed = nn.Sequential(nn.Conv2d(channels, stem, 3, 1, 1), nn.GELU(),
+                                             nn.Conv2d(stem, dim, kernel_size=patch, stride=patch))
+        else:
+            self.patch_embed = nn.Conv2d(channels, dim, kernel_size=patch, stride=patch)
         n = (image // patch) ** 2
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.randn(1, n + 1, dim) * 0.02)

@@ -2,65 +2,54 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using Microsoft.ML;
-using Microsoft.ML.Data;
+using MlNotes.Samples.Vision;
 
 namespace MlNotes.Samples;
 
 /// <summary>
-/// The tour. For now one scenario: batched ONNX scoring of a small ViT-shaped graph, saved and reloaded.
-/// The model-family scenarios join as their issues land.
+/// The tour: <c>dotnet run -c Release --project samples/MlNotes.Samples [-- scenario ...] [--quick] [--out folder]</c>.
+/// Every scenario runs on the bundled models and data, on the CPU.
 /// </summary>
 internal static class Program
 {
-    private static int Main()
+    private static readonly (string Name, string Description, Action<SampleContext> Run)[] s_scenarios =
     {
-        var ml = new MLContext(seed: 1);
-        string model = Path.Combine(AppContext.BaseDirectory, "models", "vit_small.onnx");
-        var random = new Random(1);
-        var images = Enumerable.Range(0, 2_000)
-            .Select(i => new ImageInput { Id = i, image = Enumerable.Range(0, 784).Select(_ => (float)random.NextDouble()).ToArray() })
-            .ToArray();
-        IDataView data = ml.Data.LoadFromEnumerable(images);
+        ("scoring", "batched ONNX scoring of a small graph, saved and reloaded", ScoringScenario.Run),
+        ("vit", "Fashion-MNIST image classification with the notes' ViT", c => FashionClassificationScenario.Run("vit-fashion", c)),
+        ("resnet", "the same pipeline with the ResNet graph (only the manifest differs)", c => FashionClassificationScenario.Run("resnet-fashion", c)),
+    };
 
-        var pipeline = ml.Transforms.ApplyOnnxModelBatched(model, outputColumnNames: new[] { "logits" }, batchSize: 128);
-        using var scorer = pipeline.Fit(data);
-        var watch = Stopwatch.StartNew();
-        var scored = ml.Data.CreateEnumerable<ImageOutput>(scorer.Transform(data), reuseRowObject: false).ToArray();
-        watch.Stop();
-        Console.WriteLine($"Scored {scored.Length} images in batches of {scorer.BatchSize} on {scorer.ExecutionProvider}: " +
-            $"{scored.Length / watch.Elapsed.TotalSeconds:N0} rows/s.");
-
-        string zip = Path.Combine(Path.GetTempPath(), $"mlnotes-demo-{Environment.ProcessId}.zip");
-        try
+    private static int Main(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        int outIndex = Array.IndexOf(args, "--out");
+        string output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : Path.Combine(Directory.GetCurrentDirectory(), "samples-output");
+        var names = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (outIndex < 0 || i != outIndex + 1)).ToList();
+        var unknown = names.Where(n => s_scenarios.All(s => s.Name != n)).ToList();
+        if (unknown.Count > 0)
         {
-            ml.Model.Save(scorer, data.Schema, zip);
-            using var loaded = (IDisposable)new MLContext().Model.Load(zip, out _);
-            var again = ml.Data.CreateEnumerable<ImageOutput>(((ITransformer)loaded).Transform(data), reuseRowObject: false).ToArray();
-            bool same = scored.Zip(again).All(p => p.First.logits.SequenceEqual(p.Second.logits));
-            Console.WriteLine($"Saved to a model zip ({new FileInfo(zip).Length:N0} bytes, ONNX inside), reloaded: outputs identical = {same}.");
-            Console.WriteLine($"First row: class {Array.IndexOf(scored[0].logits, scored[0].logits.Max())} (random weights: the graph tests plumbing, not accuracy).");
-            return same ? 0 : 1;
+            Console.Error.WriteLine($"Unknown scenario(s): {string.Join(", ", unknown)}. Scenarios:");
+            foreach (var (name, description, _) in s_scenarios)
+            {
+                Console.Error.WriteLine($"  {name,-8} {description}");
+            }
+
+            return 2;
         }
-        finally
+
+        var context = new SampleContext(SampleContext.FindRepositoryRoot(AppContext.BaseDirectory), Path.GetFullPath(output), quick);
+        var chosen = names.Count == 0 ? s_scenarios : s_scenarios.Where(s => names.Contains(s.Name)).ToArray();
+        var total = Stopwatch.StartNew();
+        foreach (var (name, description, run) in chosen)
         {
-            File.Delete(zip);
+            Console.WriteLine($"== {name}: {description}");
+            var watch = Stopwatch.StartNew();
+            run(context);
+            Console.WriteLine($"   ({watch.Elapsed.TotalSeconds:F1} s)");
+            Console.WriteLine();
         }
-    }
 
-    private sealed class ImageInput
-    {
-        public int Id { get; set; }
-
-        [VectorType(1, 28, 28)]
-        public float[] image { get; set; } = Array.Empty<float>();
-    }
-
-    private sealed class ImageOutput
-    {
-        public int Id { get; set; }
-
-        [VectorType(10)]
-        public float[] logits { get; set; } = Array.Empty<float>();
+        Console.WriteLine($"Tour done in {total.Elapsed.TotalSeconds:F0} s. Output written to {context.OutputFolder}");
+        return 0;
     }
 }

@@ -1,0 +1,135 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Transforms.Image;
+
+namespace MlNotes.Benchmarks;
+
+/// <summary>
+/// Images/s of the whole pipeline (load PNG, preprocess, score) on the committed Fashion-MNIST subset with the notes' ViT:
+/// MlNotes' ClassifyImageOnnx against LoadImages + ResizeImages + ExtractPixels + ApplyOnnxModel on the same graph, and raw
+/// ONNX Runtime on pre-built tensors; and the share of MlNotes' time that is preprocessing.
+/// </summary>
+internal sealed class VisionScenario : IScenario
+{
+    public string Name => "vision";
+
+    public string Description => "image pipeline images/s vs LoadImages+ResizeImages+ExtractPixels+ApplyOnnxModel (-- vision [repeats])";
+
+    public int Run(string[] args)
+    {
+        int repeats = args.Length > 0 ? int.Parse(args[0]) : 3;
+        string root = FindRoot();
+        string model = Path.Combine(root, "models-onnx", "vit-fashion.onnx");
+        string folder = Path.Combine(root, "models-onnx", "data", "fashion-mnist-subset");
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.Cache(ml.Data.LoadFromTextFile<ImageRow>(Path.Combine(folder, "labels.csv"), separatorChar: ',', hasHeader: true));
+        long rows = data.GetColumn<string>(nameof(ImageRow.ImagePath)).LongCount();
+        const float Mean = 0.286f, Std = 0.353f; // the manifest's; ExtractPixels computes (pixel + offset) * scale
+        Console.WriteLine($"Vision benchmark: {rows} PNG images (28x28 grey), ViT {Path.GetFileName(model)}, best of {repeats}, {Environment.ProcessorCount} cores.");
+
+        var load = ml.Transforms.LoadImages("Image", folder, nameof(ImageRow.ImagePath)).Fit(data);
+        double decodeOnly = Best(repeats, rows, () => Drain<MLImage>(load.Transform(data), "Image"));
+
+        using var mlNotes = ml.Transforms.ClassifyImageOnnx(model, batchSize: 128).Fit(load.Transform(data));
+        double full = Best(repeats, rows, () => Drain<VBuffer<float>>(mlNotes.Transform(load.Transform(data)), "Score"));
+
+        var reference = ml.Transforms.LoadImages("Image", folder, nameof(ImageRow.ImagePath))
+            .Append(ml.Transforms.ResizeImages("Resized", 28, 28, "Image"))
+            .Append(ml.Transforms.ExtractPixels("image", "Resized", ImagePixelExtractingEstimator.ColorBits.Red,
+                scaleImage: 1f / (255f * Std), offsetImage: -Mean * 255f))
+            .Append(ml.Transforms.ApplyOnnxModel("logits", "image", model))
+            .Fit(data);
+        double applyOnnx = Best(repeats, rows, () => Drain<VBuffer<float>>(reference.Transform(data), "logits"));
+
+        var tensors = ml.Data.CreateEnumerable<Pixels>(reference.Transform(data), reuseRowObject: false).Select(p => p.image).ToArray();
+        double raw;
+        using (var session = new InferenceSession(model))
+        {
+            raw = Best(repeats, rows, () => RawRuns(session, tensors, 128));
+        }
+
+        // What MlNotes adds beyond decoding the PNGs and running the graph: preprocessing, batching, softmax.
+        double fullSeconds = 1 / full, decodeSeconds = 1 / decodeOnly, rawSeconds = 1 / raw;
+        double preprocessShare = Math.Max(0, fullSeconds - decodeSeconds - rawSeconds) / fullSeconds;
+        Console.WriteLine();
+        Console.WriteLine($"  {"path",-62} {"images/s",10}");
+        Console.WriteLine($"  {"LoadImages alone (PNG decode)",-62} {decodeOnly,10:N0}");
+        Console.WriteLine($"  {"LoadImages + ResizeImages + ExtractPixels + ApplyOnnxModel",-62} {applyOnnx,10:N0}");
+        Console.WriteLine($"  {"LoadImages + ClassifyImageOnnx (MlNotes, batch 128)",-62} {full,10:N0}");
+        Console.WriteLine($"  {"raw ONNX Runtime Run on pre-built tensors, batch 128",-62} {raw,10:N0}");
+        Console.WriteLine($"  per image: decode {decodeSeconds * 1e6:F1} us, graph {rawSeconds * 1e6:F1} us, MlNotes total {fullSeconds * 1e6:F1} us");
+        Console.WriteLine($"RESULT vision mlnotes_vs_applyonnx={full / applyOnnx:F2} preprocess_share={preprocessShare:F2}");
+        return 0;
+    }
+
+    internal static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "MlNotes.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
+    private static double Best(int repeats, long rows, Action run)
+    {
+        run();
+        double best = 0;
+        for (int i = 0; i < repeats; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            run();
+            best = Math.Max(best, rows / watch.Elapsed.TotalSeconds);
+        }
+
+        return best;
+    }
+
+    private static void Drain<T>(IDataView view, string column)
+    {
+        var col = view.Schema[column];
+        using var cursor = view.GetRowCursor(new[] { col });
+        var getter = cursor.GetGetter<T>(col);
+        T value = default!;
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+        }
+    }
+
+    private static void RawRuns(InferenceSession session, float[][] tensors, int batch)
+    {
+        using var options = new RunOptions();
+        for (int start = 0; start < tensors.Length; start += batch)
+        {
+            int n = Math.Min(batch, tensors.Length - start);
+            var buffer = new float[n * 784];
+            for (int i = 0; i < n; i++)
+            {
+                tensors[start + i].CopyTo(buffer, i * 784);
+            }
+
+            using var input = OrtValue.CreateTensorValueFromMemory(buffer, new long[] { n, 1, 28, 28 });
+            using var result = session.Run(options, new[] { "image" }, new[] { input }, new[] { "logits" });
+        }
+    }
+
+    private sealed class ImageRow
+    {
+        [LoadColumn(0)]
+        public string ImagePath { get; set; } = "";
+    }
+
+    private sealed class Pixels
+    {
+        [VectorType(1, 28, 28)]
+        public float[] image { get; set; } = Array.Empty<float>();
+    }
+}
