@@ -1,6 +1,7 @@
 using System;
 using Microsoft.ML.Data;
 using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Text;
 using MlNotes.Transforms.Vision;
 
 namespace Microsoft.ML;
@@ -88,5 +89,42 @@ public static class MlNotesTransformsCatalog
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
         return new OnnxImageClassifierEstimator(CatalogUtils.GetEnvironment(catalog), options);
+    }
+
+    /// <summary>
+    /// Encodes a text column with an ONNX Transformer encoder and its manifest (the .json beside the model, naming the vocab):
+    /// adds <c>Embedding</c> and, for classifier graphs, <c>Score</c> and <c>PredictedLabel</c>.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="modelFile">Path of the ONNX model; its manifest is the file beside it with the extension .json. Apply models only from trusted sources.</param>
+    /// <param name="inputColumnName">The text column.</param>
+    /// <param name="normalize">L2-normalize the embedding.</param>
+    /// <param name="batchSize">Texts per ONNX Runtime run.</param>
+    /// <returns>The estimator; its transformer holds a native session and is <see cref="IDisposable"/>.</returns>
+    public static OnnxTextEncoderEstimator EncodeTextOnnx(this TransformsCatalog catalog, string modelFile,
+        string inputColumnName = OnnxTextEncoderEstimator.Defaults.InputColumnName, bool normalize = false, int batchSize = OnnxTextEncoderEstimator.Defaults.BatchSize)
+    {
+        ArgumentNullException.ThrowIfNull(modelFile);
+        return EncodeTextOnnx(catalog, new OnnxTextEncoderEstimator.Options
+        {
+            ModelFile = modelFile,
+            InputColumnName = inputColumnName,
+            Normalize = normalize,
+            BatchSize = batchSize,
+        });
+    }
+
+    /// <summary>Encodes a text column with an ONNX Transformer encoder, as <paramref name="options"/> say.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">Model, manifest, vocab, columns, pooling, lengths, batching, execution provider.</param>
+    /// <returns>The estimator; its transformer holds a native session and is <see cref="IDisposable"/>.</returns>
+    /// <exception cref="System.IO.FileNotFoundException">The model, manifest or vocab file does not exist.</exception>
+    /// <exception cref="InvalidOperationException">The graph does not match its manifest, or the vocab is larger than the graph's embedding table.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range or names a tensor the graph lacks.</exception>
+    public static OnnxTextEncoderEstimator EncodeTextOnnx(this TransformsCatalog catalog, OnnxTextEncoderEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new OnnxTextEncoderEstimator(CatalogUtils.GetEnvironment(catalog), options);
     }
 }

@@ -43,6 +43,10 @@ internal sealed class ModelManifest
 
     public int? EmbeddingSize { get; set; }
 
+    public TokenizerSpec? Tokenizer { get; set; }
+
+    public PoolingSpec? Pooling { get; set; }
+
     /// <summary>The text the manifest was read from, stored as is in a model zip.</summary>
     [JsonIgnore]
     public string Json { get; private set; } = "{}";
@@ -185,4 +189,36 @@ internal sealed class ImagePreprocessingSpec
     public float[]? Std { get; set; }
 
     public string? Layout { get; set; }
+}
+
+/// <summary>The tokenizer of a text model, as the manifest's <c>tokenizer</c> block gives it.</summary>
+internal sealed class TokenizerSpec
+{
+    /// <summary>"bert-wordpiece" (a BERT vocab.txt, loaded by Microsoft.ML.Tokenizers).</summary>
+    public string? Kind { get; set; }
+
+    /// <summary>Relative to the manifest's folder.</summary>
+    public string? VocabFile { get; set; }
+
+    public bool LowerCase { get; set; } = true;
+
+    public bool? StripAccents { get; set; }
+
+    public bool TokenizeCjkChars { get; set; } = true;
+
+    public int? MaxLength { get; set; }
+
+    public int? MaxCharsPerWord { get; set; }
+
+    public Dictionary<string, string>? SpecialTokens { get; set; }
+}
+
+/// <summary>How token states become one vector, as the manifest's <c>pooling</c> block gives it.</summary>
+internal sealed class PoolingSpec
+{
+    /// <summary>"cls", "masked-mean", "masked-max", "mean-sqrt-len", "end-of-text".</summary>
+    public string? Kind { get; set; }
+
+    /// <summary>A graph output that already holds the pooled vector, if any.</summary>
+    public string? Output { get; set; }
 }

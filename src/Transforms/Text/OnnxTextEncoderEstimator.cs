@@ -1,0 +1,194 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.Text;
+
+/// <summary>
+/// Encodes text with an ONNX Transformer encoder (the notes' encoder, a BERT-style export): tokenization with
+/// Microsoft.ML.Tokenizers, dynamic padding, batched scoring, pooling into an <c>Embedding</c> and, for classifier graphs,
+/// <c>Score</c> and <c>PredictedLabel</c>. Create it with <c>mlContext.Transforms.EncodeTextOnnx</c>.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Estimator Characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | No |
+/// | Input column data type | Text |
+/// | Output column data type | `Embedding`: known-size vector of Single; for classifiers `Score` (softmax, class names as slot names) and `PredictedLabel` (key type with the class names); optionally token states (variable-size vector of Single, tokens x dimension) |
+/// | Exportable to ONNX | No |
+///
+/// Each text becomes `[CLS] pieces [SEP]` (WordPiece, from the manifest's `vocab.txt`), cut to `MaxLength` tokens (the pieces are cut,
+/// the special tokens kept; `TruncatedCount` counts them). A null or empty text encodes to `[CLS] [SEP]`. Characters outside the
+/// vocab map to `[UNK]`. Rows are sorted by length inside a window of `SortWindow` batches, each run is padded to its own longest row
+/// with the attention mask set, and results come back in the input order: a text's embedding does not depend on its neighbours.
+/// Pooling: the graph's own pooled output, CLS, masked mean, masked max, mean times sqrt(length), or end of text; `Normalize` L2-normalizes.
+///
+/// The vocab file and the manifest are saved inside the model zip. Apply models only from trusted sources.
+/// ]]></format>
+/// </remarks>
+[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
+public sealed class OnnxTextEncoderEstimator : IEstimator<OnnxTextEncoderTransformer>
+{
+    private readonly OnnxTextEncoderTransformer _transformer;
+
+    internal OnnxTextEncoderEstimator(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        _transformer = new OnnxTextEncoderTransformer(env, options.Clone());
+    }
+
+    /// <summary>Returns the (already built) transformer after checking the text column.</summary>
+    /// <param name="input">The data to encode.</param>
+    public OnnxTextEncoderTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _transformer.GetOutputSchema(input.Schema);
+        return _transformer;
+    }
+
+    /// <summary>The input columns plus the encoder's outputs.</summary>
+    /// <param name="inputSchema">The input schema shape.</param>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        string text = _transformer.Config.InputColumnName;
+        if (!columns.TryGetValue(text, out var column))
+        {
+            ThrowHelper.MissingColumn(nameof(inputSchema), text);
+        }
+
+        if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType is not Microsoft.ML.Data.TextDataViewType)
+        {
+            ThrowHelper.SchemaMismatch(nameof(inputSchema), text, "String", column.GetTypeString());
+        }
+
+        foreach (var output in SchemaShape.Create(_transformer.OutputColumnsSchema()))
+        {
+            columns[output.Name] = output;
+        }
+
+        return new SchemaShape(columns.Values);
+    }
+
+    /// <summary>Options of <see cref="OnnxTextEncoderEstimator"/>. Unset values come from the manifest.</summary>
+    public sealed class Options
+    {
+        /// <summary>Path of the ONNX model. Give this or <see cref="ModelBytes"/>.</summary>
+        public string? ModelFile { get; set; }
+
+        /// <summary>The ONNX model itself.</summary>
+        public byte[]? ModelBytes { get; set; }
+
+        /// <summary>The model's manifest. Default: the .json beside <see cref="ModelFile"/>, if any.</summary>
+        public string? ManifestFile { get; set; }
+
+        /// <summary>The BERT <c>vocab.txt</c>. Default: the manifest's tokenizer vocab_file (relative to the manifest).</summary>
+        public string? VocabFile { get; set; }
+
+        /// <summary>The text column.</summary>
+        public string InputColumnName { get; set; } = Defaults.InputColumnName;
+
+        /// <summary>The embedding column.</summary>
+        public string EmbeddingColumnName { get; set; } = Defaults.EmbeddingColumnName;
+
+        /// <summary>The probabilities column (classifier graphs).</summary>
+        public string ScoreColumnName { get; set; } = Defaults.ScoreColumnName;
+
+        /// <summary>The predicted label column (classifier graphs).</summary>
+        public string PredictedLabelColumnName { get; set; } = Defaults.PredictedLabelColumnName;
+
+        /// <summary>When set, a column with the token states (tokens x dimension, pads excluded).</summary>
+        public string? TokenEmbeddingsColumnName { get; set; }
+
+        /// <summary>How token states become the embedding. Default: the manifest's (the graph's own pooled output where it names one).</summary>
+        public TextPooling? Pooling { get; set; }
+
+        /// <summary>L2-normalize the embedding.</summary>
+        public bool Normalize { get; set; }
+
+        /// <summary>Tokens per text, [CLS] and [SEP] included. Default: the manifest's, or 512.</summary>
+        public int? MaxLength { get; set; }
+
+        /// <summary>Lower-case before tokenizing. Default: the manifest's, or true.</summary>
+        public bool? LowerCase { get; set; }
+
+        /// <summary>Class names of a classifier graph. Default: the manifest's labels.</summary>
+        public string[]? ClassNames { get; set; }
+
+        /// <summary>Graph input for the token ids. Default: the manifest's input_ids role, or "input_ids".</summary>
+        public string? InputIdsTensorName { get; set; }
+
+        /// <summary>Graph input for the attention mask. Default: "attention_mask" when the graph has it.</summary>
+        public string? AttentionMaskTensorName { get; set; }
+
+        /// <summary>Graph input for the token type ids (all 0 for one text). Default: "token_type_ids" when the graph has it.</summary>
+        public string? TokenTypeIdsTensorName { get; set; }
+
+        /// <summary>Graph output with the token states. Default: "last_hidden_state" when the graph has it.</summary>
+        public string? HiddenStateTensorName { get; set; }
+
+        /// <summary>Graph output with a pooled vector. Default: the manifest's pooling output.</summary>
+        public string? PooledTensorName { get; set; }
+
+        /// <summary>Graph output with class logits. Default: "logits" when the graph has it.</summary>
+        public string? LogitsTensorName { get; set; }
+
+        /// <summary>Texts per ONNX Runtime run.</summary>
+        public int BatchSize { get; set; } = Defaults.BatchSize;
+
+        /// <summary>Batches read ahead and sorted by length together (1: no sorting).</summary>
+        public int SortWindow { get; set; } = Defaults.SortWindow;
+
+        /// <summary>The execution provider.</summary>
+        public OnnxExecutionProvider ExecutionProvider { get; set; }
+
+        /// <summary>The GPU, for GPU providers.</summary>
+        public int GpuDeviceId { get; set; }
+
+        /// <summary>Run on the CPU when the provider is not available, instead of throwing.</summary>
+        public bool FallbackToCpu { get; set; }
+
+        /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose.</summary>
+        public int IntraOpNumThreads { get; set; }
+
+        /// <summary>Threads across operators; 0 lets ONNX Runtime choose.</summary>
+        public int InterOpNumThreads { get; set; }
+
+        internal Options Clone()
+        {
+            var copy = (Options)MemberwiseClone();
+            copy.ClassNames = ClassNames?.ToArray();
+            copy.ModelBytes = ModelBytes?.ToArray();
+            return copy;
+        }
+    }
+
+    /// <summary>Default values of <see cref="Options"/>.</summary>
+    public static class Defaults
+    {
+        /// <summary>The text column.</summary>
+        public const string InputColumnName = "Text";
+
+        /// <summary>The embedding column.</summary>
+        public const string EmbeddingColumnName = "Embedding";
+
+        /// <summary>The probabilities column.</summary>
+        public const string ScoreColumnName = "Score";
+
+        /// <summary>The predicted label column.</summary>
+        public const string PredictedLabelColumnName = "PredictedLabel";
+
+        /// <summary>Texts per run.</summary>
+        public const int BatchSize = 32;
+
+        /// <summary>Batches sorted together.</summary>
+        public const int SortWindow = 4;
+    }
+}
