@@ -109,6 +109,18 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
     /// <param name="text">The text; null reads as empty.</param>
     public IReadOnlyList<int> Tokenize(string? text) => Encode(text ?? "", out _);
 
+    /// <summary>
+    /// This encoder as Microsoft.Extensions.AI's embedding generator (for vector stores, Semantic Kernel): each call's strings
+    /// are encoded in batches by this transformer, giving the vectors of its <c>Embedding</c> column. The generator borrows the
+    /// transformer: dispose the transformer, not the generator, when done.
+    /// </summary>
+    /// <returns>The generator.</returns>
+    public Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>> AsEmbeddingGenerator()
+    {
+        _model.ThrowIfDisposed();
+        return new OnnxTextEmbeddingGenerator(this, _model.Name);
+    }
+
     /// <summary>The input schema plus the encoder's columns.</summary>
     /// <param name="inputSchema">The schema of the data to encode.</param>
     /// <exception cref="ArgumentOutOfRangeException">The text column is missing or not text.</exception>

@@ -152,6 +152,27 @@ public sealed class OnnxTextEncoderTests
     }
 
     [Fact]
+    public async System.Threading.Tasks.Task AsEmbeddingGenerator_GivesTheTransformsVectors()
+    {
+        var (texts, _, _, _) = Fixture();
+        var data = Data(texts);
+        using var encoder = Estimator(TextPooling.Mean).Fit(data);
+        var expected = new MLContext().Data.CreateEnumerable<Encoded>(encoder.Transform(data), reuseRowObject: false).ToArray();
+        using var generator = encoder.AsEmbeddingGenerator();
+
+        var generated = await generator.GenerateAsync(texts);
+        var metadata = (Microsoft.Extensions.AI.EmbeddingGeneratorMetadata?)generator.GetService(typeof(Microsoft.Extensions.AI.EmbeddingGeneratorMetadata));
+
+        Assert.Equal(texts.Length, generated.Count);
+        for (int i = 0; i < texts.Length; i++)
+        {
+            Assert.Equal(expected[i].Embedding, generated[i].Vector.ToArray());
+        }
+
+        Assert.Equal(16, metadata!.DefaultModelDimensions);
+    }
+
+    [Fact]
     public void MissingVocab_NamesTheFile()
     {
         var options = Options(TextPooling.Mean);
