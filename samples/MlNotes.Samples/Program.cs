@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using MlNotes.Samples.Text;
 using MlNotes.Samples.Vision;
 
 namespace MlNotes.Samples;
@@ -17,6 +18,7 @@ internal static class Program
         ("scoring", "batched ONNX scoring of a small graph, saved and reloaded", ScoringScenario.Run),
         ("vit", "Fashion-MNIST image classification with the notes' ViT", c => FashionClassificationScenario.Run("vit-fashion", c)),
         ("resnet", "the same pipeline with the ResNet graph (only the manifest differs)", c => FashionClassificationScenario.Run("resnet-fashion", c)),
+        ("text", "fortunes text classification and similar-text search with the notes' Transformer encoder", c => TextClassificationScenario.Run(c)),
     };
 
     private static int Main(string[] args)

@@ -1,0 +1,134 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using MlNotes.Transforms.Text;
+
+namespace MlNotes.Benchmarks;
+
+/// <summary>
+/// Rows/s of the text encoder on the fortunes test texts (their real length distribution): MlNotes (length-sorted windows,
+/// each run padded to its own longest row) against padding every row to the maximum length (what ApplyOnnxModel's fixed-size
+/// columns need), and against raw ONNX Runtime on the same dynamic batches; and tokenization's share of MlNotes' time.
+/// </summary>
+internal sealed class TextScenario : IScenario
+{
+    public string Name => "text";
+
+    public string Description => "text encoder: dynamic padding vs fixed max-length padding vs raw ORT (-- text [repeats])";
+
+    public int Run(string[] args)
+    {
+        int repeats = args.Length > 0 ? int.Parse(args[0]) : 3;
+        string root = VisionScenario.FindRoot();
+        string model = Path.Combine(root, "models-onnx", "text-fortunes.onnx");
+        var texts = File.ReadLines(Path.Combine(root, "models-onnx", "data", "fortunes", "test.tsv")).Skip(1)
+            .Select(line => line[(line.IndexOf('\t') + 1)..]).ToArray();
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.Cache(ml.Data.LoadFromEnumerable(texts.Select(t => new TextRow { Text = t })));
+        const int Batch = 32, Window = 4;
+        using var encoder = ml.Transforms.EncodeTextOnnx(new OnnxTextEncoderEstimator.Options { ModelFile = model, BatchSize = Batch, SortWindow = Window }).Fit(data);
+        int maxLength = encoder.Config.MaxLength;
+        var ids = texts.Select(t => encoder.Tokenize(t).Select(i => (long)i).ToArray()).ToArray();
+        Console.WriteLine($"Text benchmark: {texts.Length} fortunes test texts, {ids.Average(i => i.Length):F1} tokens on average " +
+            $"(max {ids.Max(i => i.Length)}, cut at {maxLength}), batch {Batch}, sort window {Window} batches, best of {repeats}.");
+
+        double mlNotes = Best(repeats, texts.Length, () => Drain(encoder.Transform(data), "Embedding"));
+        double tokenizeOnly = Best(repeats, texts.Length, () =>
+        {
+            foreach (string t in texts)
+            {
+                encoder.Tokenize(t);
+            }
+        });
+
+        // The same groups MlNotes forms: windows of Batch*Window rows sorted by length, cut into runs of Batch.
+        var groups = new List<long[][]>();
+        for (int w = 0; w < ids.Length; w += Batch * Window)
+        {
+            var window = ids.Skip(w).Take(Batch * Window).OrderBy(r => r.Length).ToArray();
+            for (int g = 0; g < window.Length; g += Batch)
+            {
+                groups.Add(window.Skip(g).Take(Batch).ToArray());
+            }
+        }
+
+        var fixedGroups = ids.Chunk(Batch).ToArray();
+        double raw, fixedLength;
+        using (var session = new InferenceSession(model))
+        {
+            string output = encoder.Config.PooledTensorName ?? encoder.Config.HiddenStateTensorName!;
+            raw = Best(repeats, texts.Length, () => RunGroups(session, groups, width: null, output));
+            fixedLength = Best(repeats, texts.Length, () => RunGroups(session, fixedGroups, width: maxLength, output));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"  {"path",-66} {"rows/s",10}");
+        Console.WriteLine($"  {"MlNotes EncodeTextOnnx (tokenize, sort, dynamic padding, pool)",-66} {mlNotes,10:N0}");
+        Console.WriteLine($"  {"raw ONNX Runtime on the same dynamic batches (pre-tokenized)",-66} {raw,10:N0}");
+        Console.WriteLine($"  {$"raw ONNX Runtime, every row padded to {maxLength} (ApplyOnnxModel's shape)",-66} {fixedLength,10:N0}");
+        Console.WriteLine($"  {"tokenization alone",-66} {tokenizeOnly,10:N0}");
+        double tokenizeShare = mlNotes / tokenizeOnly;
+        Console.WriteLine($"  tokenization share of MlNotes' time: {tokenizeShare:P1}");
+        Console.WriteLine($"RESULT text dynamic_vs_fixed={mlNotes / fixedLength:F2} mlnotes_vs_ort={mlNotes / raw:F2}");
+        return 0;
+    }
+
+    private static void RunGroups(InferenceSession session, IReadOnlyList<long[][]> groups, int? width, string output)
+    {
+        using var options = new RunOptions();
+        foreach (var group in groups)
+        {
+            int n = group.Length, w = width ?? group.Max(r => r.Length);
+            var idBuffer = new long[n * w];
+            var mask = new long[n * w];
+            for (int r = 0; r < n; r++)
+            {
+                for (int t = 0; t < group[r].Length && t < w; t++)
+                {
+                    idBuffer[(r * w) + t] = group[r][t];
+                    mask[(r * w) + t] = 1;
+                }
+            }
+
+            using var ids = OrtValue.CreateTensorValueFromMemory(idBuffer, new long[] { n, w });
+            using var attention = OrtValue.CreateTensorValueFromMemory(mask, new long[] { n, w });
+            using var result = session.Run(options, new[] { "input_ids", "attention_mask" }, new[] { ids, attention }, new[] { output });
+        }
+    }
+
+    private static double Best(int repeats, int rows, Action run)
+    {
+        run();
+        double best = 0;
+        for (int i = 0; i < repeats; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            run();
+            best = Math.Max(best, rows / watch.Elapsed.TotalSeconds);
+        }
+
+        return best;
+    }
+
+    private static void Drain(IDataView view, string column)
+    {
+        var col = view.Schema[column];
+        using var cursor = view.GetRowCursor(new[] { col });
+        var getter = cursor.GetGetter<VBuffer<float>>(col);
+        VBuffer<float> value = default;
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+        }
+    }
+
+    private sealed class TextRow
+    {
+        public string Text { get; set; } = "";
+    }
+}
