@@ -180,9 +180,9 @@ def build_image_classifier(key, name, model, fashion, n_epochs, peak_lr, weight_
 
 
 VIT_CONFIG = dict(patch=7, dim=64, depth=4, heads=4, mlp=128, stem=32)
-VIT_TRAIN = dict(n_epochs=10, peak_lr=2e-3, weight_decay=0.05, shift=False)
+VIT_TRAIN = dict(n_epochs=12, peak_lr=2e-3, weight_decay=0.05, shift=False)
 RESNET_CONFIG = dict(widths=(16, 32, 64), blocks=(1, 1, 1))
-RESNET_TRAIN = dict(n_epochs=6, peak_lr=4e-3, weight_decay=5e-4)
+RESNET_TRAIN = dict(n_epochs=6, peak_lr=4e-3, weight_decay=5e-4, shift=False)
 
 
 def build_vit(fashion, metrics):
@@ -697,7 +697,7 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--verbose", action="store_true", help="evaluate on the test set after every epoch")
     ARGS = p.parse_args()
-    todo = [s for s in (ARGS.only.split(",") if ARGS.only else ["vit", "resnet", "text", "vae", "clip"]) if s]
+    todo = [s for s in (ARGS.only.split(",") if ARGS.only else ["clip", "vit", "resnet", "vae", "text"]) if s]
     C.seed_everything(0)
     metrics_path = os.path.join(C.ROOT, "metrics.json")
     metrics = {}

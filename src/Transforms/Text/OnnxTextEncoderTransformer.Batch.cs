@@ -135,25 +135,7 @@ public sealed partial class OnnxTextEncoderTransformer
                 return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
                 {
                     var editor = VBufferEditor.Create(ref dst, classes);
-                    var logits = _logits.AsSpan(slot() * classes, classes);
-                    float max = float.NegativeInfinity;
-                    foreach (float v in logits)
-                    {
-                        max = Math.Max(max, v);
-                    }
-
-                    float sum = 0;
-                    for (int i = 0; i < classes; i++)
-                    {
-                        editor.Values[i] = MathF.Exp(logits[i] - max);
-                        sum += editor.Values[i];
-                    }
-
-                    for (int i = 0; i < classes; i++)
-                    {
-                        editor.Values[i] /= sum;
-                    }
-
+                    ClassificationOutputs.Softmax(_logits.AsSpan(slot() * classes, classes), editor.Values);
                     dst = editor.Commit();
                 });
             }
@@ -162,17 +144,7 @@ public sealed partial class OnnxTextEncoderTransformer
             {
                 return (ValueGetter<uint>)((ref uint dst) =>
                 {
-                    var logits = _logits.AsSpan(slot() * classes, classes);
-                    int best = 0;
-                    for (int i = 1; i < classes; i++)
-                    {
-                        if (logits[i] > logits[best])
-                        {
-                            best = i;
-                        }
-                    }
-
-                    dst = (uint)best + 1;
+                    dst = ClassificationOutputs.PredictedKey(_logits.AsSpan(slot() * classes, classes));
                 });
             }
 

@@ -188,15 +188,7 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         builder.AddColumn(c.EmbeddingColumnName, new VectorDataViewType(NumberDataViewType.Single, c.EmbeddingSize));
         if (c.ScoreColumnName != null && c.PredictedLabelColumnName != null)
         {
-            int classes = c.ClassNames.Length;
-            var slotNames = new DataViewSchema.Annotations.Builder();
-            slotNames.AddSlotNames(classes, (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(classes, _classNames.ToArray()));
-            slotNames.Add(AnnotationUtils.Kinds.ScoreColumnKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreColumnKind.MulticlassClassification.AsMemory());
-            slotNames.Add(AnnotationUtils.Kinds.ScoreValueKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreValueKind.Score.AsMemory());
-            builder.AddColumn(c.ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, classes), slotNames.ToAnnotations());
-            var keyValues = new DataViewSchema.Annotations.Builder();
-            keyValues.AddKeyValues(classes, TextDataViewType.Instance, (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(classes, _classNames.ToArray()));
-            builder.AddColumn(c.PredictedLabelColumnName, new KeyDataViewType(typeof(uint), classes), keyValues.ToAnnotations());
+            ClassificationOutputs.AddColumns(builder, c.ScoreColumnName, c.PredictedLabelColumnName, _classNames);
         }
 
         if (c.TokenEmbeddingsColumnName != null)

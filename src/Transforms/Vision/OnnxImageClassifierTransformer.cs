@@ -141,16 +141,8 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
     internal DataViewSchema OutputColumnsSchema()
     {
         var c = Config;
-        int classes = c.ClassNames.Length;
         var builder = new DataViewSchema.Builder();
-        var slotNames = new DataViewSchema.Annotations.Builder();
-        slotNames.AddSlotNames(classes, (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(classes, _classNames.ToArray()));
-        slotNames.Add(AnnotationUtils.Kinds.ScoreColumnKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreColumnKind.MulticlassClassification.AsMemory());
-        slotNames.Add(AnnotationUtils.Kinds.ScoreValueKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreValueKind.Score.AsMemory());
-        builder.AddColumn(c.ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, classes), slotNames.ToAnnotations());
-        var keyValues = new DataViewSchema.Annotations.Builder();
-        keyValues.AddKeyValues(classes, TextDataViewType.Instance, (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(classes, _classNames.ToArray()));
-        builder.AddColumn(c.PredictedLabelColumnName, new KeyDataViewType(typeof(uint), classes), keyValues.ToAnnotations());
+        ClassificationOutputs.AddColumns(builder, c.ScoreColumnName, c.PredictedLabelColumnName, _classNames);
         if (c.TopK > 0)
         {
             builder.AddColumn(TopKLabelsSuffix, new VectorDataViewType(TextDataViewType.Instance, c.TopK));
@@ -420,7 +412,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
                 return (ValueGetter<uint>)((ref uint dst) =>
                 {
                     int s = slot();
-                    dst = _failed[s] ? 0 : (uint)ArgMax(_onnx.OutputRow<float>(0, s)) + 1;
+                    dst = _failed[s] ? 0 : ClassificationOutputs.PredictedKey(_onnx.OutputRow<float>(0, s));
                 });
             }
 
@@ -519,24 +511,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
                 return;
             }
 
-            var logits = _onnx.OutputRow<float>(0, slot);
-            float max = float.NegativeInfinity;
-            foreach (float v in logits)
-            {
-                max = Math.Max(max, v);
-            }
-
-            float sum = 0;
-            for (int i = 0; i < logits.Length; i++)
-            {
-                destination[i] = MathF.Exp(logits[i] - max);
-                sum += destination[i];
-            }
-
-            for (int i = 0; i < logits.Length; i++)
-            {
-                destination[i] /= sum;
-            }
+            ClassificationOutputs.Softmax(_onnx.OutputRow<float>(0, slot), destination);
         }
 
         private void Rank(int slot)
@@ -549,20 +524,6 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
 
             // Highest first; ties keep the lower class index first.
             Array.Sort(_order, (a, b) => _probabilities[b] != _probabilities[a] ? _probabilities[b].CompareTo(_probabilities[a]) : a.CompareTo(b));
-        }
-
-        private static int ArgMax(ReadOnlySpan<float> values)
-        {
-            int best = 0;
-            for (int i = 1; i < values.Length; i++)
-            {
-                if (values[i] > values[best])
-                {
-                    best = i;
-                }
-            }
-
-            return best;
         }
     }
 

@@ -1,0 +1,65 @@
+using System;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNotes.Transforms.Onnx;
+
+/// <summary>
+/// The two columns every classifier adds, shaped so that <c>MulticlassClassification.Evaluate</c> reads them directly:
+/// <c>Score</c> (softmax probabilities, the class names as slot names, marked as a multiclass score) and <c>PredictedLabel</c>
+/// (a key type whose key values are the class names).
+/// </summary>
+internal static class ClassificationOutputs
+{
+    public static void AddColumns(DataViewSchema.Builder builder, string scoreColumn, string labelColumn, ReadOnlyMemory<char>[] classNames)
+    {
+        int classes = classNames.Length;
+        ValueGetter<VBuffer<ReadOnlyMemory<char>>> names = (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(classes, classNames.ToArray());
+        var score = new DataViewSchema.Annotations.Builder();
+        score.AddSlotNames(classes, names);
+        score.Add(AnnotationUtils.Kinds.ScoreColumnKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreColumnKind.MulticlassClassification.AsMemory());
+        score.Add(AnnotationUtils.Kinds.ScoreValueKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreValueKind.Score.AsMemory());
+        builder.AddColumn(scoreColumn, new VectorDataViewType(NumberDataViewType.Single, classes), score.ToAnnotations());
+        var key = new DataViewSchema.Annotations.Builder();
+        key.AddKeyValues(classes, TextDataViewType.Instance, names);
+        builder.AddColumn(labelColumn, new KeyDataViewType(typeof(uint), classes), key.ToAnnotations());
+    }
+
+    /// <summary>Softmax with the maximum subtracted first, so large logits do not overflow.</summary>
+    public static void Softmax(ReadOnlySpan<float> logits, Span<float> probabilities)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float v in logits)
+        {
+            max = Math.Max(max, v);
+        }
+
+        float sum = 0;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            probabilities[i] = MathF.Exp(logits[i] - max);
+            sum += probabilities[i];
+        }
+
+        for (int i = 0; i < logits.Length; i++)
+        {
+            probabilities[i] /= sum;
+        }
+    }
+
+    /// <summary>The predicted key: 1 + the index of the largest logit (the first one on ties).</summary>
+    public static uint PredictedKey(ReadOnlySpan<float> logits)
+    {
+        int best = 0;
+        for (int i = 1; i < logits.Length; i++)
+        {
+            if (logits[i] > logits[best])
+            {
+                best = i;
+            }
+        }
+
+        return (uint)best + 1;
+    }
+}
