@@ -125,7 +125,7 @@ def train_classifier(model, fashion, n_epochs, peak_lr, weight_decay, batch=128,
             step += 1
             tot_loss += loss.item()
         model.eval()
-        acc = accuracy(model, D.normalize(fashion.test_unit), fashion.test_y) if (ep == n_epochs - 1 or ARGS.verbose) else float("nan")
+        acc = accuracy(model, D.normalize(fashion.test_unit), fashion.test_y) if ARGS.verbose else float("nan")
         log(f"  epoch {ep + 1}/{n_epochs} loss {tot_loss / steps_per_epoch:.4f} test acc {acc:.4f}")
     model.eval()
 
@@ -189,7 +189,9 @@ def build_vit(fashion, metrics):
     C.seed_everything(0)
     model = N.ViT(**VIT_CONFIG)
     build_image_classifier("vit", "vit-fashion", model, fashion, metrics=metrics,
-                           architecture=dict(VIT_CONFIG, kind="ViT", class_token=True,
+                           architecture=dict(VIT_CONFIG, kind="ViT", variant="hybrid: the patches are cut from a 3x3 conv + GELU "
+                                                                         "feature map of `stem` channels",
+                                             class_token=True,
                                              position_embeddings="learned", norm="pre-norm"),
                            **VIT_TRAIN)
 
@@ -605,7 +607,7 @@ def build_clip(fashion, metrics):
             step += 1
             tot += loss.item()
         msg = ""
-        if ARGS.verbose or ep == n_ep - 1:
+        if ARGS.verbose:
             acc, _ = zero_shot(D.normalize(fashion.test_unit), fashion.test_y, CLIP_ZERO_SHOT_TEMPLATES)
             msg = f" zero-shot {acc:.4f}"
         log(f"  epoch {ep + 1}/{n_ep} loss {tot / steps_per_epoch:.4f} logit scale {math.exp(float(log_logit_scale)):.2f}{msg}")
