@@ -7,7 +7,7 @@ using MlNotes.Transforms.Vision;
 namespace Microsoft.ML;
 
 /// <summary>MlNotes' transforms on <c>mlContext.Transforms</c>.</summary>
-public static class MlNotesTransformsCatalog
+public static partial class MlNotesTransformsCatalog
 {
     /// <summary>
     /// Scores an ONNX model in batches of rows, mapping every graph input from the column of the same name
