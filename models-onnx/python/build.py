@@ -139,7 +139,7 @@ def build_image_classifier(key, name, model, fashion, n_epochs, peak_lr, weight_
     log(f"[{key}] training {name}: {sum(p.numel() for p in model.parameters())} parameters")
     timer = C.Timer()
     train_classifier(model, fashion, epochs(n_epochs), peak_lr, weight_decay, shift=shift)
-    train_seconds = timer.seconds()
+    train_seconds, train_cpu = timer.seconds(), timer.cpu_seconds()
     test_acc = accuracy(model, D.normalize(fashion.test_unit), fashion.test_y)
     subset_acc = accuracy(model, D.normalize(fashion.subset_unit), fashion.subset_y)
     log(f"[{key}] test accuracy {test_acc:.4f}, subset {subset_acc:.4f}, {train_seconds}s")
@@ -176,7 +176,7 @@ def build_image_classifier(key, name, model, fashion, n_epochs, peak_lr, weight_
                    note="inputs.image is the preprocessed tensor of the PNG files in 'images' (models-onnx-relative paths)")
     C.write_json(os.path.join(C.FIXTURES, name + ".json"), fx)
     metrics[key] = {"test_accuracy": round(test_acc, 4), "subset_accuracy": round(subset_acc, 4),
-                    "train_seconds": train_seconds, "graph": name + ".onnx"}
+                    "train_seconds": train_seconds, "train_cpu_seconds": train_cpu, "graph": name + ".onnx"}
 
 
 VIT_CONFIG = dict(patch=7, dim=64, depth=4, heads=4, mlp=128, stem=32)
@@ -315,7 +315,7 @@ def build_text(metrics):
             tot += loss.item()
         acc = evaluate(test) if (ARGS.verbose or ep == n_ep - 1) else float("nan")
         log(f"  epoch {ep + 1}/{n_ep} loss {tot / len(batches):.4f} test acc {acc:.4f}")
-    train_seconds = timer.seconds()
+    train_seconds, train_cpu = timer.seconds(), timer.cpu_seconds()
     model.eval()
     test_acc = evaluate(test)
     subset = D.read_tsv(os.path.join(FORTUNES_OUT, "test.tsv"))
@@ -361,7 +361,7 @@ def build_text(metrics):
     metrics["text"] = {"test_accuracy": round(test_acc, 4), "subset_accuracy": round(subset_acc, 4),
                        "majority_class_accuracy": round(majority, 4), "categories": cats,
                        "train_texts": len(train), "test_texts": len(test),
-                       "train_seconds": train_seconds, "graph": name + ".onnx"}
+                       "train_seconds": train_seconds, "train_cpu_seconds": train_cpu, "graph": name + ".onnx"}
 
 
 # ----------------------------------------------------------------------------- VAE
@@ -434,7 +434,7 @@ def build_vae(fashion, metrics):
             step += 1
             tot += loss.item()
         log(f"  epoch {ep + 1}/{n_ep} train -ELBO {tot / steps_per_epoch:.2f} nats")
-    train_seconds = timer.seconds()
+    train_seconds, train_cpu = timer.seconds(), timer.cpu_seconds()
     enc.eval()
     dec.eval()
 
@@ -511,7 +511,7 @@ def build_vae(fashion, metrics):
                       "estimator": "ELBO in nats per image (higher is better), one sample of eps per image "
                                    "(torch.Generator seed 123, batches of 500); *_at_mean: eps = 0, deterministic. "
                                    "AUC: anomaly score -ELBO, held-out class positive",
-                      "latent_size": VAE_LATENT, "train_seconds": train_seconds,
+                      "latent_size": VAE_LATENT, "train_seconds": train_seconds, "train_cpu_seconds": train_cpu,
                       "graphs": ["vae-fashion-encoder.onnx", "vae-fashion-decoder.onnx"]}
 
 
@@ -611,7 +611,7 @@ def build_clip(fashion, metrics):
             acc, _ = zero_shot(D.normalize(fashion.test_unit), fashion.test_y, CLIP_ZERO_SHOT_TEMPLATES)
             msg = f" zero-shot {acc:.4f}"
         log(f"  epoch {ep + 1}/{n_ep} loss {tot / steps_per_epoch:.4f} logit scale {math.exp(float(log_logit_scale)):.2f}{msg}")
-    train_seconds = timer.seconds()
+    train_seconds, train_cpu = timer.seconds(), timer.cpu_seconds()
     towers.eval()
     zs_test, _ = zero_shot(D.normalize(fashion.test_unit), fashion.test_y, CLIP_ZERO_SHOT_TEMPLATES)
     zs_train_tpl, _ = zero_shot(D.normalize(fashion.test_unit), fashion.test_y, CLIP_TRAIN_TEMPLATES)
@@ -686,7 +686,7 @@ def build_clip(fashion, metrics):
                        "zero_shot_accuracy_train_templates": round(zs_train_tpl, 4),
                        "subset_zero_shot_accuracy": round(zs_subset, 4),
                        "logit_scale": scale, "log_logit_scale": log_scale, "embedding_size": CLIP_EMBED,
-                       "train_seconds": train_seconds,
+                       "train_seconds": train_seconds, "train_cpu_seconds": train_cpu,
                        "graphs": ["clip-fashion-image.onnx", "clip-fashion-text.onnx"]}
 
 
@@ -715,7 +715,8 @@ def main():
         steps[key]()
         C.write_json(metrics_path, metrics)
     metrics["build"] = {"torch": torch.__version__, "threads": C.THREADS, "quick": ARGS.quick,
-                        "last_run_seconds": total.seconds(), "last_run_models": todo}
+                        "last_run_seconds": total.seconds(), "last_run_cpu_seconds": total.cpu_seconds(),
+                        "last_run_models": todo, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
     C.write_json(metrics_path, metrics)
     log(f"done in {total.seconds()}s")
 

@@ -28,11 +28,18 @@ def seed_everything(seed):
 
 
 class Timer:
+    """Wall time, and CPU time of this process (all threads): on a machine shared with other work the wall
+    time grows, the CPU time much less."""
+
     def __init__(self):
         self.t0 = time.time()
+        self.c0 = time.process_time()
 
     def seconds(self):
         return round(time.time() - self.t0, 1)
+
+    def cpu_seconds(self):
+        return round(time.process_time() - self.c0, 1)
 
 
 def cosine_lr(step, total, warmup, peak):

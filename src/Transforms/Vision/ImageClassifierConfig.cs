@@ -37,6 +37,12 @@ internal sealed record ImageClassifierConfig
 
     public int BatchSize { get; init; }
 
+    /// <summary>For a column of image paths: the folder they are relative to.</summary>
+    public string? ImageFolder { get; init; }
+
+    /// <summary>A column of image paths to name in error messages (the path LoadImages read).</summary>
+    public string? ImagePathColumnName { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, s_json);
 
     public static ImageClassifierConfig? FromJson(string json) => JsonSerializer.Deserialize<ImageClassifierConfig>(json, s_json);

@@ -19,7 +19,7 @@ namespace MlNotes.Transforms.Vision;
 /// |  |  |
 /// | -- | -- |
 /// | Does this estimator need to look at the data to train its parameters? | No |
-/// | Input column data type | `MLImage` (from `LoadImages`), encoded image bytes (`LoadRawImageBytes`), or raw pixels: a byte or Single vector, height x width x channels interleaved, values 0-255 |
+/// | Input column data type | `MLImage` (from `LoadImages`), an image path (text, read directly), encoded image bytes (`LoadRawImageBytes`), or raw pixels: a byte or Single vector, height x width x channels interleaved, values 0-255 |
 /// | Output column data type | `Score`: known-size vector of Single (softmax, class names as slot names); `PredictedLabel`: key type whose key values are the class names; optional top-k labels (text) and scores, `Embedding` (vector of Single), an error flag (Boolean) |
 /// | Exportable to ONNX | No |
 ///
@@ -68,6 +68,7 @@ public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifie
         }
 
         bool ok = image.ItemType is Microsoft.ML.Transforms.Image.ImageDataViewType
+            || (image.Kind == SchemaShape.Column.VectorKind.Scalar && image.ItemType is TextDataViewType)
             || (image.Kind != SchemaShape.Column.VectorKind.Scalar && (image.ItemType == NumberDataViewType.Byte || image.ItemType == NumberDataViewType.Single));
         if (!ok)
         {
@@ -95,8 +96,14 @@ public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifie
         /// <summary>The model's JSON manifest. Default: the file beside <see cref="ModelFile"/> with the extension .json, if any.</summary>
         public string? ManifestFile { get; set; }
 
-        /// <summary>The image column: <c>MLImage</c>, encoded image bytes, or a pixel vector.</summary>
+        /// <summary>The image column: <c>MLImage</c> (from <c>LoadImages</c>), a path (text, read from <see cref="ImageFolder"/>), encoded image bytes, or a pixel vector.</summary>
         public string InputColumnName { get; set; } = Defaults.InputColumnName;
+
+        /// <summary>For a text column of image paths: the folder they are relative to (default: as given).</summary>
+        public string? ImageFolder { get; set; }
+
+        /// <summary>With an <c>MLImage</c> column: the column of paths it was loaded from, named in error messages. Default: <c>ImagePath</c> when there is one.</summary>
+        public string? ImagePathColumnName { get; set; }
 
         /// <summary>The probabilities column.</summary>
         public string ScoreColumnName { get; set; } = Defaults.ScoreColumnName;

@@ -132,7 +132,20 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         ctx.SaveNonEmptyString(Config.ToJson());
     }
 
-    IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => new[] { Config.InputColumnName };
+    IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs)
+        => PathColumn(inputSchema) is string path ? new[] { Config.InputColumnName, path } : new[] { Config.InputColumnName };
+
+    // The column that names each image's file in messages: the option, or a conventional ImagePath column beside an MLImage one.
+    private string? PathColumn(DataViewSchema schema)
+    {
+        if (schema[Config.InputColumnName].Type is not ImageDataViewType)
+        {
+            return null;
+        }
+
+        string? name = Config.ImagePathColumnName ?? "ImagePath";
+        return schema.GetColumnOrNull(name) is { Type: TextDataViewType } ? name : null;
+    }
 
     IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
 
@@ -171,7 +184,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         }
 
         var type = column.Value.Type;
-        if (type is ImageDataViewType)
+        if (type is ImageDataViewType or TextDataViewType)
         {
             return;
         }
@@ -274,6 +287,8 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
             RawPixelHeight = o.RawPixelHeight ?? 0,
             RawPixelChannels = o.RawPixelChannels ?? 0,
             BatchSize = o.BatchSize,
+            ImageFolder = o.ImageFolder,
+            ImagePathColumnName = o.ImagePathColumnName,
         };
     }
 
@@ -527,26 +542,59 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         }
     }
 
+    private static ImageSource FromImage(MLImage image)
+        => new(image.Pixels.ToArray(), image.Width, image.Height, image.PixelFormat == MLPixelFormat.Bgra32 ? PixelFormat.Bgra : PixelFormat.Rgba);
+
     /// <summary>Decoded pixels of one row.</summary>
     private readonly record struct ImageSource(ReadOnlyMemory<byte> Pixels, int Width, int Height, PixelFormat Format);
 
     private Func<ImageSource> MakeReader(DataViewRow source)
     {
         var column = source.Schema[Config.InputColumnName];
+        if (column.Type is TextDataViewType)
+        {
+            var pathGetter = source.GetGetter<ReadOnlyMemory<char>>(column);
+            ReadOnlyMemory<char> relative = default;
+            return () =>
+            {
+                pathGetter(ref relative);
+                string path = Path.Combine(Config.ImageFolder ?? "", relative.ToString());
+                try
+                {
+                    using var image = MLImage.CreateFromFile(path);
+                    return FromImage(image);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    throw new InvalidDataException($"the image file '{path}' cannot be read: {e.Message}", e);
+                }
+            };
+        }
+
         if (column.Type is ImageDataViewType)
         {
             var getter = source.GetGetter<MLImage>(column);
+            string? pathColumn = PathColumn(source.Schema);
+            var nameGetter = pathColumn != null ? source.GetGetter<ReadOnlyMemory<char>>(source.Schema[pathColumn]) : null;
+            ReadOnlyMemory<char> name = default;
             MLImage image = null!;
             return () =>
             {
-                getter(ref image);
-                if (image == null)
+                try
                 {
-                    throw new InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
+                    getter(ref image);
+                    if (image == null)
+                    {
+                        throw new InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
+                    }
+                }
+                catch (Exception e) when (nameGetter != null && e is not OutOfMemoryException)
+                {
+                    nameGetter(ref name);
+                    throw new InvalidDataException($"the image '{name}' (column '{pathColumn}') cannot be read: {e.Message}", e);
                 }
 
-                var format = image.PixelFormat == MLPixelFormat.Bgra32 ? PixelFormat.Bgra : PixelFormat.Rgba;
-                return new ImageSource(image.Pixels.ToArray(), image.Width, image.Height, format);
+                return FromImage(image);
             };
         }
 
@@ -565,8 +613,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
 
                 using var stream = new MemoryStream(encoded.DenseValues().ToArray());
                 using var image = MLImage.CreateFromStream(stream);
-                var format = image.PixelFormat == MLPixelFormat.Bgra32 ? PixelFormat.Bgra : PixelFormat.Rgba;
-                return new ImageSource(image.Pixels.ToArray(), image.Width, image.Height, format);
+                return FromImage(image);
             };
         }
 

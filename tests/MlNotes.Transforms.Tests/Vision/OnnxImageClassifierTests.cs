@@ -96,6 +96,25 @@ public sealed class OnnxImageClassifierTests
     }
 
     [Fact]
+    public void APathColumn_IsReadDirectly_LikeLoadImages()
+    {
+        var ml = new MLContext(seed: 1);
+        var (images, logits, _) = UserFixture();
+        var data = ml.Data.LoadFromEnumerable(images.Select(i => new ImageRow { ImagePath = i }));
+        var options = UserOptions();
+        options.InputColumnName = nameof(ImageRow.ImagePath);
+        options.ImageFolder = s_folder;
+        using var classifier = ml.Transforms.ClassifyImageOnnx(options).Fit(data);
+
+        var scores = classifier.Transform(data).GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
+
+        for (int i = 0; i < images.Length; i++)
+        {
+            MlNotes.Transforms.Tests.Onnx.OnnxScoringTransformerTests.AssertClose(Softmax(logits[i]), scores[i], 1e-4f);
+        }
+    }
+
+    [Fact]
     public void ScoreAndPredictedLabel_CarryTheClassNames_AndTopK()
     {
         var ml = new MLContext(seed: 1);
@@ -177,6 +196,15 @@ public sealed class OnnxImageClassifierTests
         using var strict = ml.Transforms.ClassifyImageOnnx(UserOptions()).Fit(loaded);
         var e = Assert.Throws<InvalidOperationException>(() => strict.Transform(loaded).GetColumn<VBuffer<float>>("Score").ToArray());
         Assert.Contains("Could not read the image in column 'Image' at row position 1", e.Message);
+        Assert.Contains("the image 'broken.png' (column 'ImagePath') cannot be read", e.Message);
+
+        // Given the path column itself, the classifier reads the files and names the full path.
+        var options0 = UserOptions();
+        options0.InputColumnName = nameof(ImageRow.ImagePath);
+        options0.ImageFolder = temp.FullPath;
+        using var fromPaths = ml.Transforms.ClassifyImageOnnx(options0).Fit(data);
+        var byPath = Assert.Throws<InvalidOperationException>(() => fromPaths.Transform(data).GetColumn<VBuffer<float>>("Score").ToArray());
+        Assert.Contains($"the image file '{temp.File("broken.png")}' cannot be read", byPath.Message);
 
         var options = UserOptions();
         options.ContinueOnError = true;
