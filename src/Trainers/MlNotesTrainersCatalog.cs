@@ -1,0 +1,69 @@
+using System;
+using Microsoft.ML.Data;
+using MlNotes.Trainers.Mdn;
+
+namespace Microsoft.ML;
+
+/// <summary>MlNotes' native trainers on <c>mlContext.Regression.Trainers</c> and <c>mlContext.Transforms</c>.</summary>
+public static class MlNotesTrainersCatalog
+{
+    /// <summary>
+    /// A mixture density network: predicts a mixture of <paramref name="numberOfComponents"/> Gaussians over the label, with <c>Score</c>
+    /// (the mixture mean), the mode, the predictive standard deviation, a central prediction interval and the mixture itself.
+    /// </summary>
+    /// <param name="catalog">The regression trainers.</param>
+    /// <param name="labelColumnName">The label: Single, or a known-size vector of Single.</param>
+    /// <param name="featureColumnName">The features: a known-size vector of Single (normalize them).</param>
+    /// <param name="numberOfComponents">K, the number of Gaussian components.</param>
+    /// <returns>The trainer.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <example><code>
+    /// var pipeline = ml.Transforms.Concatenate("Features", "X")
+    ///     .Append(ml.Regression.Trainers.MixtureDensityNetwork("Label", "Features", numberOfComponents: 3));
+    /// var model = pipeline.Fit(train);
+    /// var metrics = ml.Regression.EvaluateMdn(model.Transform(test));
+    /// </code></example>
+    public static MdnTrainer MixtureDensityNetwork(this RegressionCatalog.RegressionTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
+        int numberOfComponents = MdnTrainer.Defaults.NumberOfComponents)
+        => MixtureDensityNetwork(catalog, new MdnTrainer.Options
+        {
+            LabelColumnName = labelColumnName,
+            FeatureColumnName = featureColumnName,
+            NumberOfComponents = numberOfComponents,
+        });
+
+    /// <summary>A mixture density network, as <paramref name="options"/> say.</summary>
+    /// <param name="catalog">The regression trainers.</param>
+    /// <param name="options">Columns, architecture, prior, schedule, early stopping, seed and threads.</param>
+    /// <returns>The trainer.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public static MdnTrainer MixtureDensityNetwork(this RegressionCatalog.RegressionTrainers catalog, MdnTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new MdnTrainer(CatalogUtils.GetEnvironment(catalog), options);
+    }
+
+    /// <summary>
+    /// Scores predicted distributions against the labels: mean negative log-likelihood, CRPS, coverage of the central interval and a PIT
+    /// calibration summary. Reads the label and the <c>MixtureWeights</c>, <c>MixtureMeans</c> and <c>MixtureStandardDeviations</c> columns
+    /// of an MDN's output. <c>mlContext.Regression.Evaluate</c> still gives the point metrics of <c>Score</c>.
+    /// </summary>
+    /// <param name="catalog">The regression catalog.</param>
+    /// <param name="data">Scored data.</param>
+    /// <param name="labelColumnName">The label: Single, or a vector of Single.</param>
+    /// <param name="intervalCoverage">Coverage of the central intervals whose hit rate is measured.</param>
+    /// <param name="pitBins">Bins of the PIT histogram.</param>
+    /// <returns>The metrics.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped, or an argument is out of range.</exception>
+    /// <exception cref="InvalidOperationException">No row has a label.</exception>
+    public static MdnMetrics EvaluateMdn(this RegressionCatalog catalog, IDataView data, string labelColumnName = DefaultColumnNames.Label,
+        double intervalCoverage = MdnTrainer.Defaults.IntervalCoverage, int pitBins = 10)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(labelColumnName);
+        return MdnEvaluator.Evaluate(data, labelColumnName, intervalCoverage, pitBins);
+    }
+}
