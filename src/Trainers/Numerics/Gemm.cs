@@ -14,6 +14,7 @@ namespace MlNotes.Trainers.Numerics;
 internal static class Gemm
 {
     /// <summary>C(m, n) = A(m, k) B(k, n), or C += A B when <paramref name="accumulate"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate)
         where T : unmanaged, INumber<T>
     {
@@ -128,6 +129,7 @@ internal static class Gemm
     }
 
     // C[i, j0..n] += A[i, :] B[:, j0..n]: one row, a vector at a time, then scalars.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Row<T>(ref T a, ref T b, ref T c, int i, int j0, int k, int n)
         where T : unmanaged, INumber<T>
     {
