@@ -66,4 +66,27 @@ public static class MlNotesTrainersCatalog
         ArgumentNullException.ThrowIfNull(labelColumnName);
         return MdnEvaluator.Evaluate(data, labelColumnName, intervalCoverage, pitBins);
     }
+
+    /// <summary>Adds <paramref name="numberOfSamples"/> draws per row from the mixture an MDN predicted for it.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The column of samples: a vector of S x D values, sample-major.</param>
+    /// <param name="numberOfSamples">S, the draws per row.</param>
+    /// <param name="seed">Seed of the draws (combined with each row's position, so results are reproducible).</param>
+    /// <returns>The estimator.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public static MdnSamplingEstimator SampleFromMixture(this TransformsCatalog catalog, string outputColumnName = MdnSamplingEstimator.Defaults.OutputColumnName,
+        int numberOfSamples = MdnSamplingEstimator.Defaults.NumberOfSamples, int seed = 0)
+        => SampleFromMixture(catalog, new MdnSamplingEstimator.Options { OutputColumnName = outputColumnName, NumberOfSamples = numberOfSamples, Seed = seed });
+
+    /// <summary>Adds draws per row from the mixture an MDN predicted for it, as <paramref name="options"/> say.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">Output column, draws per row, seed and the mixture columns.</param>
+    /// <returns>The estimator.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public static MdnSamplingEstimator SampleFromMixture(this TransformsCatalog catalog, MdnSamplingEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new MdnSamplingEstimator(CatalogUtils.GetEnvironment(catalog), options);
+    }
 }
