@@ -1,5 +1,6 @@
 using System;
 using Microsoft.ML.Data;
+using MlNotes.Trainers.InfoNce;
 using MlNotes.Trainers.Mdn;
 
 namespace Microsoft.ML;
@@ -88,5 +89,61 @@ public static class MlNotesTrainersCatalog
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
         return new MdnSamplingEstimator(CatalogUtils.GetEnvironment(catalog), options);
+    }
+
+    /// <summary>
+    /// Trains two projection heads with the symmetric InfoNCE loss on paired vector columns; the transformer adds their L2-normalized
+    /// embeddings (<c>EmbeddingA</c>, <c>EmbeddingB</c>) and their cosine <c>Similarity</c>.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="columnNameA">Column A: a vector of Single.</param>
+    /// <param name="columnNameB">Column B: a vector of Single.</param>
+    /// <param name="embeddingSize">Size of the projected embeddings.</param>
+    /// <returns>The estimator.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public static InfoNceEstimator InfoNce(this TransformsCatalog catalog, string columnNameA, string columnNameB, int embeddingSize = InfoNceEstimator.Defaults.EmbeddingSize)
+        => InfoNce(catalog, new InfoNceEstimator.Options { ColumnNameA = columnNameA, ColumnNameB = columnNameB, EmbeddingSize = embeddingSize });
+
+    /// <summary>Trains two projection heads with the symmetric InfoNCE loss, as <paramref name="options"/> say.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">Columns, heads, temperature, schedule, groups, early stopping and seed.</param>
+    /// <returns>The estimator.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public static InfoNceEstimator InfoNce(this TransformsCatalog catalog, InfoNceEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new InfoNceEstimator(CatalogUtils.GetEnvironment(catalog), options);
+    }
+
+    /// <summary>
+    /// Retrieval quality of paired embeddings in both directions: recall@1, @5, @10, mean reciprocal rank and mean rank, every row's partner
+    /// ranked by cosine similarity among all rows of <paramref name="data"/>.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="data">Data with two columns of L2-normalized embeddings, for example the output of <see cref="InfoNceTransformer"/>.</param>
+    /// <param name="embeddingColumnNameA">The embeddings of A.</param>
+    /// <param name="embeddingColumnNameB">The embeddings of B.</param>
+    /// <returns>The metrics.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped.</exception>
+    /// <exception cref="InvalidOperationException">The data is empty.</exception>
+    public static RetrievalMetrics EvaluateRetrieval(this TransformsCatalog catalog, IDataView data,
+        string embeddingColumnNameA = InfoNceEstimator.Defaults.OutputColumnNameA, string embeddingColumnNameB = InfoNceEstimator.Defaults.OutputColumnNameB)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(data);
+        int size = InfoNceDataLoader.Size(data, embeddingColumnNameA);
+        var pairs = InfoNceDataLoader.Read(data, embeddingColumnNameA, embeddingColumnNameB, null, size, size, out _);
+        if (pairs.Rows == 0)
+        {
+            throw new InvalidOperationException("The data to evaluate is empty.");
+        }
+
+        var ab = new int[pairs.Rows];
+        var ba = new int[pairs.Rows];
+        Retrieval.Ranks(pairs.A, pairs.B, pairs.Rows, size, ab, ba);
+        var x = Retrieval.Summarize(ab);
+        var y = Retrieval.Summarize(ba);
+        return new RetrievalMetrics(new[] { x.At1, x.At5, x.At10, x.Mrr, x.MeanRank }, new[] { y.At1, y.At5, y.At10, y.Mrr, y.MeanRank }, pairs.Rows);
     }
 }
