@@ -63,6 +63,11 @@ public sealed class InfoNceEstimator : IEstimator<InfoNceTransformer>
         }
 
         var train = InfoNceDataLoader.Read(trainData, _options.ColumnNameA, _options.ColumnNameB, _options.GroupColumnName, sizeA, sizeB, out long singletons);
+        if (train.Rows == 0)
+        {
+            ThrowHelper.InvalidOperation("The training set is empty: InfoNCE needs pairs of rows to train on.");
+        }
+
         if (singletons > 0)
         {
             ch.Warning($"InfoNCE: skipped {singletons} rows alone in their group '{_options.GroupColumnName}' (no negatives).");
