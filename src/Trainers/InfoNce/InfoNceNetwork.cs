@@ -1,5 +1,6 @@
 using System;
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Threading.Tasks;
 using MlNotes.Trainers.Numerics;
 
@@ -86,46 +87,33 @@ internal sealed class InfoNceNetwork<T>
         var cos = buffers.Cosine.AsSpan(0, rows * rows);
         Gemm.Multiply<T>(za, zbT, cos, rows, e, rows, accumulate: false);
 
-        // Row and column softmax over same-group entries; G = dLoss/dlogits.
-        var g = buffers.LogitGradient.AsSpan(0, rows * rows);
-        g.Clear();
-        double loss = 0;
-        T inverse = T.One / T.CreateTruncating(2 * rows);
-        for (int pass = 0; pass < 2; pass++)
+        // Logits, with entries of different groups at -inf; softmax of each row (A->B) and of each column (B->A, as rows of the transpose).
+        var logits = buffers.Logits.AsSpan(0, rows * rows);
+        TensorPrimitives.Multiply(cos, scale, logits);
+        if (!groups.IsEmpty)
         {
-            bool byRow = pass == 0;
             for (int i = 0; i < rows; i++)
             {
-                T max = T.NegativeInfinity;
                 for (int j = 0; j < rows; j++)
                 {
-                    if (Same(groups, i, j))
+                    if (groups[i] != groups[j])
                     {
-                        max = T.Max(max, scale * (byRow ? cos[i * rows + j] : cos[j * rows + i]));
-                    }
-                }
-
-                T sum = T.Zero;
-                for (int j = 0; j < rows; j++)
-                {
-                    if (Same(groups, i, j))
-                    {
-                        sum += T.Exp(scale * (byRow ? cos[i * rows + j] : cos[j * rows + i]) - max);
-                    }
-                }
-
-                T logZ = max + T.Log(sum);
-                loss += double.CreateTruncating(logZ - scale * cos[i * rows + i]);
-                for (int j = 0; j < rows; j++)
-                {
-                    if (Same(groups, i, j))
-                    {
-                        int at = byRow ? i * rows + j : j * rows + i;
-                        g[at] += (T.Exp(scale * cos[at] - logZ) - (i == j ? T.One : T.Zero)) * inverse;
+                        logits[i * rows + j] = T.NegativeInfinity;
                     }
                 }
             }
         }
+
+        // G = dLoss/dlogits = (P_rows - I) / 2B + ((P_cols - I) / 2B)
+        var g = buffers.LogitGradient.AsSpan(0, rows * rows);
+        var transposed = buffers.Scratch.AsSpan(0, rows * rows);
+        var columnGradient = buffers.ColumnGradient.AsSpan(0, rows * rows);
+        T inverse = T.One / T.CreateTruncating(2 * rows);
+        double loss = SoftmaxCrossEntropy(logits, g, rows, inverse);
+        Gemm.Transpose<T>(logits, transposed, rows, rows);
+        loss += SoftmaxCrossEntropy(transposed, columnGradient, rows, inverse);
+        Gemm.Transpose<T>(columnGradient, transposed, rows, rows);
+        TensorPrimitives.Add(g, transposed, g);
 
         loss /= 2 * rows;
         if (gradient.IsEmpty)
@@ -169,7 +157,26 @@ internal sealed class InfoNceNetwork<T>
 
     public Buffers CreateBuffers(int maxRows) => new(this, maxRows);
 
-    private static bool Same(ReadOnlySpan<int> groups, int i, int j) => groups.IsEmpty || groups[i] == groups[j];
+    // Rows of logits (rows, rows): writes (softmax - I) * inverse into gradient; returns the sum over rows of logZ_i - logit_ii.
+    private static double SoftmaxCrossEntropy(ReadOnlySpan<T> logits, Span<T> gradient, int rows, T inverse)
+    {
+        double loss = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            var row = logits.Slice(i * rows, rows);
+            var p = gradient.Slice(i * rows, rows);
+            T max = TensorPrimitives.Max(row);
+            TensorPrimitives.Subtract(row, max, p);
+            TensorPrimitives.Exp(p, p);
+            T sum = TensorPrimitives.Sum<T>(p);
+            T logZ = max + T.Log(sum);
+            loss += double.CreateTruncating(logZ - row[i]);
+            TensorPrimitives.Multiply(p, inverse / sum, p);
+            p[i] -= inverse;
+        }
+
+        return loss;
+    }
 
     private static void RunBoth(bool parallel, Action first, Action second)
     {
@@ -235,6 +242,8 @@ internal sealed class InfoNceNetwork<T>
             Dzb = new T[maxRows * e];
             Cosine = new T[maxRows * maxRows];
             LogitGradient = new T[maxRows * maxRows];
+            Logits = new T[maxRows * maxRows];
+            ColumnGradient = new T[maxRows * maxRows];
             Scratch = new T[Math.Max(maxRows * maxRows, maxRows * e)];
             WorkspaceA = network.HeadA.CreateWorkspace(maxRows);
             WorkspaceB = network.HeadB.CreateWorkspace(maxRows);
@@ -263,6 +272,10 @@ internal sealed class InfoNceNetwork<T>
         public T[] Cosine { get; }
 
         public T[] LogitGradient { get; }
+
+        public T[] Logits { get; }
+
+        public T[] ColumnGradient { get; }
 
         public T[] Scratch { get; }
 
