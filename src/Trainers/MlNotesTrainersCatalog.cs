@@ -136,7 +136,7 @@ public static class MlNotesTrainersCatalog
         var pairs = InfoNceDataLoader.Read(data, embeddingColumnNameA, embeddingColumnNameB, null, size, size, out _);
         if (pairs.Rows == 0)
         {
-            throw new InvalidOperationException("The data to evaluate is empty.");
+            MlNotes.Trainers.ThrowHelper.InvalidOperation("The data to evaluate is empty.");
         }
 
         var ab = new int[pairs.Rows];

@@ -13,6 +13,10 @@ internal static class ThrowHelper
         => throw new ArgumentOutOfRangeException(parameterName, $"Could not find input column '{columnName}'.");
 
     [DoesNotReturn]
+    public static T MissingColumn<T>(string parameterName, string columnName)
+        => throw new ArgumentOutOfRangeException(parameterName, $"Could not find input column '{columnName}'.");
+
+    [DoesNotReturn]
     public static void SchemaMismatch(string parameterName, string columnName, string expected, string actual)
         => throw new ArgumentOutOfRangeException(parameterName, $"Schema mismatch for input column '{columnName}': expected {expected}, got {actual}.");
 
@@ -27,6 +31,10 @@ internal static class ThrowHelper
     [DoesNotReturn]
     public static void InvalidOperation(string message, Exception? inner = null)
         => throw new InvalidOperationException(message, inner);
+
+    [DoesNotReturn]
+    public static T InvalidOperation<T>(string message)
+        => throw new InvalidOperationException(message);
 
     [DoesNotReturn]
     public static void CorruptModel(string message, Exception? inner = null)

@@ -97,16 +97,10 @@ internal static class InfoNceDataLoader
 
     public static DataViewSchema.Column Column(DataViewSchema schema, string name)
     {
-        if (schema.GetColumnOrNull(name) is not { } column)
-        {
-            ThrowHelper.MissingColumn(nameof(schema), name);
-            throw null!;
-        }
-
+        var column = schema.GetColumnOrNull(name) ?? ThrowHelper.MissingColumn<DataViewSchema.Column>(nameof(schema), name);
         if (column.Type is not VectorDataViewType { ItemType: NumberDataViewType } vector || vector.ItemType != NumberDataViewType.Single)
         {
             ThrowHelper.SchemaMismatch(nameof(schema), name, "a vector of Single", $"{column.Type}");
-            throw null!;
         }
 
         return column;

@@ -26,16 +26,11 @@ internal sealed class MdnBoundMapper : ISchemaBoundRowMapper
         ArgumentNullException.ThrowIfNull(env);
         _model = model;
         InputRoleMappedSchema = schema;
-        if (schema.Feature is not { } feature)
-        {
-            ThrowHelper.InvalidOperation("The MDN needs a feature column, and the schema names none.");
-            throw null!;
-        }
+        var feature = schema.Feature ?? ThrowHelper.InvalidOperation<DataViewSchema.Column>("The MDN needs a feature column, and the schema names none.");
 
         if (feature.Type is not VectorDataViewType { ItemType: NumberDataViewType } vector || vector.ItemType != NumberDataViewType.Single || vector.Size != model.FeatureCount)
         {
             ThrowHelper.SchemaMismatch(nameof(schema), feature.Name, $"Vector<Single, {model.FeatureCount}>", $"{feature.Type}");
-            throw null!;
         }
 
         int labelSize = model.LabelSize;

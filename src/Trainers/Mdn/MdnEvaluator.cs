@@ -122,13 +122,7 @@ internal static class MdnEvaluator
 
     private static DataViewSchema.Column Find(DataViewSchema schema, string name)
     {
-        if (schema.GetColumnOrNull(name) is not { } column)
-        {
-            ThrowHelper.MissingColumn("data", name);
-            throw null!;
-        }
-
-        return column;
+        return schema.GetColumnOrNull(name) ?? ThrowHelper.MissingColumn<DataViewSchema.Column>("data", name);
     }
 
     private static void Copy(in VBuffer<float> source, double[] destination)

@@ -174,11 +174,7 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
 
         private static int Find(DataViewSchema schema, string name, out int size)
         {
-            if (schema.GetColumnOrNull(name) is not { } column)
-            {
-                ThrowHelper.MissingColumn(nameof(schema), name);
-                throw null!;
-            }
+            var column = schema.GetColumnOrNull(name) ?? ThrowHelper.MissingColumn<DataViewSchema.Column>(nameof(schema), name);
 
             size = column.Type is VectorDataViewType { ItemType: NumberDataViewType } vector && vector.ItemType == NumberDataViewType.Single ? vector.Size : 0;
             if (size <= 0)

@@ -36,6 +36,8 @@ namespace MlNotes.Trainers.Mdn;
 /// is at least `MinimumSigma` label standard deviations, so a constant label cannot make the likelihood infinite. A run whose loss
 /// becomes NaN stops with an `InvalidOperationException` and produces no model. Results depend only on the seed and the thread count.
 /// Rows whose label is NaN are skipped (and counted in the log); NaN or infinite features fail, naming the column and the row.
+///
+/// Sample: `samples/MlNotes.Samples/Mdn/MdnScenario.cs` (Bishop's inverse problem and Old Faithful, with plots).
 /// ]]></format>
 /// </remarks>
 public sealed class MdnTrainer : TrainerEstimatorBase<RegressionPredictionTransformer<MdnModelParameters>, MdnModelParameters>
