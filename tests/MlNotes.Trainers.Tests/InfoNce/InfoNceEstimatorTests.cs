@@ -219,6 +219,26 @@ public sealed class InfoNceEstimatorTests
         Assert.True(ml.Transforms.EvaluateRetrieval(model.Transform(ml.Data.LoadFromEnumerable(Pairs(200, 3)))).RecallAt1AToB > 0.9);
     }
 
+    [Fact]
+    public void Validation_fraction_holds_out_pairs()
+    {
+        var ml = new MLContext(1);
+        var messages = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            lock (messages)
+            {
+                messages.Add(e.Message);
+            }
+        };
+        var options = Quick();
+        options.NumberOfEpochs = 3;
+        options.ValidationFraction = 0.2;
+        ml.Transforms.InfoNce(options).Fit(ml.Data.LoadFromEnumerable(Pairs(500, 1)));
+        Assert.Contains(messages, m => m.Contains("InfoNCE: 400 pairs", StringComparison.Ordinal));
+        Assert.Equal(3, messages.Count(m => m.Contains("validation recall@1", StringComparison.Ordinal)));
+    }
+
     public sealed class VarPair
     {
         public float[] A { get; set; } = Array.Empty<float>();

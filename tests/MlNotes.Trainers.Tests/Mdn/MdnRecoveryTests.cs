@@ -190,6 +190,26 @@ public sealed class MdnRecoveryTests
         Assert.Equal(best, kept, 1e-3);
     }
 
+    [Fact]
+    public void Validation_fraction_holds_out_rows_for_early_stopping()
+    {
+        var ml = new MLContext(1);
+        var messages = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            lock (messages)
+            {
+                messages.Add(e.Message);
+            }
+        };
+        var options = MdnTrainerTests.InverseOptions(epochs: 4);
+        options.ValidationFraction = 0.25;
+        ml.Transforms.Concatenate("Features", nameof(XRow.X)).Append(ml.Regression.Trainers.MixtureDensityNetwork(options))
+            .Fit(ml.Data.LoadFromEnumerable(MdnData.Inverse(400, 1)));
+        Assert.Contains(messages, m => m.Contains("MDN: 300 rows", StringComparison.Ordinal));
+        Assert.Equal(4, messages.Count(m => m.Contains("MDN epoch", StringComparison.Ordinal) && m.Contains("validation NLL", StringComparison.Ordinal)));
+    }
+
     public sealed class VectorOutput
     {
         public float[] Score { get; set; } = Array.Empty<float>();
