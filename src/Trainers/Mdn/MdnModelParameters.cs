@@ -1,0 +1,185 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers;
+using MlNotes.Trainers.Mdn;
+using MlNotes.Trainers.Numerics;
+
+[assembly: LoadableClass(typeof(MdnModelParameters), null, typeof(SignatureLoadModel),
+    "MlNotes mixture density network", MdnModelParameters.LoaderSignature)]
+
+namespace MlNotes.Trainers.Mdn;
+
+/// <summary>
+/// A trained mixture density network: maps a feature vector to a mixture of diagonal Gaussians over the label. Produced by <see cref="MdnTrainer"/>;
+/// its prediction transformer adds <c>Score</c> (the mixture mean) and the columns named in <see cref="MdnColumnNames"/>.
+/// </summary>
+public sealed class MdnModelParameters : ModelParametersBase<float>, ISchemaBindableMapper
+{
+    internal const string LoaderSignature = "MlNotesMdnModel";
+
+    private readonly float[] _parameters;
+    private readonly double[] _labelMean;
+    private readonly double[] _labelScale;
+
+    internal MdnModelParameters(IHostEnvironment env, MdnNetwork<float> network, float[] parameters, double[] labelMean, double[] labelScale, double intervalCoverage)
+        : base(env, LoaderSignature)
+    {
+        Network = network;
+        _parameters = parameters;
+        _labelMean = labelMean;
+        _labelScale = labelScale;
+        IntervalCoverage = intervalCoverage;
+    }
+
+    private MdnModelParameters(IHostEnvironment env, ModelLoadContext ctx)
+        : base(env, LoaderSignature, ctx)
+    {
+        var reader = ctx.Reader;
+        int featureCount = reader.ReadInt32();
+        int labelSize = reader.ReadInt32();
+        int components = reader.ReadInt32();
+        int hiddenCount = reader.ReadInt32();
+        Check(featureCount > 0 && labelSize > 0 && components is > 0 and <= MdnTrainer.Defaults.MaxComponents && hiddenCount is > 0 and < 1000,
+            $"sizes {featureCount}, {labelSize}, {components}, {hiddenCount}");
+        var hidden = new int[hiddenCount];
+        for (int i = 0; i < hiddenCount; i++)
+        {
+            hidden[i] = reader.ReadInt32();
+            Check(hidden[i] > 0, $"hidden layer size {hidden[i]}");
+        }
+
+        var activation = (Activation)reader.ReadInt32();
+        var sigmaTransform = (MdnSigmaTransform)reader.ReadInt32();
+        double minimumSigma = reader.ReadDouble();
+        IntervalCoverage = reader.ReadDouble();
+        Check(Enum.IsDefined(activation) && Enum.IsDefined(sigmaTransform) && minimumSigma > 0 && IntervalCoverage is > 0 and < 1,
+            $"activation {activation}, sigma transform {sigmaTransform}, minimum sigma {minimumSigma}, coverage {IntervalCoverage}");
+        _labelMean = ReadDoubles(reader, labelSize);
+        _labelScale = ReadDoubles(reader, labelSize);
+        Network = new MdnNetwork<float>(featureCount, hidden, activation, new MdnHead(components, labelSize, sigmaTransform, minimumSigma));
+        int count = reader.ReadInt32();
+        Check(count == Network.ParameterCount, $"{count} parameters where the architecture has {Network.ParameterCount}");
+        _parameters = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            _parameters[i] = reader.ReadSingle();
+            Check(float.IsFinite(_parameters[i]), $"a non-finite weight at {i}");
+        }
+    }
+
+    /// <summary>K, the number of Gaussian components.</summary>
+    public int NumberOfComponents => Network.Head.Components;
+
+    /// <summary>The size of the label (1 for a Single label).</summary>
+    public int LabelSize => Network.Head.LabelSize;
+
+    /// <summary>The size of the feature vector.</summary>
+    public int FeatureCount => Network.FeatureCount;
+
+    /// <summary>Units of each hidden layer, input side first.</summary>
+    public IReadOnlyList<int> HiddenLayerSizes => Network.Mlp.Sizes[1..^1].ToArray();
+
+    /// <summary>The hidden layers' nonlinearity.</summary>
+    public Activation Activation => Network.Mlp.Activation;
+
+    /// <summary>How the network's outputs become standard deviations.</summary>
+    public MdnSigmaTransform SigmaTransform => Network.Head.SigmaTransform;
+
+    /// <summary>Coverage of the central prediction interval the model outputs.</summary>
+    public double IntervalCoverage { get; }
+
+    internal MdnNetwork<float> Network { get; }
+
+    internal ReadOnlySpan<float> Parameters => _parameters;
+
+    internal ReadOnlySpan<double> LabelMean => _labelMean;
+
+    internal ReadOnlySpan<double> LabelScale => _labelScale;
+
+    /// <summary>Regression.</summary>
+    protected override PredictionKind PredictionKind => PredictionKind.Regression;
+
+    ISchemaBoundMapper ISchemaBindableMapper.Bind(IHostEnvironment env, RoleMappedSchema schema) => new MdnBoundMapper(env, this, schema);
+
+    /// <summary>Writes the architecture, the label standardization and the weights.</summary>
+    /// <param name="ctx">The save context.</param>
+    protected override void SaveCore(ModelSaveContext ctx)
+    {
+        base.SaveCore(ctx);
+        ctx.SetVersionInfo(GetVersionInfo());
+        var writer = ctx.Writer;
+        writer.Write(FeatureCount);
+        writer.Write(LabelSize);
+        writer.Write(NumberOfComponents);
+        var hidden = HiddenLayerSizes;
+        writer.Write(hidden.Count);
+        foreach (int size in hidden)
+        {
+            writer.Write(size);
+        }
+
+        writer.Write((int)Activation);
+        writer.Write((int)SigmaTransform);
+        writer.Write(Network.Head.MinimumSigma);
+        writer.Write(IntervalCoverage);
+        foreach (double v in _labelMean.Concat(_labelScale))
+        {
+            writer.Write(v);
+        }
+
+        writer.Write(_parameters.Length);
+        foreach (float p in _parameters)
+        {
+            writer.Write(p);
+        }
+    }
+
+    /// <summary>Computes the mixture and its summaries for one feature vector.</summary>
+    internal void Predict(ReadOnlySpan<float> features, Mlp<float>.Workspace workspace, MdnPrediction prediction, bool mode = true, bool interval = true)
+    {
+        var output = Network.Mlp.Forward(_parameters, features, 1, workspace);
+        Network.Head.Decode(output, _labelMean, _labelScale, prediction.Weights, prediction.Means, prediction.Sigmas);
+        prediction.Summarize(IntervalCoverage, mode, interval);
+    }
+
+    // Found by ML.NET's ComponentCatalog through the LoadableClass attribute above; differs in visibility from the constructor, as the catalog requires.
+    internal static MdnModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(ctx);
+        ctx.CheckAtModel(GetVersionInfo());
+        return new MdnModelParameters(env, ctx);
+    }
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "MLNMDNMP",
+        verWrittenCur: 0x00010001,
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(MdnModelParameters).Assembly.FullName);
+
+    private static double[] ReadDoubles(System.IO.BinaryReader reader, int count)
+    {
+        var values = new double[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = reader.ReadDouble();
+            Check(double.IsFinite(values[i]), "a non-finite label standardization");
+        }
+
+        return values;
+    }
+
+    private static void Check(bool ok, string what)
+    {
+        if (!ok)
+        {
+            ThrowHelper.CorruptModel($"The saved MDN model is corrupt: {what}.");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using System;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+
+namespace MlNotes.Trainers;
+
+/// <summary>The one place MlNotes.Trainers builds its exceptions, in ML.NET's wording.</summary>
+[StackTraceHidden]
+internal static class ThrowHelper
+{
+    [DoesNotReturn]
+    public static void MissingColumn(string parameterName, string columnName)
+        => throw new ArgumentOutOfRangeException(parameterName, $"Could not find input column '{columnName}'.");
+
+    [DoesNotReturn]
+    public static T MissingColumn<T>(string parameterName, string columnName)
+        => throw new ArgumentOutOfRangeException(parameterName, $"Could not find input column '{columnName}'.");
+
+    [DoesNotReturn]
+    public static void SchemaMismatch(string parameterName, string columnName, string expected, string actual)
+        => throw new ArgumentOutOfRangeException(parameterName, $"Schema mismatch for input column '{columnName}': expected {expected}, got {actual}.");
+
+    [DoesNotReturn]
+    public static void BadOption(string optionName, string message)
+        => throw new ArgumentOutOfRangeException(optionName, message);
+
+    [DoesNotReturn]
+    public static void BadValue(string columnName, long row, string what)
+        => throw new ArgumentOutOfRangeException(columnName, $"Input column '{columnName}' has {what} at row {row}: MlNotes trainers need finite values.");
+
+    [DoesNotReturn]
+    public static void InvalidOperation(string message, Exception? inner = null)
+        => throw new InvalidOperationException(message, inner);
+
+    [DoesNotReturn]
+    public static T InvalidOperation<T>(string message)
+        => throw new InvalidOperationException(message);
+
+    [DoesNotReturn]
+    public static void CorruptModel(string message, Exception? inner = null)
+        => throw new FormatException(message, inner);
+
+    [DoesNotReturn]
+    public static T CorruptModel<T>(string message)
+        => throw new FormatException(message);
+}
