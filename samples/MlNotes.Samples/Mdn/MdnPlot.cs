@@ -31,8 +31,6 @@ public static class MdnPlot
         using var surface = SKSurface.Create(new SKImageInfo(Width, Height));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
-        using var font = new SKFont(SKTypeface.Default, 14);
-        using var titleFont = new SKFont(SKTypeface.Default, 18);
         using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true, StrokeWidth = 1 };
 
         // Interval band.
@@ -96,22 +94,28 @@ public static class MdnPlot
             float x = xMin + i * (xMax - xMin) / 5;
             float y = yMin + i * (yMax - yMin) / 5;
             canvas.DrawLine(Px(x), Height - Margin, Px(x), Height - Margin + 5, ink);
-            canvas.DrawText(x.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), Px(x), Height - Margin + 22, SKTextAlign.Center, font, ink);
+            Text(canvas, x.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), Px(x), Height - Margin + 22, 14, SKTextAlign.Center);
             canvas.DrawLine(Margin - 5, Py(y), Margin, Py(y), ink);
-            canvas.DrawText(y.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), Margin - 8, Py(y) + 5, SKTextAlign.Right, font, ink);
+            Text(canvas, y.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), Margin - 8, Py(y) + 5, 14, SKTextAlign.Right);
         }
 
-        canvas.DrawText(title, Width / 2f, Margin / 2, SKTextAlign.Center, titleFont, ink);
-        canvas.DrawText(xLabel, Width / 2f, Height - 20, SKTextAlign.Center, font, ink);
+        Text(canvas, title, Width / 2f, Margin / 2, 18, SKTextAlign.Center);
+        Text(canvas, xLabel, Width / 2f, Height - 20, 14, SKTextAlign.Center);
         canvas.Save();
         canvas.RotateDegrees(-90, 20, Height / 2f);
-        canvas.DrawText(yLabel, 20, Height / 2f, SKTextAlign.Center, font, ink);
+        Text(canvas, yLabel, 20, Height / 2f, 14, SKTextAlign.Center);
         canvas.Restore();
-        canvas.DrawText("grey: data   blue line: mean   band: 90% interval   dots: component means (opacity = weight)", Width - Margin, Margin - 8, SKTextAlign.Right, font, ink);
+        Text(canvas, "grey: data   blue line: mean   band: 90% interval   dots: component means (opacity = weight)", Width - Margin, Margin - 8, 13, SKTextAlign.Right);
 
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
         using var file = File.Create(path);
         png.SaveTo(file);
+    }
+
+    private static void Text(SKCanvas canvas, string text, float x, float y, float size, SKTextAlign align)
+    {
+        using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true, TextSize = size, TextAlign = align, Typeface = SKTypeface.Default };
+        canvas.DrawText(text, x, y, paint);
     }
 }
