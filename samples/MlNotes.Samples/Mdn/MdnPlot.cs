@@ -31,8 +31,6 @@ public static class MdnPlot
         using var surface = SKSurface.Create(new SKImageInfo(Width, Height));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
-        using var font = new SKFont(SKTypeface.Default, 14);
-        using var titleFont = new SKFont(SKTypeface.Default, 18);
         using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true, StrokeWidth = 1 };
 
         // Interval band.
@@ -96,18 +94,18 @@ public static class MdnPlot
             float x = xMin + i * (xMax - xMin) / 5;
             float y = yMin + i * (yMax - yMin) / 5;
             canvas.DrawLine(Px(x), Height - Margin, Px(x), Height - Margin + 5, ink);
-            DrawText(canvas, x.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), Px(x), Height - Margin + 22, SKTextAlign.Center, font, ink);
+            Text(canvas, x.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), Px(x), Height - Margin + 22, 14, SKTextAlign.Center);
             canvas.DrawLine(Margin - 5, Py(y), Margin, Py(y), ink);
-            DrawText(canvas, y.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), Margin - 8, Py(y) + 5, SKTextAlign.Right, font, ink);
+            Text(canvas, y.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), Margin - 8, Py(y) + 5, 14, SKTextAlign.Right);
         }
 
-        DrawText(canvas, title, Width / 2f, Margin / 2, SKTextAlign.Center, titleFont, ink);
-        DrawText(canvas, xLabel, Width / 2f, Height - 20, SKTextAlign.Center, font, ink);
+        Text(canvas, title, Width / 2f, Margin / 2, 18, SKTextAlign.Center);
+        Text(canvas, xLabel, Width / 2f, Height - 20, 14, SKTextAlign.Center);
         canvas.Save();
         canvas.RotateDegrees(-90, 20, Height / 2f);
-        DrawText(canvas, yLabel, 20, Height / 2f, SKTextAlign.Center, font, ink);
+        Text(canvas, yLabel, 20, Height / 2f, 14, SKTextAlign.Center);
         canvas.Restore();
-        DrawText(canvas, "grey: data   blue line: mean   band: 90% interval   dots: component means (opacity = weight)", Width - Margin, Margin - 8, SKTextAlign.Right, font, ink);
+        Text(canvas, "grey: data   blue line: mean   band: 90% interval   dots: component means (opacity = weight)", Width - Margin, Margin - 8, 13, SKTextAlign.Right);
 
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
@@ -115,17 +113,9 @@ public static class MdnPlot
         png.SaveTo(file);
     }
 
-    // SkiaSharp 2.88 (the version ML.NET's ImageAnalytics is built on) aligns text through the paint: measure and shift instead.
-    private static void DrawText(SKCanvas canvas, string text, float x, float y, SKTextAlign align, SKFont font, SKPaint paint)
+    private static void Text(SKCanvas canvas, string text, float x, float y, float size, SKTextAlign align)
     {
-        using var measure = new SKPaint { Typeface = font.Typeface, TextSize = font.Size };
-        float width = measure.MeasureText(text);
-        float shift = align switch
-        {
-            SKTextAlign.Center => -width / 2,
-            SKTextAlign.Right => -width,
-            _ => 0,
-        };
-        canvas.DrawText(text, x + shift, y, font, paint);
+        using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true, TextSize = size, TextAlign = align, Typeface = SKTypeface.Default };
+        canvas.DrawText(text, x, y, paint);
     }
 }
