@@ -24,7 +24,7 @@ namespace MlNotes.Transforms.Vae;
 /// | Exportable to ONNX | No |
 ///
 /// A row is an anomaly when its score is not at or below the threshold: a NaN score (from NaN pixels) is an anomaly.
-/// Training rows with NaN scores are left out of the percentile. For `Evaluate`, the label must be Boolean (true: anomaly).
+/// Training rows with NaN scores are left out of the percentile. For `Evaluate`, the label must be Single (1: anomaly, 0: normal) or a key with 2 values.
 /// Scores are seeded as in `ScoreVae`; `UseLatentMean` makes them deterministic. Apply models only from trusted sources.
 /// See the sample in `samples/MlNotes.Samples/Vae/VaeScenario.cs`.
 /// ]]></format>
