@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNotes.Samples.Vision;
 
 namespace MlNotes.Samples.Vae;
 
@@ -20,7 +21,7 @@ public static class VaeScenario
         string folder = context.FashionSubset;
         string encoderFile = context.Model("vae-fashion-encoder.onnx"), decoderFile = context.Model("vae-fashion-decoder.onnx");
         int heldOut = HeldOutClass(context);
-        var rows = ml.Data.CreateEnumerable<LabelsCsvRow>(ml.Data.LoadFromTextFile<LabelsCsvRow>(Path.Combine(folder, "labels.csv"), separatorChar: ',', hasHeader: true), reuseRowObject: false)
+        var rows = ml.Data.CreateEnumerable<FashionModelInput>(ml.Data.LoadFromTextFile<FashionModelInput>(Path.Combine(folder, "labels.csv"), separatorChar: ',', hasHeader: true), reuseRowObject: false)
             .Take(context.Quick ? 400 : int.MaxValue)
             .Select(r => new VaeImage { ImagePath = r.ImagePath, LabelName = r.LabelName, IsAnomaly = r.Label == heldOut ? 1 : 0 })
             .ToArray();
@@ -54,13 +55,16 @@ public static class VaeScenario
         var images = ml.Transforms.LoadImages("Image", folder, nameof(VaeImage.ImagePath)).Fit(data);
         var seen = images.Transform(ml.Data.FilterByCustomPredicate<VaeImage>(data, r => r.IsAnomaly > 0));
         using var detector = ml.Transforms.DetectAnomaliesVae(encoderFile, useLatentMean: true).Fit(seen);
-        var metrics = ml.AnomalyDetection.Evaluate(detector.Transform(images.Transform(data)), labelColumnName: nameof(VaeImage.IsAnomaly));
+        var detected = detector.Transform(images.Transform(data));
+        var metrics = ml.AnomalyDetection.Evaluate(detected, labelColumnName: nameof(VaeImage.IsAnomaly));
+        var flagged = detected.GetColumn<bool>("PredictedLabel").ToArray();
+        int heldOutFlagged = flagged.Where((_, i) => rows[i].IsAnomaly > 0).Count(f => f), seenFlagged = flagged.Where((_, i) => rows[i].IsAnomaly == 0).Count(f => f);
         using var scorer = ml.Transforms.ScoreVae(encoderFile, useLatentMean: true).Fit(images.Transform(data));
         var elbo = scorer.Transform(images.Transform(data)).GetColumn<float>("Elbo").ToArray();
         double seenElbo = elbo.Where((_, i) => rows[i].IsAnomaly == 0).Average(v => (double)v);
         double heldOutElbo = elbo.Where((_, i) => rows[i].IsAnomaly > 0).Average(v => (double)v);
         context.Log($"vae: mean ELBO {seenElbo:F2} nats on the seen classes, {heldOutElbo:F2} on the held-out {rows.First(r => r.IsAnomaly > 0).LabelName}s");
-        context.Log($"vae: anomaly AUC {metrics.AreaUnderRocCurve:F4}, detection rate at the {detector.ThresholdPercentile}th percentile threshold ({detector.Threshold:F1} nats): {metrics.DetectionRateAtFalsePositiveCount:P1} at {rows.Length} images");
+        context.Log($"vae: anomaly AUC {metrics.AreaUnderRocCurve:F4}; above the {detector.ThresholdPercentile}th percentile threshold ({detector.Threshold:F1} nats): {heldOutFlagged} of {rows.Count(r => r.IsAnomaly > 0)} held-out and {seenFlagged} of {rows.Count(r => r.IsAnomaly == 0)} seen images");
         return new VaeScenarioResult(metrics.AreaUnderRocCurve, seenElbo, heldOutElbo, reconstructionsPng, priorPng, interpolationPng);
     }
 
@@ -81,18 +85,6 @@ public static class VaeScenario
         }
 
         return grey;
-    }
-
-    private sealed class LabelsCsvRow
-    {
-        [LoadColumn(0)]
-        public string ImagePath { get; set; } = "";
-
-        [LoadColumn(1)]
-        public int Label { get; set; }
-
-        [LoadColumn(2)]
-        public string LabelName { get; set; } = "";
     }
 
     private sealed class VaeImage
