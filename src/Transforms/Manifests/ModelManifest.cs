@@ -47,6 +47,21 @@ internal sealed class ModelManifest
 
     public PoolingSpec? Pooling { get; set; }
 
+    /// <summary>VAE: the size of the latent vector.</summary>
+    public int? LatentSize { get; set; }
+
+    /// <summary>VAE: the decoder's likelihood p(x|z).</summary>
+    public LikelihoodSpec? Likelihood { get; set; }
+
+    /// <summary>VAE: the class left out of training (for anomaly detection).</summary>
+    public HeldOutClassSpec? HeldOutClass { get; set; }
+
+    /// <summary>VAE encoder: the decoder's manifest, relative to this one's folder.</summary>
+    public string? Decoder { get; set; }
+
+    /// <summary>VAE decoder: the encoder's manifest, relative to this one's folder.</summary>
+    public string? Encoder { get; set; }
+
     /// <summary>The text the manifest was read from, stored as is in a model zip.</summary>
     [JsonIgnore]
     public string Json { get; private set; } = "{}";
@@ -221,4 +236,24 @@ internal sealed class PoolingSpec
 
     /// <summary>A graph output that already holds the pooled vector, if any.</summary>
     public string? Output { get; set; }
+}
+
+/// <summary>A VAE decoder's likelihood, as the manifest's <c>likelihood</c> block gives it.</summary>
+internal sealed class LikelihoodSpec
+{
+    /// <summary>"bernoulli": the decoder output is the logits of per-pixel Bernoulli probabilities.</summary>
+    public string? Kind { get; set; }
+
+    public string? DecoderOutput { get; set; }
+
+    /// <summary>"logits" or "probabilities".</summary>
+    public string? OutputIs { get; set; }
+}
+
+/// <summary>The class a VAE did not see in training, as the manifest's <c>held_out_class</c> block gives it.</summary>
+internal sealed class HeldOutClassSpec
+{
+    public int Index { get; set; }
+
+    public string? Name { get; set; }
 }

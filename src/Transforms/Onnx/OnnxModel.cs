@@ -98,10 +98,10 @@ internal sealed class OnnxModel : IDisposable
         return OnnxExecutionSettings.Cpu with { IntraOpNumThreads = intraOpNumThreads, InterOpNumThreads = interOpNumThreads };
     }
 
-    /// <summary>Writes the bytes (a stream of their own), their hash, the name and the thread counts.</summary>
-    public void Save(ModelSaveContext ctx)
+    /// <summary>Writes the bytes (a stream of their own, <paramref name="streamName"/> when a transformer saves two graphs), their hash, the name and the thread counts.</summary>
+    public void Save(ModelSaveContext ctx, string streamName = ModelStreamName)
     {
-        ctx.SaveBinaryStream(ModelStreamName, writer => writer.WriteByteArray(Bytes));
+        ctx.SaveBinaryStream(streamName, writer => writer.WriteByteArray(Bytes));
         ctx.Writer.WriteByteArray(SHA256.HashData(Bytes));
         ctx.SaveNonEmptyString(Name);
         ctx.Writer.Write(Settings.IntraOpNumThreads);
@@ -109,10 +109,10 @@ internal sealed class OnnxModel : IDisposable
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote and builds the session where the loading context says.</summary>
-    public static OnnxModel Load(IHostEnvironment env, IHost host, ModelLoadContext ctx)
+    public static OnnxModel Load(IHostEnvironment env, IHost host, ModelLoadContext ctx, string streamName = ModelStreamName)
     {
         byte[]? bytes = null;
-        if (!ctx.TryLoadBinaryStream(ModelStreamName, reader => bytes = reader.ReadByteArray()) || bytes == null)
+        if (!ctx.TryLoadBinaryStream(streamName, reader => bytes = reader.ReadByteArray()) || bytes == null)
         {
             ThrowHelper.CorruptModel("The saved model has no ONNX model stream: the model zip is truncated or was not written by MlNotes.");
         }

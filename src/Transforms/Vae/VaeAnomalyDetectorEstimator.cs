@@ -1,0 +1,198 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.Vae;
+
+/// <summary>
+/// Detects anomalies with a VAE: <c>Fit</c> scores the training images (-ELBO, or -log p(x) with importance samples) and
+/// sets the threshold at a percentile of those scores; the transformer adds <c>Score</c> and <c>PredictedLabel</c>, the
+/// columns <c>mlContext.AnomalyDetection.Evaluate</c> reads. Create it with <c>mlContext.Transforms.DetectAnomaliesVae</c>.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Estimator Characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | Yes: the threshold is a percentile of the training scores |
+/// | Input column data type | `MLImage` (from `LoadImages`), or a known-size vector of Single: channels x height x width pixels in the model's units |
+/// | Output column data type | `Score`: Single (higher is more anomalous); `PredictedLabel`: Boolean (true: anomaly) |
+/// | Exportable to ONNX | No |
+///
+/// A row is an anomaly when its score is not at or below the threshold: a NaN score (from NaN pixels) is an anomaly.
+/// Training rows with NaN scores are left out of the percentile. For `Evaluate`, the label must be Single (1: anomaly, 0: normal) or a key with 2 values.
+/// Scores are seeded as in `ScoreVae`; `UseLatentMean` makes them deterministic. Apply models only from trusted sources.
+/// See the sample in `samples/MlNotes.Samples/Vae/VaeScenario.cs`.
+/// ]]></format>
+/// </remarks>
+[SuppressMessage("Design", "CA1001", Justification = "The sessions that score the training rows live as long as the estimator, as the other estimators' transformers do.")]
+public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorTransformer>
+{
+    private readonly VaeMapper _scoring;
+
+    internal VaeAnomalyDetectorEstimator(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Clone();
+        VaeScorerEstimator.CheckImportanceSamples(o.ImportanceSamples);
+        if (!(o.ThresholdPercentile > 0 && o.ThresholdPercentile < 100))
+        {
+            ThrowHelper.BadOption(nameof(o.ThresholdPercentile), $"ThresholdPercentile must be strictly between 0 and 100, got {o.ThresholdPercentile}.");
+        }
+
+        var config = new VaeConfig
+        {
+            InputColumnName = o.InputColumnName,
+            NoiseColumnName = o.NoiseColumnName,
+            ScoreColumnName = o.ScoreColumnName,
+            PredictedLabelColumnName = o.PredictedLabelColumnName,
+            ImportanceSamples = o.ImportanceSamples,
+            UseLatentMean = o.UseLatentMean,
+            Seed = VaeMapper.ResolveSeed(env, o.Seed),
+            ThresholdPercentile = o.ThresholdPercentile,
+            BatchSize = o.BatchSize,
+        };
+        var settings = new OnnxExecutionSettings(o.ExecutionProvider, o.GpuDeviceId, o.FallbackToCpu, o.IntraOpNumThreads, o.InterOpNumThreads);
+        var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, o.DecoderModelFile, o.DecoderModelBytes, o.ManifestFile, settings, NeedsEncoder: true, NeedsDecoder: true);
+        _scoring = VaeMapper.Create(env, nameof(VaeAnomalyDetectorTransformer), sources, config);
+    }
+
+    /// <summary>Scores <paramref name="input"/> and sets the threshold at the configured percentile of its scores.</summary>
+    /// <param name="input">The training images (normal ones, or mostly normal).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The image column is missing or of the wrong type.</exception>
+    /// <exception cref="InvalidOperationException">No training row has a score that is a number.</exception>
+    public VaeAnomalyDetectorTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var scored = new BatchedDataView(_scoring, input);
+        var column = scored.Schema[_scoring.Config.ScoreColumnName!];
+        var scores = new List<float>();
+        using (var cursor = scored.GetRowCursor(new[] { column }))
+        {
+            var getter = cursor.GetGetter<float>(column);
+            float score = 0;
+            while (cursor.MoveNext())
+            {
+                getter(ref score);
+                if (!float.IsNaN(score))
+                {
+                    scores.Add(score);
+                }
+            }
+        }
+
+        if (scores.Count == 0)
+        {
+            ThrowHelper.InvalidOperation("The VAE anomaly detector found no training row with a score that is a number: it cannot set a threshold.");
+        }
+
+        float threshold = Percentile(scores, _scoring.Config.ThresholdPercentile);
+        return new VaeAnomalyDetectorTransformer(_scoring.WithConfig(_scoring.Config with { Threshold = threshold }));
+    }
+
+    /// <summary>The input columns plus <c>Score</c> and <c>PredictedLabel</c>.</summary>
+    /// <param name="inputSchema">The input schema shape.</param>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => _scoring.GetOutputSchema(inputSchema);
+
+    /// <summary>The percentile by linear interpolation between the closest ranks (NumPy's default).</summary>
+    internal static float Percentile(List<float> values, double percentile)
+    {
+        values.Sort();
+        double rank = percentile / 100 * (values.Count - 1);
+        int low = (int)Math.Floor(rank), high = (int)Math.Ceiling(rank);
+        return (float)(values[low] + ((values[high] - (double)values[low]) * (rank - low)));
+    }
+
+    /// <summary>Options of <see cref="VaeAnomalyDetectorEstimator"/>. Unset values come from the manifests.</summary>
+    public sealed class Options
+    {
+        /// <summary>Path of the encoder's ONNX model. Give this or <see cref="ModelBytes"/>.</summary>
+        public string? ModelFile { get; set; }
+
+        /// <summary>The encoder's ONNX model itself.</summary>
+        public byte[]? ModelBytes { get; set; }
+
+        /// <summary>Path of the decoder's ONNX model. Default: the one the encoder's manifest names.</summary>
+        public string? DecoderModelFile { get; set; }
+
+        /// <summary>The decoder's ONNX model itself.</summary>
+        public byte[]? DecoderModelBytes { get; set; }
+
+        /// <summary>The encoder's JSON manifest. Default: the file beside <see cref="ModelFile"/> with the extension .json, if any.</summary>
+        public string? ManifestFile { get; set; }
+
+        /// <summary>The image column: <c>MLImage</c>, or a Single vector of preprocessed pixels (CHW).</summary>
+        public string InputColumnName { get; set; } = Defaults.InputColumnName;
+
+        /// <summary>The anomaly score column (higher is more anomalous).</summary>
+        public string ScoreColumnName { get; set; } = Defaults.ScoreColumnName;
+
+        /// <summary>The predicted label column (Boolean: true for an anomaly).</summary>
+        public string PredictedLabelColumnName { get; set; } = Defaults.PredictedLabelColumnName;
+
+        /// <summary>The percentile of the training rows' scores above which a row is an anomaly, in (0, 100).</summary>
+        public double ThresholdPercentile { get; set; } = Defaults.ThresholdPercentile;
+
+        /// <summary>K of the importance-sampled log p(x); 0 scores by -ELBO, above 0 by -log p(x).</summary>
+        public int ImportanceSamples { get; set; }
+
+        /// <summary>The seed of eps. Default: the <c>MLContext</c>'s seed, else 0.</summary>
+        public int? Seed { get; set; }
+
+        /// <summary>eps = 0: z is the posterior mean, a deterministic score.</summary>
+        public bool UseLatentMean { get; set; }
+
+        /// <summary>A Single vector column (latent size x max(1, K)) of eps to use instead of the seeded draw; null for none.</summary>
+        public string? NoiseColumnName { get; set; }
+
+        /// <summary>Images per ONNX Runtime run (the decoder runs images x max(1, K) latents).</summary>
+        public int BatchSize { get; set; } = Defaults.BatchSize;
+
+        /// <summary>The execution provider.</summary>
+        public OnnxExecutionProvider ExecutionProvider { get; set; }
+
+        /// <summary>The GPU, for GPU providers.</summary>
+        public int GpuDeviceId { get; set; }
+
+        /// <summary>Run on the CPU when the provider is not available, instead of throwing.</summary>
+        public bool FallbackToCpu { get; set; }
+
+        /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose.</summary>
+        public int IntraOpNumThreads { get; set; }
+
+        /// <summary>Threads across operators; 0 lets ONNX Runtime choose.</summary>
+        public int InterOpNumThreads { get; set; }
+
+        internal Options Clone()
+        {
+            var copy = (Options)MemberwiseClone();
+            copy.ModelBytes = ModelBytes?.ToArray();
+            copy.DecoderModelBytes = DecoderModelBytes?.ToArray();
+            return copy;
+        }
+    }
+
+    /// <summary>Default values of <see cref="Options"/>.</summary>
+    public static class Defaults
+    {
+        /// <summary>The image column.</summary>
+        public const string InputColumnName = "Image";
+
+        /// <summary>The anomaly score column.</summary>
+        public const string ScoreColumnName = "Score";
+
+        /// <summary>The predicted label column.</summary>
+        public const string PredictedLabelColumnName = "PredictedLabel";
+
+        /// <summary>The percentile of training scores the threshold is set at.</summary>
+        public const double ThresholdPercentile = 95;
+
+        /// <summary>Images per run.</summary>
+        public const int BatchSize = 64;
+    }
+}

@@ -1,0 +1,119 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.Vae;
+
+/// <summary>
+/// Decodes latent vectors with a VAE's ONNX decoder into the likelihood's parameters: for the notes' Bernoulli decoder,
+/// per-pixel probabilities sigmoid(logits), shaped as the image (channels x height x width, values in [0, 1]).
+/// Create it with <c>mlContext.Transforms.DecodeVae</c>; its transformer also samples from the prior and interpolates.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Estimator Characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | No |
+/// | Input column data type | Known-size vector of Single of the decoder's latent size (`Latent` or `LatentMean` from `EncodeVae`) |
+/// | Output column data type | `Reconstruction`: known-size vector of Single with the image's dimensions (channels, height, width) |
+/// | Exportable to ONNX | No |
+///
+/// A latent column of another size is refused when the pipeline is built. NaN latents give NaN pixels.
+/// Apply models only from trusted sources. See the sample in `samples/MlNotes.Samples/Vae/VaeScenario.cs`.
+/// ]]></format>
+/// </remarks>
+[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
+public sealed class VaeDecoderEstimator : IEstimator<VaeDecoderTransformer>
+{
+    private readonly VaeDecoderTransformer _transformer;
+
+    internal VaeDecoderEstimator(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Clone();
+        var config = new VaeConfig
+        {
+            LatentInputColumnName = o.InputColumnName,
+            ReconstructionColumnName = o.OutputColumnName,
+            BatchSize = o.BatchSize,
+        };
+        var settings = new OnnxExecutionSettings(o.ExecutionProvider, o.GpuDeviceId, o.FallbackToCpu, o.IntraOpNumThreads, o.InterOpNumThreads);
+        var sources = new VaeModelSources(null, null, o.ModelFile, o.ModelBytes, o.ManifestFile, settings, NeedsEncoder: false, NeedsDecoder: true);
+        _transformer = new VaeDecoderTransformer(VaeMapper.Create(env, nameof(VaeDecoderTransformer), sources, config));
+    }
+
+    /// <summary>Returns the (already built) transformer after checking the latent column.</summary>
+    /// <param name="input">The latent vectors to decode.</param>
+    public VaeDecoderTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _transformer.GetOutputSchema(input.Schema);
+        return _transformer;
+    }
+
+    /// <summary>The input columns plus the reconstruction.</summary>
+    /// <param name="inputSchema">The input schema shape.</param>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => _transformer.Mapper.GetOutputSchema(inputSchema);
+
+    /// <summary>Options of <see cref="VaeDecoderEstimator"/>. Unset values come from the manifest.</summary>
+    public sealed class Options
+    {
+        /// <summary>Path of the decoder's ONNX model. Give this or <see cref="ModelBytes"/>.</summary>
+        public string? ModelFile { get; set; }
+
+        /// <summary>The decoder's ONNX model itself.</summary>
+        public byte[]? ModelBytes { get; set; }
+
+        /// <summary>The decoder's JSON manifest. Default: the file beside <see cref="ModelFile"/> with the extension .json, if any.</summary>
+        public string? ManifestFile { get; set; }
+
+        /// <summary>The latent column: a Single vector of the latent size.</summary>
+        public string InputColumnName { get; set; } = Defaults.InputColumnName;
+
+        /// <summary>The reconstruction column.</summary>
+        public string OutputColumnName { get; set; } = Defaults.OutputColumnName;
+
+        /// <summary>Latent vectors per ONNX Runtime run.</summary>
+        public int BatchSize { get; set; } = Defaults.BatchSize;
+
+        /// <summary>The execution provider.</summary>
+        public OnnxExecutionProvider ExecutionProvider { get; set; }
+
+        /// <summary>The GPU, for GPU providers.</summary>
+        public int GpuDeviceId { get; set; }
+
+        /// <summary>Run on the CPU when the provider is not available, instead of throwing.</summary>
+        public bool FallbackToCpu { get; set; }
+
+        /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose.</summary>
+        public int IntraOpNumThreads { get; set; }
+
+        /// <summary>Threads across operators; 0 lets ONNX Runtime choose.</summary>
+        public int InterOpNumThreads { get; set; }
+
+        internal Options Clone()
+        {
+            var copy = (Options)MemberwiseClone();
+            copy.ModelBytes = ModelBytes?.ToArray();
+            return copy;
+        }
+    }
+
+    /// <summary>Default values of <see cref="Options"/>.</summary>
+    public static class Defaults
+    {
+        /// <summary>The latent column.</summary>
+        public const string InputColumnName = "Latent";
+
+        /// <summary>The reconstruction column.</summary>
+        public const string OutputColumnName = "Reconstruction";
+
+        /// <summary>Latent vectors per run.</summary>
+        public const int BatchSize = 64;
+    }
+}

@@ -1,0 +1,160 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.Vae;
+
+/// <summary>
+/// Encodes images with a VAE's ONNX encoder into the posterior q(z|x) = N(mean, diag(exp(logvar))): adds
+/// <c>LatentMean</c>, <c>LatentLogVariance</c> and <c>Latent</c>, a reparameterized sample z = mean + exp(logvar / 2) * eps.
+/// Create it with <c>mlContext.Transforms.EncodeVae</c>.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Estimator Characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | No |
+/// | Input column data type | `MLImage` (from `LoadImages`, preprocessed as the manifest says), or a known-size vector of Single: channels x height x width pixels already in the model's units (for the notes' VAE, [0, 1]) |
+/// | Output column data type | `LatentMean`, `LatentLogVariance`: vectors of Single (latent size); `Latent`: vector of Single, latent size, or samples x latent size |
+/// | Exportable to ONNX | No |
+///
+/// The noise eps of row position p and sample s is standard normal from a generator keyed by (seed, p, s) (SplitMix64,
+/// Box-Muller): the same seed gives the same latents on every run, in any batch size, and after Save and Load.
+/// `UseLatentMean` sets eps = 0; `NoiseColumnName` reads eps from a column instead (to reproduce another framework's draw).
+/// NaN pixels give NaN outputs. Apply models only from trusted sources.
+/// See the sample in `samples/MlNotes.Samples/Vae/VaeScenario.cs`.
+/// ]]></format>
+/// </remarks>
+[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
+public sealed class VaeEncoderEstimator : IEstimator<VaeEncoderTransformer>
+{
+    private readonly VaeEncoderTransformer _transformer;
+
+    internal VaeEncoderEstimator(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.SampleCount < 1)
+        {
+            ThrowHelper.BadOption(nameof(options.SampleCount), $"SampleCount must be at least 1, got {options.SampleCount}.");
+        }
+
+        var o = options.Clone();
+        var config = new VaeConfig
+        {
+            InputColumnName = o.InputColumnName,
+            NoiseColumnName = o.NoiseColumnName,
+            MeanColumnName = o.MeanColumnName,
+            LogVarianceColumnName = o.LogVarianceColumnName,
+            LatentColumnName = o.LatentColumnName,
+            SampleCount = o.SampleCount,
+            UseLatentMean = o.UseLatentMean,
+            Seed = VaeMapper.ResolveSeed(env, o.Seed),
+            BatchSize = o.BatchSize,
+        };
+        var settings = new OnnxExecutionSettings(o.ExecutionProvider, o.GpuDeviceId, o.FallbackToCpu, o.IntraOpNumThreads, o.InterOpNumThreads);
+        var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, null, null, o.ManifestFile, settings, NeedsEncoder: true, NeedsDecoder: false);
+        _transformer = new VaeEncoderTransformer(VaeMapper.Create(env, nameof(VaeEncoderTransformer), sources, config));
+    }
+
+    /// <summary>Returns the (already built) transformer after checking the input columns.</summary>
+    /// <param name="input">The images to encode.</param>
+    public VaeEncoderTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _transformer.GetOutputSchema(input.Schema);
+        return _transformer;
+    }
+
+    /// <summary>The input columns plus the encoder's outputs.</summary>
+    /// <param name="inputSchema">The input schema shape.</param>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => _transformer.Mapper.GetOutputSchema(inputSchema);
+
+    /// <summary>Options of <see cref="VaeEncoderEstimator"/>. Unset values come from the manifest.</summary>
+    public sealed class Options
+    {
+        /// <summary>Path of the encoder's ONNX model. Give this or <see cref="ModelBytes"/>.</summary>
+        public string? ModelFile { get; set; }
+
+        /// <summary>The encoder's ONNX model itself.</summary>
+        public byte[]? ModelBytes { get; set; }
+
+        /// <summary>The encoder's JSON manifest. Default: the file beside <see cref="ModelFile"/> with the extension .json, if any.</summary>
+        public string? ManifestFile { get; set; }
+
+        /// <summary>The image column: <c>MLImage</c>, or a Single vector of preprocessed pixels (CHW).</summary>
+        public string InputColumnName { get; set; } = Defaults.InputColumnName;
+
+        /// <summary>The posterior mean column; null for none.</summary>
+        public string? MeanColumnName { get; set; } = Defaults.MeanColumnName;
+
+        /// <summary>The posterior log-variance column; null for none.</summary>
+        public string? LogVarianceColumnName { get; set; } = Defaults.LogVarianceColumnName;
+
+        /// <summary>The sampled latent column; null for none.</summary>
+        public string? LatentColumnName { get; set; } = Defaults.LatentColumnName;
+
+        /// <summary>Samples per row in the latent column; above 1 the column is samples x latent size.</summary>
+        public int SampleCount { get; set; } = Defaults.SampleCount;
+
+        /// <summary>The seed of eps. Default: the <c>MLContext</c>'s seed, else 0.</summary>
+        public int? Seed { get; set; }
+
+        /// <summary>eps = 0: the latent is the posterior mean.</summary>
+        public bool UseLatentMean { get; set; }
+
+        /// <summary>A Single vector column (latent size x samples) of standard normal eps to use instead of the seeded draw; null for none.</summary>
+        public string? NoiseColumnName { get; set; }
+
+        /// <summary>Images per ONNX Runtime run.</summary>
+        public int BatchSize { get; set; } = Defaults.BatchSize;
+
+        /// <summary>The execution provider.</summary>
+        public OnnxExecutionProvider ExecutionProvider { get; set; }
+
+        /// <summary>The GPU, for GPU providers.</summary>
+        public int GpuDeviceId { get; set; }
+
+        /// <summary>Run on the CPU when the provider is not available, instead of throwing.</summary>
+        public bool FallbackToCpu { get; set; }
+
+        /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose.</summary>
+        public int IntraOpNumThreads { get; set; }
+
+        /// <summary>Threads across operators; 0 lets ONNX Runtime choose.</summary>
+        public int InterOpNumThreads { get; set; }
+
+        internal Options Clone()
+        {
+            var copy = (Options)MemberwiseClone();
+            copy.ModelBytes = ModelBytes?.ToArray();
+            return copy;
+        }
+    }
+
+    /// <summary>Default values of <see cref="Options"/>.</summary>
+    public static class Defaults
+    {
+        /// <summary>The image column.</summary>
+        public const string InputColumnName = "Image";
+
+        /// <summary>The posterior mean column.</summary>
+        public const string MeanColumnName = "LatentMean";
+
+        /// <summary>The posterior log-variance column.</summary>
+        public const string LogVarianceColumnName = "LatentLogVariance";
+
+        /// <summary>The sampled latent column.</summary>
+        public const string LatentColumnName = "Latent";
+
+        /// <summary>Samples per row.</summary>
+        public const int SampleCount = 1;
+
+        /// <summary>Images per run.</summary>
+        public const int BatchSize = 64;
+    }
+}

@@ -1,0 +1,481 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms.Image;
+using MlNotes.Transforms.Manifests;
+using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Vision;
+
+namespace MlNotes.Transforms.Vae;
+
+/// <summary>Where a VAE transformer's graphs come from: files or bytes, the manifest, and where they run.</summary>
+internal sealed record VaeModelSources(
+    string? EncoderFile, byte[]? EncoderBytes, string? DecoderFile, byte[]? DecoderBytes, string? ManifestFile,
+    OnnxExecutionSettings Settings, bool NeedsEncoder, bool NeedsDecoder);
+
+/// <summary>
+/// What every VAE transformer shares: the encoder and/or decoder sessions, the resolved <see cref="VaeConfig"/>, the added
+/// columns, the checks of the input schema, batches, and persistence. The public transformers are thin shells over it.
+/// </summary>
+internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
+{
+    private const string EncoderStream = "EncoderOnnxModel";
+    private const string DecoderStream = "DecoderOnnxModel";
+
+    private readonly OnnxModel? _encoder;
+    private readonly OnnxModel? _decoder;
+    private readonly (string Name, VaeColumn Kind, DataViewType Type)[] _columns;
+    private readonly OnnxColumnBinding? _image, _mean, _logVariance, _latent, _logits;
+
+    private VaeMapper(IHost host, OnnxModel? encoder, OnnxModel? decoder, VaeConfig config)
+    {
+        Host = host;
+        _encoder = encoder;
+        _decoder = decoder;
+        Config = config;
+        if (encoder != null)
+        {
+            _image = Bind(encoder, config.InputColumnName ?? config.ImageTensorName, config.ImageTensorName, isInput: true);
+            _mean = Bind(encoder, config.MeanTensorName, config.MeanTensorName, isInput: false);
+            _logVariance = Bind(encoder, config.LogVarianceTensorName, config.LogVarianceTensorName, isInput: false);
+        }
+
+        if (decoder != null)
+        {
+            _latent = Bind(decoder, config.LatentInputColumnName ?? config.LatentTensorName, config.LatentTensorName, isInput: true);
+            _logits = Bind(decoder, config.LogitsTensorName, config.LogitsTensorName, isInput: false);
+        }
+
+        _columns = Columns().ToArray();
+    }
+
+    /// <summary>The kinds of column a VAE transformer adds.</summary>
+    internal enum VaeColumn
+    {
+        Mean,
+        LogVariance,
+        Latent,
+        Reconstruction,
+        ReconstructionLogLikelihood,
+        KlDivergence,
+        Elbo,
+        LogLikelihood,
+        Score,
+        PredictedLabel,
+    }
+
+    public IHost Host { get; }
+
+    public VaeConfig Config { get; }
+
+    public int BatchSize => Config.BatchSize;
+
+    public OnnxExecutionProvider ExecutionProvider => (_encoder ?? _decoder)!.ExecutionProvider;
+
+    public long RunCount => (_encoder?.RunCount ?? 0) + (_decoder?.RunCount ?? 0);
+
+    /// <summary>Pixels (channels x height x width) of one image: the encoder's input and the decoder's output.</summary>
+    public int ImageSize => (_image?.Tensor.RowElements ?? _logits?.Tensor.RowElements) ?? 0;
+
+    /// <summary>The decoder output's row shape, e.g. (1, 28, 28).</summary>
+    public int[] ReconstructionDims => _logits!.Tensor.RowDims;
+
+    /// <summary>Noise vectors per row: the encoder's samples, or the scorer's importance samples (at least one).</summary>
+    public int NoiseSamples => Config.ScoreColumnName != null || Config.ElboColumnName != null ? Math.Max(1, Config.ImportanceSamples) : Config.SampleCount;
+
+    /// <summary>Loads the graphs <paramref name="sources"/> name, checks them against their manifests, and resolves the tensors and sizes.</summary>
+    public static VaeMapper Create(IHostEnvironment env, string name, VaeModelSources sources, VaeConfig requested)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        var host = env.Register(name);
+        OnnxScoringTransformer.CheckBatchSize(requested.BatchSize);
+        var manifest = sources.ManifestFile != null ? ModelManifest.Load(sources.ManifestFile)
+            : ModelManifest.Beside(sources.NeedsEncoder ? sources.EncoderFile : sources.DecoderFile);
+        ModelManifest? encoderManifest = sources.NeedsEncoder ? manifest : null;
+        ModelManifest? decoderManifest = sources.NeedsEncoder ? null : manifest;
+        string? decoderFile = sources.DecoderFile;
+        if (sources.NeedsEncoder && sources.NeedsDecoder)
+        {
+            // The encoder's manifest names its decoder's manifest, which names the graph: the decoder needs no option of its own.
+            if (manifest?.Decoder != null && sources.ManifestFile == null && sources.EncoderFile != null)
+            {
+                string path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(sources.EncoderFile))!, manifest.Decoder);
+                decoderManifest = ModelManifest.Load(path);
+                if (decoderFile == null && sources.DecoderBytes == null && decoderManifest.ModelFile != null)
+                {
+                    decoderFile = Path.Combine(Path.GetDirectoryName(path)!, decoderManifest.ModelFile);
+                }
+            }
+            else if (decoderFile != null)
+            {
+                decoderManifest = ModelManifest.Beside(decoderFile);
+            }
+        }
+
+        OnnxModel? encoder = null, decoder = null;
+        try
+        {
+            if (sources.NeedsEncoder)
+            {
+                encoder = LoadGraph(host, sources.EncoderFile, sources.EncoderBytes, "ModelFile", sources.Settings, encoderManifest);
+            }
+
+            if (sources.NeedsDecoder)
+            {
+                string option = sources.NeedsEncoder ? "DecoderModelFile" : "ModelFile";
+                if (decoderFile == null && sources.DecoderBytes == null)
+                {
+                    ThrowHelper.BadOption(option, "Give the decoder's ONNX model as DecoderModelFile or DecoderModelBytes, or an encoder manifest whose 'decoder' names it.");
+                }
+
+                decoder = LoadGraph(host, decoderFile, sources.DecoderBytes, option, sources.Settings, decoderManifest);
+            }
+
+            var config = Resolve(requested, encoder, encoderManifest, decoder, decoderManifest ?? encoderManifest);
+            return new VaeMapper(host, encoder, decoder, config);
+        }
+        catch
+        {
+            encoder?.Dispose();
+            decoder?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The seed of the noise: the option, else the <c>MLContext</c>'s seed, else 0.</summary>
+    public static int ResolveSeed(IHostEnvironment env, int? seed) => seed ?? (env as IHostEnvironmentInternal)?.Seed ?? 0;
+
+    /// <summary>A mapper with sessions of its own on the same graphs and another config (the anomaly detector's threshold).</summary>
+    public VaeMapper WithConfig(VaeConfig config)
+    {
+        ThrowIfDisposed();
+        OnnxModel? encoder = null, decoder = null;
+        try
+        {
+            encoder = _encoder != null ? OnnxModel.Create(Host, _encoder.Bytes, _encoder.Name, _encoder.Settings, fromSavedModel: false) : null;
+            decoder = _decoder != null ? OnnxModel.Create(Host, _decoder.Bytes, _decoder.Name, _decoder.Settings, fromSavedModel: false) : null;
+            return new VaeMapper(Host, encoder, decoder, config);
+        }
+        catch
+        {
+            encoder?.Dispose();
+            decoder?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The columns this mapper adds, in order.</summary>
+    public DataViewSchema OutputColumnsSchema()
+    {
+        var builder = new DataViewSchema.Builder();
+        foreach (var (name, _, type) in _columns)
+        {
+            builder.AddColumn(name, type);
+        }
+
+        return builder.ToSchema();
+    }
+
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        CheckInput(inputSchema);
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        builder.AddColumns(OutputColumnsSchema());
+        return builder.ToSchema();
+    }
+
+    /// <summary>The input columns plus the added ones, for an estimator's <c>GetOutputSchema</c>.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        foreach (var (column, expected) in InputColumnTypes())
+        {
+            if (!columns.TryGetValue(column, out var shape))
+            {
+                ThrowHelper.MissingColumn(nameof(inputSchema), column);
+            }
+
+            bool image = expected == null;
+            bool ok = image
+                ? shape.ItemType is ImageDataViewType || (shape.Kind == SchemaShape.Column.VectorKind.Vector && shape.ItemType == NumberDataViewType.Single)
+                : shape.Kind != SchemaShape.Column.VectorKind.Scalar && shape.ItemType == NumberDataViewType.Single;
+            if (!ok)
+            {
+                ThrowHelper.SchemaMismatch(nameof(inputSchema), column, image ? ImageExpectation : $"a vector of {expected!.Size} Single values", shape.GetTypeString());
+            }
+        }
+
+        foreach (var column in SchemaShape.Create(OutputColumnsSchema()))
+        {
+            columns[column.Name] = column;
+        }
+
+        return new SchemaShape(columns.Values);
+    }
+
+    public IEnumerable<string> InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => InputColumnTypes().Select(c => c.Column);
+
+    public IBatch CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
+
+    public void ThrowIfDisposed() => (_encoder ?? _decoder)!.ThrowIfDisposed();
+
+    public void Dispose()
+    {
+        _encoder?.Dispose();
+        _decoder?.Dispose();
+    }
+
+    /// <summary>Writes the graphs (each in a stream of its own) and the config.</summary>
+    public void Save(ModelSaveContext ctx)
+    {
+        ThrowIfDisposed();
+        ctx.Writer.Write(_encoder != null);
+        ctx.Writer.Write(_decoder != null);
+        _encoder?.Save(ctx, EncoderStream);
+        _decoder?.Save(ctx, DecoderStream);
+        ctx.SaveNonEmptyString(Config.ToJson());
+    }
+
+    /// <summary>Reads what <see cref="Save"/> wrote.</summary>
+    public static VaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        var host = env.Register(name);
+        bool hasEncoder = ctx.Reader.ReadBoolean(), hasDecoder = ctx.Reader.ReadBoolean();
+        OnnxModel? encoder = null, decoder = null;
+        try
+        {
+            encoder = hasEncoder ? OnnxModel.Load(env, host, ctx, EncoderStream) : null;
+            decoder = hasDecoder ? OnnxModel.Load(env, host, ctx, DecoderStream) : null;
+            VaeConfig? config;
+            try
+            {
+                config = VaeConfig.FromJson(ctx.LoadNonEmptyString());
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new FormatException("The saved VAE settings are corrupt.", e);
+            }
+
+            if (config == null || config.LatentSize < 1 || config.BatchSize < 1 || (!hasEncoder && !hasDecoder) || (hasEncoder && config.Preprocessing == null))
+            {
+                ThrowHelper.CorruptModel("The saved VAE settings are incomplete.");
+            }
+
+            return new VaeMapper(host, encoder, decoder, config);
+        }
+        catch
+        {
+            encoder?.Dispose();
+            decoder?.Dispose();
+            throw;
+        }
+    }
+
+    private const string ImageExpectation = "an image (MLImage) or a Single vector of preprocessed pixels";
+
+    /// <summary>The columns the mapper reads, with the vector type each must have (null: the image column).</summary>
+    private IEnumerable<(string Column, VectorDataViewType? Type)> InputColumnTypes()
+    {
+        if (Config.InputColumnName != null)
+        {
+            yield return (Config.InputColumnName, null);
+        }
+
+        if (Config.LatentInputColumnName != null)
+        {
+            yield return (Config.LatentInputColumnName, new VectorDataViewType(NumberDataViewType.Single, Config.LatentSize));
+        }
+
+        if (Config.NoiseColumnName != null)
+        {
+            yield return (Config.NoiseColumnName, new VectorDataViewType(NumberDataViewType.Single, Config.LatentSize * NoiseSamples));
+        }
+    }
+
+    private void CheckInput(DataViewSchema schema)
+    {
+        foreach (var (name, expected) in InputColumnTypes())
+        {
+            var column = schema.GetColumnOrNull(name);
+            if (column == null)
+            {
+                ThrowHelper.MissingColumn(nameof(schema), name);
+            }
+
+            var type = column.Value.Type;
+            if (expected == null)
+            {
+                if (type is ImageDataViewType)
+                {
+                    continue;
+                }
+
+                var p = Config.Preprocessing!;
+                if (type is not VectorDataViewType { ItemType: var item, Size: var size } || item != NumberDataViewType.Single || (size != 0 && size != ImageSize))
+                {
+                    ThrowHelper.SchemaMismatch(nameof(schema), name,
+                        $"{ImageExpectation} ({ImageSize} values: {p.Channels} x {p.Height} x {p.Width}, CHW, in the model's units)", $"{type}");
+                }
+
+                continue;
+            }
+
+            if (type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single || vector.Size != expected.Size)
+            {
+                string what = name == Config.NoiseColumnName ? "noise (latent size x samples)" : "the decoder's latent size";
+                ThrowHelper.SchemaMismatch(nameof(schema), name, $"a vector of {expected.Size} Single values ({what})", $"{type}");
+            }
+        }
+    }
+
+    private IEnumerable<(string, VaeColumn, DataViewType)> Columns()
+    {
+        var c = Config;
+        var latent = new VectorDataViewType(NumberDataViewType.Single, c.LatentSize);
+        (string?, VaeColumn, DataViewType?)[] all =
+        {
+            (c.MeanColumnName, VaeColumn.Mean, latent),
+            (c.LogVarianceColumnName, VaeColumn.LogVariance, latent),
+            (c.LatentColumnName, VaeColumn.Latent, c.SampleCount == 1 ? latent : new VectorDataViewType(NumberDataViewType.Single, c.SampleCount, c.LatentSize)),
+            (c.ReconstructionColumnName, VaeColumn.Reconstruction, _logits != null ? new VectorDataViewType(NumberDataViewType.Single, _logits.Tensor.RowDims) : null),
+            (c.ReconstructionLogLikelihoodColumnName, VaeColumn.ReconstructionLogLikelihood, NumberDataViewType.Single),
+            (c.KlDivergenceColumnName, VaeColumn.KlDivergence, NumberDataViewType.Single),
+            (c.ElboColumnName, VaeColumn.Elbo, NumberDataViewType.Single),
+            (c.LogLikelihoodColumnName, VaeColumn.LogLikelihood, NumberDataViewType.Single),
+            (c.ScoreColumnName, VaeColumn.Score, NumberDataViewType.Single),
+            (c.PredictedLabelColumnName, VaeColumn.PredictedLabel, BooleanDataViewType.Instance),
+        };
+        foreach (var (name, kind, type) in all)
+        {
+            if (name != null && type != null)
+            {
+                yield return (name, kind, type);
+            }
+        }
+    }
+
+    private static OnnxColumnBinding Bind(OnnxModel model, string column, string tensor, bool isInput)
+    {
+        var metadata = isInput ? model.InputMetadata : model.OutputMetadata;
+        return new OnnxColumnBinding(column, OnnxTensorInfo.Create(tensor, metadata[tensor], model.Name, isInput));
+    }
+
+    private static OnnxModel LoadGraph(IHost host, string? file, byte[]? bytes, string option, OnnxExecutionSettings settings, ModelManifest? manifest)
+    {
+        if (file == null && bytes == null)
+        {
+            ThrowHelper.BadOption(option, $"Give the ONNX model as {option} or {option.Replace("File", "Bytes", StringComparison.Ordinal)}.");
+        }
+
+        byte[] data = OnnxModel.ReadBytes(file, bytes, out string name);
+        var model = OnnxModel.Create(host, data, name, settings, fromSavedModel: false);
+        try
+        {
+            manifest?.Validate(model);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static VaeConfig Resolve(VaeConfig r, OnnxModel? encoder, ModelManifest? encoderManifest, OnnxModel? decoder, ModelManifest? decoderManifest)
+    {
+        var c = r;
+        int latentSize = 0;
+        if (encoder != null)
+        {
+            string image = Tensor(encoder, encoderManifest?.Role("image"), "image", isInput: true);
+            string mean = Tensor(encoder, encoderManifest?.Role("mean"), "mean", isInput: false);
+            string logVariance = Tensor(encoder, encoderManifest?.Role("logvar"), "logvar", isInput: false);
+            int[] dims = encoder.InputMetadata[image].Dimensions;
+            if (dims.Length != 4 || dims.Skip(1).Any(d => d <= 0))
+            {
+                ThrowHelper.InvalidOperation($"The ONNX input '{image}' of model {encoder.Name} has shape [{string.Join(", ", dims)}]: a VAE encoder takes images of a fixed size [batch, channels, height, width].");
+            }
+
+            latentSize = LatentDim(encoder, mean, isInput: false);
+            if (LatentDim(encoder, logVariance, isInput: false) != latentSize)
+            {
+                ThrowHelper.InvalidOperation($"The ONNX outputs '{mean}' and '{logVariance}' of model {encoder.Name} differ in size.");
+            }
+
+            var spec = encoderManifest?.Preprocessing;
+            var preprocessing = spec != null
+                ? ImagePreprocessingSettings.FromManifest(spec, encoderManifest!.Source)
+                : new ImagePreprocessingSettings(dims[3], dims[2], dims[1], ResizeKind.None, 0, false, 1.0 / 255, new float[dims[1]], Enumerable.Repeat(1f, dims[1]).ToArray());
+            preprocessing.Validate();
+            if (preprocessing.Channels != dims[1] || preprocessing.Height != dims[2] || preprocessing.Width != dims[3])
+            {
+                ThrowHelper.InvalidOperation($"The model manifest {encoderManifest!.Source} preprocesses to {preprocessing.Channels} x {preprocessing.Height} x {preprocessing.Width}, but the ONNX input '{image}' of model {encoder.Name} is [{string.Join(", ", dims)}].");
+            }
+
+            c = c with { ImageTensorName = image, MeanTensorName = mean, LogVarianceTensorName = logVariance, Preprocessing = preprocessing };
+        }
+
+        if (decoder != null)
+        {
+            string z = Tensor(decoder, decoderManifest?.Role("z"), "z", isInput: true);
+            string logits = Tensor(decoder, decoderManifest?.Role("logits"), "logits", isInput: false);
+            int decoderLatent = LatentDim(decoder, z, isInput: true);
+            if (latentSize != 0 && decoderLatent != latentSize)
+            {
+                ThrowHelper.InvalidOperation($"The decoder's input '{z}' of model {decoder.Name} takes {decoderLatent} latent values, but the encoder {encoder!.Name} gives {latentSize}.");
+            }
+
+            var likelihood = decoderManifest?.Likelihood;
+            if (likelihood != null && (!string.Equals(likelihood.Kind, "bernoulli", StringComparison.OrdinalIgnoreCase) || !string.Equals(likelihood.OutputIs ?? "logits", "logits", StringComparison.OrdinalIgnoreCase)))
+            {
+                ThrowHelper.NotSupported<int>($"The model manifest {decoderManifest!.Source} has a '{likelihood.Kind}' likelihood with '{likelihood.OutputIs}' outputs; MlNotes' VAE supports Bernoulli logits.");
+            }
+
+            int[] dims = decoder.OutputMetadata[logits].Dimensions;
+            if (dims.Skip(1).Any(d => d <= 0) || (encoder != null && dims.Skip(1).Aggregate(1, (a, b) => a * b) != encoder.InputMetadata[c.ImageTensorName].Dimensions.Skip(1).Aggregate(1, (a, b) => a * b)))
+            {
+                ThrowHelper.InvalidOperation($"The decoder's output '{logits}' of model {decoder.Name} has shape [{string.Join(", ", dims)}]: it must have a fixed size, that of the encoder's images.");
+            }
+
+            latentSize = decoderLatent;
+            c = c with { LatentTensorName = z, LogitsTensorName = logits };
+        }
+
+        int? declared = (encoderManifest ?? decoderManifest)?.LatentSize;
+        if (declared is int size && size != latentSize)
+        {
+            ThrowHelper.InvalidOperation($"The model manifest {(encoderManifest ?? decoderManifest)!.Source} gives latent_size {size}, but the graph's latent vectors have {latentSize} values.");
+        }
+
+        return c with { LatentSize = latentSize };
+    }
+
+    private static string Tensor(OnnxModel model, string? fromManifest, string conventional, bool isInput)
+    {
+        var graph = isInput ? model.InputMetadata : model.OutputMetadata;
+        string name = fromManifest ?? (graph.ContainsKey(conventional) ? conventional : graph.Count == 1 ? graph.Keys.Single() : conventional);
+        if (!graph.ContainsKey(name))
+        {
+            string role = isInput ? "input" : "output";
+            ThrowHelper.InvalidOperation($"The ONNX model {model.Name} has no {role} named '{name}' (its {role}s: {string.Join(", ", graph.Keys)}); name it in the manifest's roles.");
+        }
+
+        return name;
+    }
+
+    private static int LatentDim(OnnxModel model, string tensor, bool isInput)
+    {
+        int[] dims = (isInput ? model.InputMetadata : model.OutputMetadata)[tensor].Dimensions;
+        return dims.Length == 2 && dims[1] > 0
+            ? dims[1]
+            : ThrowHelper.InvalidOperation<int>($"The ONNX tensor '{tensor}' of model {model.Name} has shape [{string.Join(", ", dims)}]: a VAE latent is [batch, latent size].");
+    }
+}
