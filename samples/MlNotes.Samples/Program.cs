@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using MlNotes.Samples.Mdn;
 using MlNotes.Samples.Text;
+using MlNotes.Samples.Vae;
 using MlNotes.Samples.Vision;
 
 namespace MlNotes.Samples;
@@ -20,6 +21,7 @@ internal static class Program
         ("vit", "Fashion-MNIST image classification with the notes' ViT", c => FashionClassificationScenario.Run("vit-fashion", c)),
         ("resnet", "the same pipeline with the ResNet graph (only the manifest differs)", c => FashionClassificationScenario.Run("resnet-fashion", c)),
         ("text", "fortunes text classification and similar-text search with the notes' Transformer encoder", c => TextClassificationScenario.Run(c)),
+        ("vae", "VAE reconstructions, prior samples, an interpolation (PNG grids) and anomaly scores for the held-out class", c => VaeScenario.Run(c)),
         ("mdn", "a Mixture Density Network on Bishop's inverse problem and Old Faithful, with PNG plots", c => MdnScenario.Run(c.OutputFolder, c.Quick)),
     };
 
