@@ -47,9 +47,7 @@ internal static class OnnxSessionFactory
         SessionOptions options = new();
         try
         {
-            options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
-            options.IntraOpNumThreads = settings.IntraOpNumThreads;
-            options.InterOpNumThreads = settings.InterOpNumThreads;
+            Configure(options, settings);
             if (settings.Provider != OnnxExecutionProvider.Cpu && !TryAppendProvider(options, settings))
             {
                 if (!settings.FallbackToCpu)
@@ -64,12 +62,8 @@ internal static class OnnxSessionFactory
 
                 // A failed append can leave the options half-configured: start again on the CPU.
                 options.Dispose();
-                options = new SessionOptions
-                {
-                    GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-                    IntraOpNumThreads = settings.IntraOpNumThreads,
-                    InterOpNumThreads = settings.InterOpNumThreads,
-                };
+                options = new SessionOptions();
+                Configure(options, settings);
                 actual = OnnxExecutionProvider.Cpu;
             }
 
@@ -104,6 +98,13 @@ internal static class OnnxSessionFactory
         }
 
         return File.ReadAllBytes(path);
+    }
+
+    private static void Configure(SessionOptions options, OnnxExecutionSettings settings)
+    {
+        options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
+        options.IntraOpNumThreads = settings.IntraOpNumThreads;
+        options.InterOpNumThreads = settings.InterOpNumThreads;
     }
 
     private static bool TryAppendProvider(SessionOptions options, OnnxExecutionSettings settings)

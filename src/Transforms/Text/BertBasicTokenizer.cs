@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
@@ -15,7 +16,9 @@ internal static class BertBasicTokenizer
 {
     public static List<string> Split(string text, bool lowerCase, bool stripAccents, bool splitCjk)
     {
-        var cleaned = new StringBuilder(text.Length + 8);
+        var words = new List<string>();
+        var word = new StringBuilder(32);
+        Span<char> utf16 = stackalloc char[2];
         foreach (var rune in text.EnumerateRunes())
         {
             int cp = rune.Value;
@@ -24,60 +27,82 @@ internal static class BertBasicTokenizer
                 continue;
             }
 
-            if (IsWhitespace(rune))
+            if (IsWhitespace(rune) || (splitCjk && IsCjk(cp)))
             {
-                cleaned.Append(' ');
-            }
-            else if (splitCjk && IsCjk(cp))
-            {
-                cleaned.Append(' ').Append(rune.ToString()).Append(' ');
-            }
-            else
-            {
-                cleaned.Append(rune.ToString());
-            }
-        }
-
-        var words = new List<string>();
-        foreach (string token in cleaned.ToString().Split(' ', System.StringSplitOptions.RemoveEmptyEntries))
-        {
-            string word = token;
-            if (lowerCase)
-            {
-                word = word.ToLowerInvariant();
-            }
-
-            if (stripAccents)
-            {
-                word = StripAccents(word);
-            }
-
-            var current = new StringBuilder();
-            foreach (var rune in word.EnumerateRunes())
-            {
-                if (IsPunctuation(rune))
+                Flush(words, word, lowerCase, stripAccents);
+                if (!IsWhitespace(rune))
                 {
-                    if (current.Length > 0)
-                    {
-                        words.Add(current.ToString());
-                        current.Clear();
-                    }
-
                     words.Add(rune.ToString());
                 }
-                else
-                {
-                    current.Append(rune.ToString());
-                }
+
+                continue;
             }
 
-            if (current.Length > 0)
+            int length = rune.EncodeToUtf16(utf16);
+            word.Append(utf16[..length]);
+        }
+
+        Flush(words, word, lowerCase, stripAccents);
+        return words;
+    }
+
+    // A whitespace-delimited token: lower-case and strip accents, then split off every punctuation character.
+    private static void Flush(List<string> words, StringBuilder token, bool lowerCase, bool stripAccents)
+    {
+        if (token.Length == 0)
+        {
+            return;
+        }
+
+        string text = token.ToString();
+        token.Clear();
+        bool ascii = System.Text.Ascii.IsValid(text);
+        if (lowerCase)
+        {
+            text = ascii ? AsciiLower(text) : text.ToLowerInvariant();
+        }
+
+        if (stripAccents && !ascii)
+        {
+            text = StripAccents(text);
+        }
+
+        int start = 0;
+        int i = 0;
+        while (i < text.Length)
+        {
+            Rune.DecodeFromUtf16(text.AsSpan(i), out var rune, out int consumed);
+            if (IsPunctuation(rune))
             {
-                words.Add(current.ToString());
+                if (i > start)
+                {
+                    words.Add(text[start..i]);
+                }
+
+                words.Add(text.Substring(i, consumed));
+                start = i + consumed;
+            }
+
+            i += consumed;
+        }
+
+        if (start < text.Length)
+        {
+            words.Add(start == 0 ? text : text[start..]);
+        }
+    }
+
+    private static string AsciiLower(string text)
+    {
+        foreach (char c in text)
+        {
+            if (c is >= 'A' and <= 'Z')
+            {
+                return text.ToLowerInvariant();
             }
         }
 
-        return words;
+        return text;
     }
 
     private static string StripAccents(string word)
