@@ -2,7 +2,8 @@
 # Rebuilds everything in models-onnx/: installs the Debian packages it needs, trains every model with fixed
 # seeds on 2 threads, exports the ONNX graphs, writes manifests, fixtures, data/ and metrics.json.
 # Usage: models-onnx/build.sh [--only vit,resnet,text,vae,clip] [--quick] [--verbose]
-# About 20-25 minutes on a 2-core machine. CI does not run it: the outputs are committed.
+# Wall time: about 53 min on 2 cores shared with other work (2,540 s CPU); estimated 22-26 min on 2 idle cores.
+# CI does not run it: the outputs are committed.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 py=/usr/bin/python3   # Debian's interpreter: torch 1.13 and onnx 1.12 live there
