@@ -39,10 +39,13 @@ internal sealed class ScoringScenario : IScenario
             result.Print();
         }
 
-        var (bestBatch, bestMlNotes) = vit.MlNotes.MaxBy(kv => kv.Value);
-        double vsOrt = bestMlNotes / vit.Raw[bestBatch];
-        double vsApply = bestMlNotes / vit.ApplyOnnx.Values.Max();
-        Console.WriteLine($"Graph b: best MlNotes batch {bestBatch} at {bestMlNotes:N0} rows/s; raw ORT at batch {bestBatch}: {vit.Raw[bestBatch]:N0}; best ApplyOnnxModel: {vit.ApplyOnnx.Values.Max():N0}.");
+        // mlnotes_vs_ort: MlNotes against raw ORT at the same batch size, single cursor (the engine's own overhead);
+        // mlnotes_vs_applyonnx: MlNotes' best setting against ApplyOnnxModel's best setting.
+        var (bestBatch, bestSingle) = vit.MlNotes.MaxBy(kv => kv.Value);
+        double vsOrt = bestSingle / vit.Raw[bestBatch];
+        double vsApply = vit.BestMlNotes / vit.ApplyOnnx.Values.Max();
+        Console.WriteLine($"Graph b: best single-cursor MlNotes batch {bestBatch} at {bestSingle:N0} rows/s (raw ORT at batch {bestBatch}: {vit.Raw[bestBatch]:N0}); " +
+            $"MlNotes with 2 cursors: {vit.MlNotesParallel:N0}; best ApplyOnnxModel: {vit.ApplyOnnx.Values.Max():N0}.");
         Console.WriteLine($"RESULT scoring mlnotes_vs_ort={vsOrt:F2} mlnotes_vs_applyonnx={vsApply:F2}");
         return 0;
     }
@@ -89,6 +92,18 @@ internal sealed class ScoringScenario : IScenario
         {
             using var scorer = ml.Transforms.ApplyOnnxModelBatched(model, outputColumnNames: new[] { outputName }, batchSize: batch).Fit(data);
             result.MlNotes[batch] = Best(repeats, rowCount, () => Drain(scorer.Transform(data), outputName));
+        }
+
+        // Two cursors, one ONNX Runtime thread each, every cursor batching its own rows (the same shape as ApplyOnnxModel's best setting).
+        using (var parallel = ml.Transforms.ApplyOnnxModelBatched(new MlNotes.Transforms.Onnx.OnnxScoringEstimator.Options
+        {
+            ModelFile = model,
+            OutputColumnNames = new[] { outputName },
+            BatchSize = 128,
+            IntraOpNumThreads = 1,
+        }).Fit(data))
+        {
+            result.MlNotesParallel = Best(repeats, rowCount, () => DrainParallel(parallel.Transform(data), outputName, 2));
         }
 
         return result;
@@ -184,6 +199,10 @@ internal sealed class ScoringScenario : IScenario
 
         public Dictionary<int, double> MlNotes { get; } = new();
 
+        public double MlNotesParallel { get; set; }
+
+        public double BestMlNotes => Math.Max(MlNotes.Values.Max(), MlNotesParallel);
+
         public void Print()
         {
             Console.WriteLine($"{title} ({rows} rows), rows/s");
@@ -203,6 +222,7 @@ internal sealed class ScoringScenario : IScenario
                 Console.WriteLine($"  {$"MlNotes ApplyOnnxModelBatched, batch {batch}",-42} {MlNotes[batch],10:N0}   ({MlNotes[batch] / Raw[batch]:P0} of raw at this batch)");
             }
 
+            Console.WriteLine($"  {"MlNotes, batch 128, IntraOp=1, 2 cursors",-42} {MlNotesParallel,10:N0}");
             Console.WriteLine();
         }
     }

@@ -30,6 +30,40 @@ internal sealed class BatchedDataView : IDataView
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
+        var (active, activeOutputs, upstream) = Plan(columnsNeeded);
+        if (!activeOutputs.Any(a => a))
+        {
+            // Nothing to score: hand the upstream rows through, at no cost.
+            return new PassThroughCursor(this, _source.GetRowCursor(upstream, rand), active);
+        }
+
+        return new BatchCursor(this, _source.GetRowCursor(upstream, rand), active, activeOutputs, setMember: false);
+    }
+
+    /// <summary>
+    /// Parallel cursors where the source splits: each batches its own rows against the shared session (with
+    /// IntraOpNumThreads = 1, n cursors use n cores on graphs too small for ONNX Runtime's own threads to scale).
+    /// Rows keep the source's positions and batch ids, so ML.NET can put them back in order.
+    /// </summary>
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
+    {
+        var (active, activeOutputs, upstream) = Plan(columnsNeeded);
+        if (n <= 1 || !activeOutputs.Any(a => a))
+        {
+            return new[] { GetRowCursor(columnsNeeded, rand) };
+        }
+
+        var sources = _source.GetRowCursorSet(upstream, n, rand);
+        if (sources.Length == 1)
+        {
+            return new DataViewRowCursor[] { new BatchCursor(this, sources[0], active, activeOutputs, setMember: false) };
+        }
+
+        return sources.Select(s => (DataViewRowCursor)new BatchCursor(this, s, active, activeOutputs, setMember: true)).ToArray();
+    }
+
+    private (bool[] Active, bool[] ActiveOutputs, DataViewSchema.Column[] Upstream) Plan(IEnumerable<DataViewSchema.Column> columnsNeeded)
+    {
         _parent.ThrowIfDisposed();
         int inputCount = _source.Schema.Count;
         var active = new bool[Schema.Count];
@@ -38,32 +72,18 @@ internal sealed class BatchedDataView : IDataView
             active[column.Index] = true;
         }
 
-        var activeOutputs = new bool[Schema.Count - inputCount];
-        for (int i = 0; i < activeOutputs.Length; i++)
-        {
-            activeOutputs[i] = active[inputCount + i];
-        }
-
+        var activeOutputs = active.Skip(inputCount).ToArray();
         var upstream = new HashSet<int>(Enumerable.Range(0, inputCount).Where(i => active[i]));
-        if (!activeOutputs.Any(a => a))
+        if (activeOutputs.Any(a => a))
         {
-            // Nothing to score: hand the upstream rows through, at no cost.
-            var plain = _source.GetRowCursor(upstream.Select(i => _source.Schema[i]), rand);
-            return new PassThroughCursor(this, plain, active);
+            foreach (string input in _parent.InputColumns(_source.Schema, activeOutputs))
+            {
+                upstream.Add(_source.Schema[input].Index);
+            }
         }
 
-        foreach (string input in _parent.InputColumns(_source.Schema, activeOutputs))
-        {
-            upstream.Add(_source.Schema[input].Index);
-        }
-
-        var source = _source.GetRowCursor(upstream.Select(i => _source.Schema[i]), rand);
-        return new BatchCursor(this, source, active, activeOutputs);
+        return (active, activeOutputs, upstream.Order().Select(i => _source.Schema[i]).ToArray());
     }
-
-    // Batching already keeps ONNX Runtime's threads busy; one cursor keeps rows in order at no extra memory.
-    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
-        => new[] { GetRowCursor(columnsNeeded, rand) };
 
     private static ValueGetter<TValue> Cast<TValue>(Delegate getter, DataViewSchema.Column column)
         => getter as ValueGetter<TValue>
@@ -126,12 +146,16 @@ internal sealed class BatchedDataView : IDataView
         private readonly DataViewRowId[] _ids;
         private readonly IBatch _batch;
         private readonly Func<int> _currentSlot;
+        private readonly bool _setMember;
+        private readonly long[] _sourcePositions;
+        private readonly long[] _sourceBatches;
         private int _slot = -1;
         private long _position = -1;
         private bool _sourceDone;
 
-        public BatchCursor(BatchedDataView view, DataViewRowCursor source, bool[] active, bool[] activeOutputs)
+        public BatchCursor(BatchedDataView view, DataViewRowCursor source, bool[] active, bool[] activeOutputs, bool setMember)
         {
+            _setMember = setMember;
             _view = view;
             _source = source;
             _active = active;
@@ -148,15 +172,18 @@ internal sealed class BatchedDataView : IDataView
 
             _sourceId = source.GetIdGetter();
             _ids = new DataViewRowId[capacity];
+            _sourcePositions = new long[capacity];
+            _sourceBatches = new long[capacity];
             _batch = view._parent.CreateBatch(source, activeOutputs, capacity);
             _currentSlot = () => _slot;
         }
 
         public override DataViewSchema Schema => _view.Schema;
 
-        public override long Position => _position;
+        // A member of a cursor set reports the source row's position and batch, which ML.NET's consolidation needs.
+        public override long Position => _setMember ? (_slot < 0 ? -1 : _sourcePositions[_slot]) : _position;
 
-        public override long Batch => 0;
+        public override long Batch => _setMember && _slot >= 0 ? _sourceBatches[_slot] : 0;
 
         public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
 
@@ -190,6 +217,8 @@ internal sealed class BatchedDataView : IDataView
                 }
 
                 _sourceId(ref _ids[slot]);
+                _sourcePositions[slot] = _source.Position;
+                _sourceBatches[slot] = _source.Batch;
                 _batch.Add(_source.Position);
             }
 

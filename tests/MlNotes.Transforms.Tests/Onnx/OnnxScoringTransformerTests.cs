@@ -218,6 +218,46 @@ public sealed class OnnxScoringTransformerTests
     }
 
     [Fact]
+    public void ParallelCursorSet_ScoresEveryRowOnce_WithTheSingleCursorsOutputs()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.Cache(ml.Data.LoadFromEnumerable(MlpRow.Random(300, seed: 4)));
+        using var scorer = ml.Transforms.ApplyOnnxModelBatched(new OnnxScoringEstimator.Options { ModelFile = TestModels.Mlp, BatchSize = 16, IntraOpNumThreads = 1 }).Fit(data);
+        var view = scorer.Transform(data);
+        var expected = ml.Data.CreateEnumerable<MlpScored>(view, reuseRowObject: false).ToDictionary(r => r.Id, r => r.y);
+        var columns = new[] { view.Schema["Id"], view.Schema["y"] };
+
+        var cursors = view.GetRowCursorSet(columns, 2);
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<int, float[]>();
+        System.Threading.Tasks.Parallel.ForEach(cursors, cursor =>
+        {
+            using (cursor)
+            {
+                var id = cursor.GetGetter<int>(columns[0]);
+                var y = cursor.GetGetter<VBuffer<float>>(columns[1]);
+                int idValue = 0;
+                VBuffer<float> yValue = default;
+                long last = -1;
+                while (cursor.MoveNext())
+                {
+                    Assert.True(cursor.Position > last || cursor.Batch != 0, "positions increase within a cursor");
+                    last = cursor.Position;
+                    id(ref idValue);
+                    y(ref yValue);
+                    Assert.True(seen.TryAdd(idValue, yValue.DenseValues().ToArray()), $"row {idValue} served twice");
+                }
+            }
+        });
+
+        Assert.True(cursors.Length >= 1);
+        Assert.Equal(300, seen.Count);
+        foreach (var (id, y) in seen)
+        {
+            AssertClose(expected[id], y, 1e-5f);
+        }
+    }
+
+    [Fact]
     public void PredictionEngine_ScoresOneRowAtATime_LikeTheBatch()
     {
         var ml = new MLContext(seed: 1);
