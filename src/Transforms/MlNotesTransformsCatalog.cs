@@ -43,7 +43,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="System.IO.FileNotFoundException">The model file does not exist.</exception>
     /// <exception cref="InvalidOperationException">The model cannot be loaded by ONNX Runtime.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range, or a name does not match the graph.</exception>
-    /// <exception cref="NotSupportedException">The provider is not available and <see cref="OnnxScoringEstimator.Options.FallbackToCpu"/> is false, or the graph has a tensor MlNotes cannot map.</exception>
+    /// <exception cref="NotSupportedException">The provider is not available and <see cref="OnnxModelOptions.FallbackToCpu"/> is false, or the graph has a tensor MlNotes cannot map.</exception>
     public static OnnxScoringEstimator ApplyOnnxModelBatched(this TransformsCatalog catalog, OnnxScoringEstimator.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);

@@ -88,14 +88,8 @@ public sealed class OnnxScoringEstimator : IEstimator<OnnxScoringTransformer>
     }
 
     /// <summary>Options of <see cref="OnnxScoringEstimator"/>.</summary>
-    public sealed class Options
+    public sealed class Options : OnnxModelOptions
     {
-        /// <summary>Path of the ONNX model file. Give this or <see cref="ModelBytes"/>.</summary>
-        public string? ModelFile { get; set; }
-
-        /// <summary>The ONNX model itself. Give this or <see cref="ModelFile"/>.</summary>
-        public byte[]? ModelBytes { get; set; }
-
         /// <summary>Columns fed to the graph. Default: <see cref="InputTensorNames"/>, or every graph input, by name.</summary>
         public string[]? InputColumnNames { get; set; }
 
@@ -110,21 +104,6 @@ public sealed class OnnxScoringEstimator : IEstimator<OnnxScoringTransformer>
 
         /// <summary>Rows per ONNX Runtime run. Larger batches amortize the per-run cost; memory grows with them.</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        /// <summary>The execution provider to run on.</summary>
-        public OnnxExecutionProvider ExecutionProvider { get; set; } = Defaults.ExecutionProvider;
-
-        /// <summary>The GPU to run on, for the GPU providers.</summary>
-        public int GpuDeviceId { get; set; }
-
-        /// <summary>Run on the CPU when <see cref="ExecutionProvider"/> is not available, instead of throwing <see cref="NotSupportedException"/>.</summary>
-        public bool FallbackToCpu { get; set; }
-
-        /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose (one per physical core).</summary>
-        public int IntraOpNumThreads { get; set; }
-
-        /// <summary>Threads across independent operators; 0 lets ONNX Runtime choose.</summary>
-        public int InterOpNumThreads { get; set; }
 
         internal Options Clone() => new()
         {

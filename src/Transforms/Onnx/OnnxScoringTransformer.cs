@@ -38,7 +38,7 @@ public sealed class OnnxScoringTransformer : ITransformer, IDisposable, IBatched
         _host = env.Register(nameof(OnnxScoringTransformer));
         CheckBatchSize(options.BatchSize);
         byte[] bytes = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string name);
-        var settings = new OnnxExecutionSettings(options.ExecutionProvider, options.GpuDeviceId, options.FallbackToCpu, options.IntraOpNumThreads, options.InterOpNumThreads);
+        var settings = options.ExecutionSettings;
         _model = OnnxModel.Create(_host, bytes, name, settings, fromSavedModel: false);
         (Inputs, Outputs, BatchSize) = BindOrDispose(_model, options.InputColumnNames, options.InputTensorNames,
             options.OutputColumnNames, options.OutputTensorNames, options.BatchSize);

@@ -78,15 +78,9 @@ public sealed class OnnxTextEncoderEstimator : IEstimator<OnnxTextEncoderTransfo
     }
 
     /// <summary>Options of <see cref="OnnxTextEncoderEstimator"/>. Unset values come from the manifest.</summary>
-    public sealed class Options
+    public sealed class Options : OnnxModelOptions
     {
-        /// <summary>Path of the ONNX model. Give this or <see cref="ModelBytes"/>.</summary>
-        public string? ModelFile { get; set; }
-
-        /// <summary>The ONNX model itself.</summary>
-        public byte[]? ModelBytes { get; set; }
-
-        /// <summary>The model's manifest. Default: the .json beside <see cref="ModelFile"/>, if any.</summary>
+        /// <summary>The model's manifest. Default: the .json beside <see cref="OnnxModelOptions.ModelFile"/>, if any.</summary>
         public string? ManifestFile { get; set; }
 
         /// <summary>The BERT <c>vocab.txt</c>. Default: the manifest's tokenizer vocab_file (relative to the manifest).</summary>
@@ -145,21 +139,6 @@ public sealed class OnnxTextEncoderEstimator : IEstimator<OnnxTextEncoderTransfo
 
         /// <summary>Batches read ahead and sorted by length together (1: no sorting).</summary>
         public int SortWindow { get; set; } = Defaults.SortWindow;
-
-        /// <summary>The execution provider.</summary>
-        public OnnxExecutionProvider ExecutionProvider { get; set; }
-
-        /// <summary>The GPU, for GPU providers.</summary>
-        public int GpuDeviceId { get; set; }
-
-        /// <summary>Run on the CPU when the provider is not available, instead of throwing.</summary>
-        public bool FallbackToCpu { get; set; }
-
-        /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose.</summary>
-        public int IntraOpNumThreads { get; set; }
-
-        /// <summary>Threads across operators; 0 lets ONNX Runtime choose.</summary>
-        public int InterOpNumThreads { get; set; }
 
         internal Options Clone()
         {

@@ -54,7 +54,7 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
 
         _vocab = File.ReadAllBytes(vocabFile);
         byte[] bytes = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string name);
-        var settings = new OnnxExecutionSettings(options.ExecutionProvider, options.GpuDeviceId, options.FallbackToCpu, options.IntraOpNumThreads, options.InterOpNumThreads);
+        var settings = options.ExecutionSettings;
         _model = OnnxModel.Create(_host, bytes, name, settings, fromSavedModel: false);
         try
         {

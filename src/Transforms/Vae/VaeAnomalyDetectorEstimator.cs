@@ -57,7 +57,7 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
             ThresholdPercentile = o.ThresholdPercentile,
             BatchSize = o.BatchSize,
         };
-        var settings = new OnnxExecutionSettings(o.ExecutionProvider, o.GpuDeviceId, o.FallbackToCpu, o.IntraOpNumThreads, o.InterOpNumThreads);
+        var settings = o.ExecutionSettings;
         var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, o.DecoderModelFile, o.DecoderModelBytes, o.ManifestFile, settings, NeedsEncoder: true, NeedsDecoder: true);
         _scoring = VaeMapper.Create(env, nameof(VaeAnomalyDetectorTransformer), sources, config);
     }
@@ -109,21 +109,15 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
     }
 
     /// <summary>Options of <see cref="VaeAnomalyDetectorEstimator"/>. Unset values come from the manifests.</summary>
-    public sealed class Options
+    public sealed class Options : OnnxModelOptions
     {
-        /// <summary>Path of the encoder's ONNX model. Give this or <see cref="ModelBytes"/>.</summary>
-        public string? ModelFile { get; set; }
-
-        /// <summary>The encoder's ONNX model itself.</summary>
-        public byte[]? ModelBytes { get; set; }
-
         /// <summary>Path of the decoder's ONNX model. Default: the one the encoder's manifest names.</summary>
         public string? DecoderModelFile { get; set; }
 
         /// <summary>The decoder's ONNX model itself.</summary>
         public byte[]? DecoderModelBytes { get; set; }
 
-        /// <summary>The encoder's JSON manifest. Default: the file beside <see cref="ModelFile"/> with the extension .json, if any.</summary>
+        /// <summary>The encoder's JSON manifest. Default: the file beside <see cref="OnnxModelOptions.ModelFile"/> with the extension .json, if any.</summary>
         public string? ManifestFile { get; set; }
 
         /// <summary>The image column: <c>MLImage</c>, or a Single vector of preprocessed pixels (CHW).</summary>
@@ -152,21 +146,6 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
 
         /// <summary>Images per ONNX Runtime run (the decoder runs images x max(1, K) latents).</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        /// <summary>The execution provider.</summary>
-        public OnnxExecutionProvider ExecutionProvider { get; set; }
-
-        /// <summary>The GPU, for GPU providers.</summary>
-        public int GpuDeviceId { get; set; }
-
-        /// <summary>Run on the CPU when the provider is not available, instead of throwing.</summary>
-        public bool FallbackToCpu { get; set; }
-
-        /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose.</summary>
-        public int IntraOpNumThreads { get; set; }
-
-        /// <summary>Threads across operators; 0 lets ONNX Runtime choose.</summary>
-        public int InterOpNumThreads { get; set; }
 
         internal Options Clone()
         {

@@ -42,7 +42,7 @@ public sealed class VaeDecoderEstimator : IEstimator<VaeDecoderTransformer>
             ReconstructionColumnName = o.OutputColumnName,
             BatchSize = o.BatchSize,
         };
-        var settings = new OnnxExecutionSettings(o.ExecutionProvider, o.GpuDeviceId, o.FallbackToCpu, o.IntraOpNumThreads, o.InterOpNumThreads);
+        var settings = o.ExecutionSettings;
         var sources = new VaeModelSources(null, null, o.ModelFile, o.ModelBytes, o.ManifestFile, settings, NeedsEncoder: false, NeedsDecoder: true);
         _transformer = new VaeDecoderTransformer(VaeMapper.Create(env, nameof(VaeDecoderTransformer), sources, config));
     }
@@ -61,15 +61,9 @@ public sealed class VaeDecoderEstimator : IEstimator<VaeDecoderTransformer>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => _transformer.Mapper.GetOutputSchema(inputSchema);
 
     /// <summary>Options of <see cref="VaeDecoderEstimator"/>. Unset values come from the manifest.</summary>
-    public sealed class Options
+    public sealed class Options : OnnxModelOptions
     {
-        /// <summary>Path of the decoder's ONNX model. Give this or <see cref="ModelBytes"/>.</summary>
-        public string? ModelFile { get; set; }
-
-        /// <summary>The decoder's ONNX model itself.</summary>
-        public byte[]? ModelBytes { get; set; }
-
-        /// <summary>The decoder's JSON manifest. Default: the file beside <see cref="ModelFile"/> with the extension .json, if any.</summary>
+        /// <summary>The decoder's JSON manifest. Default: the file beside <see cref="OnnxModelOptions.ModelFile"/> with the extension .json, if any.</summary>
         public string? ManifestFile { get; set; }
 
         /// <summary>The latent column: a Single vector of the latent size.</summary>
@@ -80,21 +74,6 @@ public sealed class VaeDecoderEstimator : IEstimator<VaeDecoderTransformer>
 
         /// <summary>Latent vectors per ONNX Runtime run.</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        /// <summary>The execution provider.</summary>
-        public OnnxExecutionProvider ExecutionProvider { get; set; }
-
-        /// <summary>The GPU, for GPU providers.</summary>
-        public int GpuDeviceId { get; set; }
-
-        /// <summary>Run on the CPU when the provider is not available, instead of throwing.</summary>
-        public bool FallbackToCpu { get; set; }
-
-        /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose.</summary>
-        public int IntraOpNumThreads { get; set; }
-
-        /// <summary>Threads across operators; 0 lets ONNX Runtime choose.</summary>
-        public int InterOpNumThreads { get; set; }
 
         internal Options Clone()
         {

@@ -85,15 +85,9 @@ public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifie
     }
 
     /// <summary>Options of <see cref="OnnxImageClassifierEstimator"/>. Unset values come from the manifest.</summary>
-    public sealed class Options
+    public sealed class Options : OnnxModelOptions
     {
-        /// <summary>Path of the ONNX model. Give this or <see cref="ModelBytes"/>.</summary>
-        public string? ModelFile { get; set; }
-
-        /// <summary>The ONNX model itself.</summary>
-        public byte[]? ModelBytes { get; set; }
-
-        /// <summary>The model's JSON manifest. Default: the file beside <see cref="ModelFile"/> with the extension .json, if any.</summary>
+        /// <summary>The model's JSON manifest. Default: the file beside <see cref="OnnxModelOptions.ModelFile"/> with the extension .json, if any.</summary>
         public string? ManifestFile { get; set; }
 
         /// <summary>The image column: <c>MLImage</c> (from <c>LoadImages</c>), a path (text, read from <see cref="ImageFolder"/>), encoded image bytes, or a pixel vector.</summary>
@@ -167,21 +161,6 @@ public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifie
 
         /// <summary>Images per ONNX Runtime run.</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        /// <summary>The execution provider.</summary>
-        public OnnxExecutionProvider ExecutionProvider { get; set; }
-
-        /// <summary>The GPU, for GPU providers.</summary>
-        public int GpuDeviceId { get; set; }
-
-        /// <summary>Run on the CPU when the provider is not available, instead of throwing.</summary>
-        public bool FallbackToCpu { get; set; }
-
-        /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose.</summary>
-        public int IntraOpNumThreads { get; set; }
-
-        /// <summary>Threads across operators; 0 lets ONNX Runtime choose.</summary>
-        public int InterOpNumThreads { get; set; }
 
         internal Options Clone()
         {

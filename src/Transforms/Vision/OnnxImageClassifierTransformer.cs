@@ -45,7 +45,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
 
         var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(options.ModelFile);
         byte[] bytes = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string name);
-        var settings = new OnnxExecutionSettings(options.ExecutionProvider, options.GpuDeviceId, options.FallbackToCpu, options.IntraOpNumThreads, options.InterOpNumThreads);
+        var settings = options.ExecutionSettings;
         _model = OnnxModel.Create(_host, bytes, name, settings, fromSavedModel: false);
         try
         {
