@@ -1,9 +1,7 @@
 using System;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Text.Json;
 using MlNotes.Trainers;
 using MlNotes.Trainers.InfoNce;
 using MlNotes.Trainers.Numerics;
@@ -65,9 +63,9 @@ internal sealed class InfoNceScenario : IScenario
                 Console.WriteLine($"  MlNotes epoch {e.Epoch}: {e.Seconds:F3} s, loss {e.Loss:F4}, logit scale {e.LogitScale:F2}");
             });
             double ourRecall = optimizer.RecallAt1(parameters, valid);
-            var (torch, torchRecall) = RunTorch(file, epochs);
-            double ourEpoch = Median(ours.Skip(1));
-            double torchEpoch = Median(torch.Skip(1));
+            var (torch, torchRecall) = TorchRunner.Run("infonce_torch.py", file, epochs, "recall_at_1");
+            double ourEpoch = TorchRunner.Median(ours.Skip(1));
+            double torchEpoch = TorchRunner.Median(torch.Skip(1));
             Console.WriteLine();
             Console.WriteLine($"{"",-10} {"s/epoch (median)",18} {"first epoch",12} {"recall@1",10}");
             Console.WriteLine($"{"MlNotes",-10} {ourEpoch,18:F3} {ours[0],12:F3} {ourRecall,10:F4}");
@@ -104,38 +102,6 @@ internal sealed class InfoNceScenario : IScenario
         }
 
         return new InfoNceDataSet(a, b, null, rows);
-    }
-
-    private static (double[] Seconds, double Recall) RunTorch(string file, int epochs)
-    {
-        string script = Path.Combine("tests", "MlNotes.Benchmarks", "infonce_torch.py");
-        string runner = Path.Combine("..", "shared", "scripts", "with-torch");
-        var start = new ProcessStartInfo(runner) { RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(file);
-        start.ArgumentList.Add(epochs.ToString(CultureInfo.InvariantCulture));
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {runner} (run from the repository root).");
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{runner} {script} failed with exit code {process.ExitCode}.");
-        }
-
-        using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
-        var seconds = json.RootElement.GetProperty("epoch_seconds").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-        for (int i = 0; i < seconds.Length; i++)
-        {
-            Console.WriteLine($"  PyTorch epoch {i + 1}: {seconds[i]:F3} s");
-        }
-
-        return (seconds, json.RootElement.GetProperty("recall_at_1").GetDouble());
-    }
-
-    private static double Median(System.Collections.Generic.IEnumerable<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
     }
 
     private static int Option(string[] args, string name, int fallback)

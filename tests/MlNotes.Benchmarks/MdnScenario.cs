@@ -1,9 +1,7 @@
 using System;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Text.Json;
 using MlNotes.Trainers;
 using MlNotes.Trainers.Mdn;
 using MlNotes.Trainers.Numerics;
@@ -41,10 +39,10 @@ internal sealed class MdnScenario : IScenario
             WriteData(file, xTrain, yTrain, xTest, yTest);
             Console.WriteLine($"MDN benchmark: {rows:N0} rows x {Features} features, K = {Components}, hidden [64, 64] tanh, batch {Batch}, {epochs} epochs; MlNotes {threads} threads, PyTorch 2 threads (OpenBLAS-OpenMP).");
             var (ours, ourNll) = RunMlNotes(xTrain, yTrain, xTest, yTest, epochs, threads);
-            var (torch, torchNll) = RunTorch(file, epochs);
+            var (torch, torchNll) = TorchRunner.Run("mdn_torch.py", file, epochs, "test_nll");
             // The first epoch includes JIT and warm-up on both sides: compare the median of the others.
-            double ourEpoch = Median(ours.Skip(1));
-            double torchEpoch = Median(torch.Skip(1));
+            double ourEpoch = TorchRunner.Median(ours.Skip(1));
+            double torchEpoch = TorchRunner.Median(torch.Skip(1));
             Console.WriteLine();
             Console.WriteLine($"{"",-10} {"s/epoch (median)",18} {"first epoch",12} {"test NLL",10}");
             Console.WriteLine($"{"MlNotes",-10} {ourEpoch,18:F3} {ours[0],12:F3} {ourNll,10:F4}");
@@ -77,32 +75,6 @@ internal sealed class MdnScenario : IScenario
             Console.WriteLine($"  MlNotes epoch {e.Epoch}: {e.Seconds:F3} s, training loss {e.TrainingLoss:F4}");
         });
         return (seconds, optimizer.Evaluate(parameters, test) + Math.Log(scale[0]));
-    }
-
-    private static (double[] Seconds, double TestNll) RunTorch(string file, int epochs)
-    {
-        string script = Path.Combine("tests", "MlNotes.Benchmarks", "mdn_torch.py");
-        string runner = Path.Combine("..", "shared", "scripts", "with-torch");
-        var start = new ProcessStartInfo(runner) { RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(file);
-        start.ArgumentList.Add(epochs.ToString(CultureInfo.InvariantCulture));
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {runner} (run from the repository root).");
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{runner} {script} failed with exit code {process.ExitCode}.");
-        }
-
-        using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
-        var seconds = json.RootElement.GetProperty("epoch_seconds").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-        for (int i = 0; i < seconds.Length; i++)
-        {
-            Console.WriteLine($"  PyTorch epoch {i + 1}: {seconds[i]:F3} s");
-        }
-
-        return (seconds, json.RootElement.GetProperty("test_nll").GetDouble());
     }
 
     /// <summary>x ~ N(0, I); y is bimodal and heteroscedastic in x: +-tanh(a.x) with a sign set by b.x, plus noise scaled by |c.x|.</summary>
@@ -147,12 +119,6 @@ internal sealed class MdnScenario : IScenario
                 writer.Write(v);
             }
         }
-    }
-
-    private static double Median(System.Collections.Generic.IEnumerable<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
     }
 
     private static int Option(string[] args, string name, int fallback)
