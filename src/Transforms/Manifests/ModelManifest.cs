@@ -34,7 +34,7 @@ internal sealed class ModelManifest
 
     public List<ManifestTensor> Outputs { get; set; } = new();
 
-    /// <summary>Role (image, logits, embedding, input_ids, ...) to tensor name.</summary>
+    /// <summary>Tensor name to the role it plays (image, logits, embedding, input_ids, ...), as models-onnx/README.md documents.</summary>
     public Dictionary<string, string> Roles { get; set; } = new();
 
     public ImagePreprocessingSpec? Preprocessing { get; set; }
@@ -46,6 +46,21 @@ internal sealed class ModelManifest
     public TokenizerSpec? Tokenizer { get; set; }
 
     public PoolingSpec? Pooling { get; set; }
+
+    /// <summary>CLIP: the learned logit scale (1 / temperature) that multiplies cosine similarities.</summary>
+    public double? LogitScale { get; set; }
+
+    /// <summary>CLIP: the words that name each label in prompts (same order as <see cref="Labels"/>).</summary>
+    public string[]? ClassNames { get; set; }
+
+    /// <summary>CLIP: prompt templates for zero-shot classification, each with one <c>{}</c> for the class name.</summary>
+    public string[]? ZeroShotTemplates { get; set; }
+
+    /// <summary>CLIP image tower: the text tower's manifest, relative to this one's folder.</summary>
+    public string? TextTower { get; set; }
+
+    /// <summary>CLIP text tower: the image tower's manifest, relative to this one's folder.</summary>
+    public string? ImageTower { get; set; }
 
     /// <summary>VAE: the size of the latent vector.</summary>
     public int? LatentSize { get; set; }
@@ -120,8 +135,19 @@ internal sealed class ModelManifest
         return manifest;
     }
 
-    /// <summary>The tensor playing <paramref name="role"/>, or null.</summary>
-    public string? Role(string role) => Roles.TryGetValue(role, out string? tensor) ? tensor : null;
+    /// <summary>The tensor playing <paramref name="role"/>, or null: the key of <see cref="Roles"/> whose value is the role.</summary>
+    public string? Role(string role)
+    {
+        foreach (var (tensor, tensorRole) in Roles)
+        {
+            if (string.Equals(tensorRole, role, StringComparison.Ordinal))
+            {
+                return tensor;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Checks that every tensor the manifest describes exists in the graph with its element type and fixed dimensions.</summary>
     public void Validate(OnnxModel model)

@@ -1,11 +1,8 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.AI;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace MlNotes.Transforms.Text;
 
@@ -17,7 +14,6 @@ namespace MlNotes.Transforms.Text;
 internal sealed class OnnxTextEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
     private readonly OnnxTextEncoderTransformer _encoder;
-    private readonly MLContext _ml = new();
     private readonly EmbeddingGeneratorMetadata _metadata;
 
     public OnnxTextEmbeddingGenerator(OnnxTextEncoderTransformer encoder, string modelId)
@@ -35,24 +31,10 @@ internal sealed class OnnxTextEmbeddingGenerator : IEmbeddingGenerator<string, E
             throw new ArgumentOutOfRangeException(nameof(options), $"This encoder gives {_encoder.EmbeddingSize}-dimensional embeddings, not {dimensions}.");
         }
 
-        var rows = values.Select(v => new TextRow { Text = v }).ToArray();
-        var data = _ml.Data.LoadFromEnumerable(rows);
-        var column = _encoder.Config.InputColumnName == nameof(TextRow.Text)
-            ? data
-            : _ml.Transforms.CopyColumns(_encoder.Config.InputColumnName, nameof(TextRow.Text)).Fit(data).Transform(data);
-        var output = _encoder.Transform(column);
-        var result = new GeneratedEmbeddings<Embedding<float>>(rows.Length);
-        var embedding = output.Schema[_encoder.Config.EmbeddingColumnName];
-        using (var cursor = output.GetRowCursor(new[] { embedding }))
+        var result = new GeneratedEmbeddings<Embedding<float>>();
+        foreach (float[] vector in _encoder.Embed(values, cancellationToken))
         {
-            var getter = cursor.GetGetter<VBuffer<float>>(embedding);
-            VBuffer<float> vector = default;
-            while (cursor.MoveNext())
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                getter(ref vector);
-                result.Add(new Embedding<float>(vector.DenseValues().ToArray()) { ModelId = _metadata.DefaultModelId, CreatedAt = DateTimeOffset.UtcNow });
-            }
+            result.Add(new Embedding<float>(vector) { ModelId = _metadata.DefaultModelId, CreatedAt = DateTimeOffset.UtcNow });
         }
 
         return Task.FromResult(result);
@@ -77,10 +59,5 @@ internal sealed class OnnxTextEmbeddingGenerator : IEmbeddingGenerator<string, E
     // The encoder belongs to whoever built it; the generator only borrows it.
     public void Dispose()
     {
-    }
-
-    private sealed class TextRow
-    {
-        public string? Text { get; set; }
     }
 }

@@ -312,8 +312,7 @@ public sealed partial class OnnxTextEncoderTransformer
             embedding.CopyTo(target);
             if (_parent.Config.Normalize)
             {
-                float norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(target));
-                System.Numerics.Tensors.TensorPrimitives.Divide(target, Math.Max(norm, 1e-12f), target);
+                EmbeddingMath.Normalize(target);
             }
         }
     }

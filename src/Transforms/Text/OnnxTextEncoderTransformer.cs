@@ -237,6 +237,31 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         });
     }
 
+    /// <summary>The embeddings of <paramref name="texts"/>, in order, computed by this transformer in batches.</summary>
+    internal List<float[]> Embed(IEnumerable<string> texts, CancellationToken cancellationToken = default)
+    {
+        var ml = new MLContext();
+        var rows = texts.Select(t => new TextRow { Text = t }).ToArray();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var input = Config.InputColumnName == nameof(TextRow.Text)
+            ? data
+            : ml.Transforms.CopyColumns(Config.InputColumnName, nameof(TextRow.Text)).Fit(data).Transform(data);
+        var output = Transform(input);
+        var embedding = output.Schema[Config.EmbeddingColumnName];
+        var result = new List<float[]>(rows.Length);
+        using var cursor = output.GetRowCursor(new[] { embedding });
+        var getter = cursor.GetGetter<VBuffer<float>>(embedding);
+        VBuffer<float> vector = default;
+        while (cursor.MoveNext())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            getter(ref vector);
+            result.Add(vector.DenseValues().ToArray());
+        }
+
+        return result;
+    }
+
     private static string VocabPath(OnnxTextEncoderEstimator.Options o, ModelManifest? manifest)
     {
         if (o.VocabFile != null)
@@ -281,7 +306,10 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         }
 
         string? hidden = o.HiddenStateTensorName != null ? Require(o.HiddenStateTensorName, false, nameof(o.HiddenStateTensorName)) : Present(manifest?.Role("last_hidden_state") ?? "last_hidden_state", false);
-        string? pooled = o.PooledTensorName != null ? Require(o.PooledTensorName, false, nameof(o.PooledTensorName)) : Present(manifest?.Pooling?.Output, false);
+        // A graph without token states that names an embedding output (CLIP's text tower) pools inside the graph.
+        string? pooled = o.PooledTensorName != null
+            ? Require(o.PooledTensorName, false, nameof(o.PooledTensorName))
+            : Present(manifest?.Pooling?.Output, false) ?? (hidden == null ? Present(manifest?.Role("embedding"), false) : null);
         string? logits = o.LogitsTensorName != null ? Require(o.LogitsTensorName, false, nameof(o.LogitsTensorName)) : Present(manifest?.Role("logits") ?? "logits", false);
         var pooling = o.Pooling ?? ParsePooling(manifest?.Pooling?.Kind, pooled != null);
         if (pooling == TextPooling.Graph && pooled == null)
@@ -475,5 +503,10 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
             model.Dispose();
             throw;
         }
+    }
+
+    private sealed class TextRow
+    {
+        public string? Text { get; set; }
     }
 }

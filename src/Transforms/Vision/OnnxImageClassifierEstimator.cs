@@ -4,7 +4,6 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vision;
 
@@ -85,20 +84,8 @@ public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifie
     }
 
     /// <summary>Options of <see cref="OnnxImageClassifierEstimator"/>. Unset values come from the manifest.</summary>
-    public sealed class Options : OnnxModelOptions
+    public sealed class Options : OnnxImageModelOptions
     {
-        /// <summary>The model's JSON manifest. Default: the file beside <see cref="OnnxModelOptions.ModelFile"/> with the extension .json, if any.</summary>
-        public string? ManifestFile { get; set; }
-
-        /// <summary>The image column: <c>MLImage</c> (from <c>LoadImages</c>), a path (text, read from <see cref="ImageFolder"/>), encoded image bytes, or a pixel vector.</summary>
-        public string InputColumnName { get; set; } = Defaults.InputColumnName;
-
-        /// <summary>For a text column of image paths: the folder they are relative to (default: as given).</summary>
-        public string? ImageFolder { get; set; }
-
-        /// <summary>With an <c>MLImage</c> column: the column of paths it was loaded from, named in error messages. Default: <c>ImagePath</c> when there is one.</summary>
-        public string? ImagePathColumnName { get; set; }
-
         /// <summary>The probabilities column.</summary>
         public string ScoreColumnName { get; set; } = Defaults.ScoreColumnName;
 
@@ -111,15 +98,6 @@ public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifie
         /// <summary>When above 0, adds <c>TopKLabels</c> (text) and <c>TopKScores</c> columns with the k most probable classes.</summary>
         public int TopK { get; set; }
 
-        /// <summary>Go on past unreadable images: NaN scores, a missing label, and the error flag column set.</summary>
-        public bool ContinueOnError { get; set; }
-
-        /// <summary>The error flag column added with <see cref="ContinueOnError"/>.</summary>
-        public string ErrorColumnName { get; set; } = Defaults.ErrorColumnName;
-
-        /// <summary>Graph input taking the image tensor. Default: the manifest's image role, or the graph's only input.</summary>
-        public string? ImageTensorName { get; set; }
-
         /// <summary>Graph output with the class logits. Default: the manifest's logits role, or the graph's first output.</summary>
         public string? LogitsTensorName { get; set; }
 
@@ -128,39 +106,6 @@ public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifie
 
         /// <summary>Class names in the model's output order. Default: the manifest's labels.</summary>
         public string[]? ClassNames { get; set; }
-
-        /// <summary>Model input width. Default: the manifest's, or the graph's.</summary>
-        public int? ImageWidth { get; set; }
-
-        /// <summary>Model input height. Default: the manifest's, or the graph's.</summary>
-        public int? ImageHeight { get; set; }
-
-        /// <summary>Model input channels, 1 (grey) or 3 (RGB). Default: the manifest's, or the graph's.</summary>
-        public int? ImageChannels { get; set; }
-
-        /// <summary>How images are brought to the input size. Default: the manifest's, or <see cref="ResizeKind.None"/>.</summary>
-        public ResizeKind? Resize { get; set; }
-
-        /// <summary>With <see cref="ResizeKind.ShortestSide"/>: the shortest side's length before the center crop (256 for 224 crops, torchvision's habit).</summary>
-        public int? ResizeSize { get; set; }
-
-        /// <summary>Per-channel mean subtracted after scaling to [0, 1]. Default: the manifest's, or 0.</summary>
-        public float[]? Mean { get; set; }
-
-        /// <summary>Per-channel std divided by. Default: the manifest's, or 1.</summary>
-        public float[]? Std { get; set; }
-
-        /// <summary>For raw pixel vectors: their width (default: the model's).</summary>
-        public int? RawPixelWidth { get; set; }
-
-        /// <summary>For raw pixel vectors: their height (default: the model's).</summary>
-        public int? RawPixelHeight { get; set; }
-
-        /// <summary>For raw pixel vectors: their channels, 1 or 3 (default: the model's). A byte vector with none of the three set is read as an encoded image file.</summary>
-        public int? RawPixelChannels { get; set; }
-
-        /// <summary>Images per ONNX Runtime run.</summary>
-        public int BatchSize { get; set; } = Defaults.BatchSize;
 
         internal Options Clone()
         {

@@ -1,12 +1,10 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Transforms.Image;
 using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vision;
@@ -29,6 +27,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
     private readonly IHost _host;
     private readonly OnnxModel _model;
     private readonly OnnxColumnBinding _image;
+    private readonly ImageInput _input;
     private readonly OnnxColumnBinding[] _outputs;
     private readonly ReadOnlyMemory<char>[] _classNames;
     private long _errorCount;
@@ -52,6 +51,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
             manifest?.Validate(_model);
             Config = Resolve(options, manifest, _model);
             (_image, _outputs, _classNames) = Bind(Config, _model);
+            _input = CreateInput(Config);
         }
         catch
         {
@@ -66,6 +66,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         _model = model;
         Config = config;
         (_image, _outputs, _classNames) = Bind(config, model);
+        _input = CreateInput(config);
     }
 
     /// <summary>Class names in the model's output order: the score slots and the predicted label's key values.</summary>
@@ -95,7 +96,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        CheckImageColumn(inputSchema);
+        _input.CheckColumn(inputSchema);
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(inputSchema);
         builder.AddColumns(OutputColumnsSchema());
@@ -132,20 +133,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         ctx.SaveNonEmptyString(Config.ToJson());
     }
 
-    IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs)
-        => PathColumn(inputSchema) is string path ? new[] { Config.InputColumnName, path } : new[] { Config.InputColumnName };
-
-    // The column that names each image's file in messages: the option, or a conventional ImagePath column beside an MLImage one.
-    private string? PathColumn(DataViewSchema schema)
-    {
-        if (schema[Config.InputColumnName].Type is not ImageDataViewType)
-        {
-            return null;
-        }
-
-        string? name = Config.ImagePathColumnName ?? "ImagePath";
-        return schema.GetColumnOrNull(name) is { Type: TextDataViewType } ? name : null;
-    }
+    IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => _input.Columns(inputSchema);
 
     IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
 
@@ -175,78 +163,15 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         return builder.ToSchema();
     }
 
-    private void CheckImageColumn(DataViewSchema schema)
-    {
-        var column = schema.GetColumnOrNull(Config.InputColumnName);
-        if (column == null)
-        {
-            ThrowHelper.MissingColumn(nameof(schema), Config.InputColumnName);
-        }
-
-        var type = column.Value.Type;
-        if (type is ImageDataViewType or TextDataViewType)
-        {
-            return;
-        }
-
-        if (type is VectorDataViewType vector && (vector.ItemType == NumberDataViewType.Byte || vector.ItemType == NumberDataViewType.Single))
-        {
-            bool raw = vector.ItemType == NumberDataViewType.Single || Config.RawPixelChannels > 0;
-            if (!raw)
-            {
-                return; // Encoded image bytes: decoded per row.
-            }
-
-            int expected = RawWidth * RawHeight * RawChannels;
-            if (vector.Size != 0 && vector.Size != expected)
-            {
-                ThrowHelper.SchemaMismatch(nameof(schema), Config.InputColumnName,
-                    $"a pixel vector of {expected} values ({RawHeight} x {RawWidth} x {RawChannels}, interleaved)", $"{type} ({vector.Size} values)");
-            }
-
-            return;
-        }
-
-        ThrowHelper.SchemaMismatch(nameof(schema), Config.InputColumnName, "an image (MLImage), encoded image bytes, or a Byte or Single pixel vector", $"{type}");
-    }
-
-    private int RawWidth => Config.RawPixelWidth > 0 ? Config.RawPixelWidth : Config.Preprocessing.Width;
-
-    private int RawHeight => Config.RawPixelHeight > 0 ? Config.RawPixelHeight : Config.Preprocessing.Height;
-
-    private int RawChannels => Config.RawPixelChannels > 0 ? Config.RawPixelChannels : Config.Preprocessing.Channels;
+    private static ImageInput CreateInput(ImageClassifierConfig c)
+        => new(c.InputColumnName, c.ImageFolder, c.ImagePathColumnName, c.Preprocessing, c.RawPixelWidth, c.RawPixelHeight, c.RawPixelChannels);
 
     private static ImageClassifierConfig Resolve(OnnxImageClassifierEstimator.Options o, ModelManifest? manifest, OnnxModel model)
     {
-        string imageTensor = o.ImageTensorName ?? manifest?.Role("image") ?? SingleInput(model);
+        string imageTensor = ImageInput.ResolveImageTensor(o, manifest, model);
         string logitsTensor = o.LogitsTensorName ?? manifest?.Role("logits") ?? model.OutputMetadata.Keys.First();
         string? embeddingTensor = o.EmbeddingTensorName ?? manifest?.Role("embedding");
-        if (!model.InputMetadata.TryGetValue(imageTensor, out var imageMeta))
-        {
-            ThrowHelper.BadOption(nameof(o.ImageTensorName), $"The ONNX model {model.Name} has no input named '{imageTensor}' (its inputs: {string.Join(", ", model.InputMetadata.Keys)}).");
-        }
-
-        int[] dims = imageMeta.Dimensions;
-        int GraphDim(int axis) => dims.Length == 4 && dims[axis] > 0 ? dims[axis] : 0;
-        var spec = manifest?.Preprocessing;
-        var fromManifest = spec != null ? ImagePreprocessingSettings.FromManifest(spec, manifest!.Source) : null;
-        int channels = o.ImageChannels ?? fromManifest?.Channels ?? GraphDim(1);
-        int height = o.ImageHeight ?? fromManifest?.Height ?? GraphDim(2);
-        int width = o.ImageWidth ?? fromManifest?.Width ?? GraphDim(3);
-        var resize = o.Resize ?? fromManifest?.Resize ?? ResizeKind.None;
-        int resizeSize = o.ResizeSize ?? fromManifest?.ResizeSize ?? 0;
-        bool crop = resize == ResizeKind.ShortestSide || (fromManifest?.CenterCrop ?? false);
-        var preprocessing = new ImagePreprocessingSettings(width, height, channels, resize, resizeSize, crop,
-            fromManifest?.Scale ?? 1.0 / 255,
-            o.Mean ?? fromManifest?.Mean ?? Enumerable.Repeat(0f, Math.Max(channels, 1)).ToArray(),
-            o.Std ?? fromManifest?.Std ?? Enumerable.Repeat(1f, Math.Max(channels, 1)).ToArray());
-        preprocessing.Validate();
-        if (dims.Length != 4 || (dims[1] > 0 && dims[1] != channels) || (dims[2] > 0 && dims[2] != height) || (dims[3] > 0 && dims[3] != width))
-        {
-            ThrowHelper.InvalidOperation(
-                $"The ONNX input '{imageTensor}' of model {model.Name} has shape [{string.Join(", ", dims)}], which does not take {channels} x {height} x {width} images (CHW).");
-        }
-
+        var preprocessing = ImageInput.ResolvePreprocessing(o, manifest, imageTensor, model.InputMetadata[imageTensor], model.Name);
         if (!model.OutputMetadata.TryGetValue(logitsTensor, out var logitsMeta))
         {
             return ThrowHelper.BadOption<ImageClassifierConfig>(nameof(o.LogitsTensorName), $"The ONNX model {model.Name} has no output named '{logitsTensor}' (its outputs: {string.Join(", ", model.OutputMetadata.Keys)}).");
@@ -263,11 +188,6 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         if (embeddingTensor != null && !model.OutputMetadata.ContainsKey(embeddingTensor))
         {
             ThrowHelper.BadOption(nameof(o.EmbeddingTensorName), $"The ONNX model {model.Name} has no output named '{embeddingTensor}'.");
-        }
-
-        if (o.RawPixelChannels is int rawChannels && rawChannels != 1 && rawChannels != 3)
-        {
-            ThrowHelper.BadOption(nameof(o.RawPixelChannels), $"RawPixelChannels must be 1 or 3, got {rawChannels}.");
         }
 
         return new ImageClassifierConfig
@@ -291,11 +211,6 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
             ImagePathColumnName = o.ImagePathColumnName,
         };
     }
-
-    private static string SingleInput(OnnxModel model)
-        => model.InputMetadata.Count == 1
-            ? model.InputMetadata.Keys.Single()
-            : ThrowHelper.BadOption<string>("ImageTensorName", $"The ONNX model {model.Name} has {model.InputMetadata.Count} inputs: name the image one with ImageTensorName.");
 
     private static (OnnxColumnBinding Image, OnnxColumnBinding[] Outputs, ReadOnlyMemory<char>[] ClassNames) Bind(ImageClassifierConfig config, OnnxModel model)
     {
@@ -381,7 +296,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
             _activeOutputs = activeOutputs;
             _failed = new bool[capacity];
             _preprocessor = new ImagePreprocessor(c.Preprocessing);
-            _read = parent.MakeReader(source);
+            _read = parent._input.MakeReader(source);
             _hasTopK = c.TopK > 0;
             int next = 2 + (_hasTopK ? 2 : 0);
             _embeddingIndex = c.EmbeddingColumnName != null ? next++ : -1;
@@ -539,121 +454,6 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
 
             // Highest first; ties keep the lower class index first.
             Array.Sort(_order, (a, b) => _probabilities[b] != _probabilities[a] ? _probabilities[b].CompareTo(_probabilities[a]) : a.CompareTo(b));
-        }
-    }
-
-    private static ImageSource FromImage(MLImage image)
-        => new(image.Pixels.ToArray(), image.Width, image.Height, image.PixelFormat == MLPixelFormat.Bgra32 ? PixelFormat.Bgra : PixelFormat.Rgba);
-
-    /// <summary>Decoded pixels of one row.</summary>
-    private readonly record struct ImageSource(ReadOnlyMemory<byte> Pixels, int Width, int Height, PixelFormat Format);
-
-    private Func<ImageSource> MakeReader(DataViewRow source)
-    {
-        var column = source.Schema[Config.InputColumnName];
-        if (column.Type is TextDataViewType)
-        {
-            var pathGetter = source.GetGetter<ReadOnlyMemory<char>>(column);
-            ReadOnlyMemory<char> relative = default;
-            return () =>
-            {
-                pathGetter(ref relative);
-                string path = Path.Combine(Config.ImageFolder ?? "", relative.ToString());
-                try
-                {
-                    using var image = MLImage.CreateFromFile(path);
-                    return FromImage(image);
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    throw new InvalidDataException($"the image file '{path}' cannot be read: {e.Message}", e);
-                }
-            };
-        }
-
-        if (column.Type is ImageDataViewType)
-        {
-            var getter = source.GetGetter<MLImage>(column);
-            string? pathColumn = PathColumn(source.Schema);
-            var nameGetter = pathColumn != null ? source.GetGetter<ReadOnlyMemory<char>>(source.Schema[pathColumn]) : null;
-            ReadOnlyMemory<char> name = default;
-            MLImage image = null!;
-            return () =>
-            {
-                try
-                {
-                    getter(ref image);
-                    if (image == null)
-                    {
-                        throw new InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
-                    }
-                }
-                catch (Exception e) when (nameGetter != null && e is not OutOfMemoryException)
-                {
-                    nameGetter(ref name);
-                    throw new InvalidDataException($"the image '{name}' (column '{pathColumn}') cannot be read: {e.Message}", e);
-                }
-
-                return FromImage(image);
-            };
-        }
-
-        var vector = (VectorDataViewType)column.Type;
-        if (vector.ItemType == NumberDataViewType.Byte && Config.RawPixelChannels == 0)
-        {
-            var getter = source.GetGetter<VBuffer<byte>>(column);
-            VBuffer<byte> encoded = default;
-            return () =>
-            {
-                getter(ref encoded);
-                if (encoded.Length == 0)
-                {
-                    throw new InvalidDataException("the encoded image is empty.");
-                }
-
-                using var stream = new MemoryStream(encoded.DenseValues().ToArray());
-                using var image = MLImage.CreateFromStream(stream);
-                return FromImage(image);
-            };
-        }
-
-        int width = RawWidth, height = RawHeight, channels = RawChannels;
-        var rawFormat = channels == 1 ? PixelFormat.Grey : PixelFormat.Rgb;
-        var bytes = new byte[width * height * channels];
-        if (vector.ItemType == NumberDataViewType.Byte)
-        {
-            var getter = source.GetGetter<VBuffer<byte>>(column);
-            VBuffer<byte> value = default;
-            return () =>
-            {
-                getter(ref value);
-                CheckLength(value.Length, bytes.Length);
-                value.CopyTo(bytes);
-                return new ImageSource(bytes, width, height, rawFormat);
-            };
-        }
-
-        var floatGetter = source.GetGetter<VBuffer<float>>(column);
-        VBuffer<float> floats = default;
-        return () =>
-        {
-            floatGetter(ref floats);
-            CheckLength(floats.Length, bytes.Length);
-            int i = 0;
-            foreach (float v in floats.DenseValues())
-            {
-                bytes[i++] = (byte)Math.Clamp(MathF.Round(v), 0, 255);
-            }
-
-            return new ImageSource(bytes, width, height, rawFormat);
-        };
-
-        void CheckLength(int actual, int expected)
-        {
-            if (actual != expected)
-            {
-                throw new InvalidDataException($"the pixel vector has {actual} values, expected {expected} ({height} x {width} x {channels}).");
-            }
         }
     }
 }

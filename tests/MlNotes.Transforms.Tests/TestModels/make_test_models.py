@@ -110,6 +110,18 @@ class VarLen(nn.Module):
         return hidden, pooled
 
 
+class Tower(nn.Module):
+    """One side of a dual encoder, as the notes' motion and music encoders: a vector -> an MLP -> a projection."""
+
+    def __init__(self, features, hidden, embedding):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(features, hidden), nn.GELU())
+        self.projection = nn.Linear(hidden, embedding)
+
+    def forward(self, x):
+        return self.projection(self.encoder(x))
+
+
 # ----------------------------------------------------------------------------- helpers
 
 DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int32: "int32",
@@ -224,6 +236,14 @@ def main():
     bs = {0: "batch", 1: "seq"}
     build("varlen.onnx", VarLen(), (ids, mask), ["input_ids", "attention_mask"], ["hidden", "pooled"],
           {"input_ids": bs, "attention_mask": bs, "hidden": bs, "pooled": {0: "batch"}}, fixtures)
+
+    # The notes' CLIP pairs motion with music: two towers into one 16-d space (and one of another size, for the error).
+    torch.manual_seed(5)
+    towers = [("tower_motion.onnx", Tower(12, 32, 16), 12), ("tower_music.onnx", Tower(20, 32, 16), 20),
+              ("tower_wide.onnx", Tower(20, 32, 24), 20)]
+    for name, tower, features in towers:
+        build(name, tower, (torch.randn(B, features),), ["features"], ["embedding"],
+              {"features": {0: "batch"}, "embedding": {0: "batch"}}, fixtures)
 
     with open(os.path.join(HERE, "expected.json"), "w") as f:
         f.write(dumps(fixtures))

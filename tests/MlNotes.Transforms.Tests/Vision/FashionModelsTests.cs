@@ -139,7 +139,7 @@ public sealed class FashionModelsTests
         return take == int.MaxValue ? all : ml.Data.TakeRows(all, take);
     }
 
-    private static void DisposeAll(System.Collections.Generic.IEnumerable<ITransformer> model)
+    internal static void DisposeAll(System.Collections.Generic.IEnumerable<ITransformer> model)
     {
         foreach (var t in model)
         {

@@ -1,0 +1,404 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Numerics.Tensors;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Clip;
+using MlNotes.Transforms.Onnx;
+
+[assembly: LoadableClass(typeof(DualEncoderTransformer), null, typeof(SignatureLoadModel),
+    "MlNotes dual encoder", DualEncoderTransformer.LoaderSignature)]
+
+namespace MlNotes.Transforms.Clip;
+
+/// <summary>
+/// The transformer of <see cref="DualEncoderEstimator"/>: two ONNX sessions, one per tower, scored in batches; normalized embeddings
+/// and their scaled cosine. Holds native sessions: dispose it.
+/// </summary>
+public sealed class DualEncoderTransformer : ITransformer, IDisposable, IBatchedMapper
+{
+    internal const string LoaderSignature = "MlNotesDualEncoder";
+    private const string StreamA = "OnnxModelA";
+    private const string StreamB = "OnnxModelB";
+
+    private readonly IHost _host;
+    private readonly OnnxModel _modelA;
+    private readonly OnnxModel _modelB;
+    private readonly Tower _a;
+    private readonly Tower _b;
+
+    internal DualEncoderTransformer(IHostEnvironment env, DualEncoderEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        _host = env.Register(nameof(DualEncoderTransformer));
+        OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
+        if (!(options.LogitScale > 0) || !float.IsFinite(options.LogitScale))
+        {
+            ThrowHelper.BadOption(nameof(options.LogitScale), $"LogitScale must be a positive finite number, got {options.LogitScale}.");
+        }
+
+        var names = new[] { options.ColumnNameA, options.ColumnNameB, options.OutputColumnNameA, options.OutputColumnNameB, options.SimilarityColumnName };
+        if (names.Any(string.IsNullOrEmpty) || names.Distinct(StringComparer.Ordinal).Count() != names.Length)
+        {
+            ThrowHelper.BadOption(nameof(options.ColumnNameA), $"The dual encoder's five column names must be distinct and not empty: {string.Join(", ", names)}.");
+        }
+
+        Names = options;
+        var settings = options.ExecutionSettings;
+        byte[] bytesA = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string nameA);
+        byte[] bytesB = OnnxModel.ReadBytes(options.ModelFileB, options.ModelBytesB, out string nameB);
+        _modelA = OnnxModel.Create(_host, bytesA, nameA, settings, fromSavedModel: false);
+        try
+        {
+            _modelB = OnnxModel.Create(_host, bytesB, nameB, settings, fromSavedModel: false);
+        }
+        catch
+        {
+            _modelA.Dispose();
+            throw;
+        }
+
+        try
+        {
+            _a = Tower.Create(_modelA, options.ColumnNameA, options.OutputColumnNameA, options.InputTensorNameA, options.OutputTensorNameA, "A");
+            _b = Tower.Create(_modelB, options.ColumnNameB, options.OutputColumnNameB, options.InputTensorNameB, options.OutputTensorNameB, "B");
+            CheckSizes();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    private DualEncoderTransformer(IHost host, OnnxModel modelA, OnnxModel modelB, DualEncoderEstimator.Options names, string[] tensors)
+    {
+        _host = host;
+        _modelA = modelA;
+        _modelB = modelB;
+        Names = names;
+        _a = Tower.Create(modelA, names.ColumnNameA, names.OutputColumnNameA, tensors[0], tensors[1], "A");
+        _b = Tower.Create(modelB, names.ColumnNameB, names.OutputColumnNameB, tensors[2], tensors[3], "B");
+        CheckSizes();
+    }
+
+    /// <summary>The embedding size (the same for both towers).</summary>
+    public int EmbeddingSize => _a.Output.Tensor.RowElements;
+
+    /// <summary>The logit scale multiplying the cosine.</summary>
+    public float LogitScale => Names.LogitScale;
+
+    /// <summary>The execution provider the sessions actually run on.</summary>
+    public OnnxExecutionProvider ExecutionProvider => _modelA.ExecutionProvider;
+
+    /// <summary>True: <c>PredictionEngine</c> works.</summary>
+    public bool IsRowToRowMapper => true;
+
+    internal DualEncoderEstimator.Options Names { get; }
+
+    int IBatchedMapper.BatchSize => Names.BatchSize;
+
+    /// <summary>The input schema plus each present tower's embedding and, with both, the similarity.</summary>
+    /// <param name="inputSchema">The schema of the data to embed.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Neither input column is present, or one does not fit its tower's input.</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        bool hasA = Present(inputSchema, _a), hasB = Present(inputSchema, _b);
+        if (!hasA && !hasB)
+        {
+            ThrowHelper.MissingColumn(nameof(inputSchema), $"{Names.ColumnNameA}' or '{Names.ColumnNameB}");
+        }
+
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        var embedding = new VectorDataViewType(NumberDataViewType.Single, EmbeddingSize);
+        if (hasA)
+        {
+            builder.AddColumn(Names.OutputColumnNameA, embedding);
+        }
+
+        if (hasB)
+        {
+            builder.AddColumn(Names.OutputColumnNameB, embedding);
+        }
+
+        if (hasA && hasB)
+        {
+            builder.AddColumn(Names.SimilarityColumnName, NumberDataViewType.Single);
+        }
+
+        return builder.ToSchema();
+    }
+
+    /// <summary>Embeds <paramref name="input"/> lazily, in batches.</summary>
+    /// <param name="input">The data to embed.</param>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ((IBatchedMapper)this).ThrowIfDisposed();
+        return new BatchedDataView(this, input);
+    }
+
+    /// <summary>A row-to-row mapper for <c>PredictionEngine</c>.</summary>
+    /// <param name="inputSchema">The schema of the rows to map.</param>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        ((IBatchedMapper)this).ThrowIfDisposed();
+        return new BatchedRowMapper(this, inputSchema);
+    }
+
+    /// <summary>Releases both ONNX Runtime sessions.</summary>
+    public void Dispose()
+    {
+        _modelA.Dispose();
+        _modelB?.Dispose();
+    }
+
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        ((IBatchedMapper)this).ThrowIfDisposed();
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        _modelA.Save(ctx, StreamA);
+        _modelB.Save(ctx, StreamB);
+        foreach (string name in new[]
+        {
+            Names.ColumnNameA, Names.ColumnNameB, Names.OutputColumnNameA, Names.OutputColumnNameB, Names.SimilarityColumnName,
+            _a.Input.Tensor.Name, _a.Output.Tensor.Name, _b.Input.Tensor.Name, _b.Output.Tensor.Name,
+        })
+        {
+            ctx.SaveNonEmptyString(name);
+        }
+
+        ctx.Writer.Write(Names.LogitScale);
+        ctx.Writer.Write(Names.Normalize);
+        ctx.Writer.Write(Names.BatchSize);
+    }
+
+    IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs)
+    {
+        var (needA, needB) = Needs(inputSchema, activeOutputs);
+        if (needA)
+        {
+            yield return Names.ColumnNameA;
+        }
+
+        if (needB)
+        {
+            yield return Names.ColumnNameB;
+        }
+    }
+
+    IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
+
+    void IBatchedMapper.ThrowIfDisposed()
+    {
+        _modelA.ThrowIfDisposed();
+        _modelB.ThrowIfDisposed();
+    }
+
+    private static bool Present(DataViewSchema schema, Tower tower)
+    {
+        if (schema.GetColumnOrNull(tower.Input.ColumnName) == null)
+        {
+            return false;
+        }
+
+        OnnxBindings.CheckInputColumn(schema, tower.Input, tower.Model.Name);
+        return true;
+    }
+
+    // Output order: A's embedding (if present), B's (if present), the similarity (if both).
+    private (bool NeedA, bool NeedB) Needs(DataViewSchema schema, bool[] active)
+    {
+        bool hasA = schema.GetColumnOrNull(Names.ColumnNameA) != null, hasB = schema.GetColumnOrNull(Names.ColumnNameB) != null;
+        int next = 0;
+        bool a = hasA && active[next++];
+        bool b = hasB && active[next++];
+        bool similarity = hasA && hasB && active[next];
+        return (a || similarity, b || similarity);
+    }
+
+    private void CheckSizes()
+    {
+        int sizeA = _a.Output.Tensor.RowElements, sizeB = _b.Output.Tensor.RowElements;
+        if (sizeA <= 0 || sizeB <= 0 || sizeA != sizeB)
+        {
+            ThrowHelper.InvalidOperation(
+                $"The towers' embeddings must share one known size: tower A ({_modelA.Name}, output '{_a.Output.Tensor.Name}') gives {_a.Output.Tensor.ShapeText}, " +
+                $"tower B ({_modelB.Name}, output '{_b.Output.Tensor.Name}') gives {_b.Output.Tensor.ShapeText}.");
+        }
+    }
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "MLNDUALE",
+        verWrittenCur: 0x00010001,
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(DualEncoderTransformer).Assembly.FullName);
+
+    // Found by ML.NET's ComponentCatalog.
+    private static DualEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ctx.CheckAtModel(GetVersionInfo());
+        var host = env.Register(nameof(DualEncoderTransformer));
+        var modelA = OnnxModel.Load(env, host, ctx, StreamA);
+        OnnxModel? modelB = null;
+        try
+        {
+            modelB = OnnxModel.Load(env, host, ctx, StreamB);
+            var names = new DualEncoderEstimator.Options
+            {
+                ColumnNameA = ctx.LoadNonEmptyString(),
+                ColumnNameB = ctx.LoadNonEmptyString(),
+                OutputColumnNameA = ctx.LoadNonEmptyString(),
+                OutputColumnNameB = ctx.LoadNonEmptyString(),
+                SimilarityColumnName = ctx.LoadNonEmptyString(),
+            };
+            var tensors = new[] { ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString() };
+            names.LogitScale = ctx.Reader.ReadSingle();
+            names.Normalize = ctx.Reader.ReadBoolean();
+            names.BatchSize = ctx.Reader.ReadInt32();
+            if (!(names.LogitScale > 0) || names.BatchSize < 1)
+            {
+                ThrowHelper.CorruptModel($"The saved dual encoder is corrupt: logit scale {names.LogitScale}, batch {names.BatchSize}.");
+            }
+
+            return new DualEncoderTransformer(host, modelA, modelB, names, tensors);
+        }
+        catch
+        {
+            modelA.Dispose();
+            modelB?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One tower: its session and its input and output bindings.</summary>
+    private sealed record Tower(OnnxModel Model, OnnxColumnBinding Input, OnnxColumnBinding Output)
+    {
+        public static Tower Create(OnnxModel model, string column, string outputColumn, string? inputTensor, string? outputTensor, string side)
+        {
+            string input = inputTensor ?? (model.InputMetadata.Count == 1
+                ? model.InputMetadata.Keys.Single()
+                : ThrowHelper.BadOption<string>($"InputTensorName{side}", $"Tower {side} ({model.Name}) has {model.InputMetadata.Count} inputs ({string.Join(", ", model.InputMetadata.Keys)}): a tower takes one vector; name it with InputTensorName{side}."));
+            string output = outputTensor ?? model.OutputMetadata.Keys.First();
+            var inputs = OnnxBindings.Bind(model.InputMetadata, new[] { column }, new[] { input }, model.Name, isInput: true);
+            var outputs = OnnxBindings.Bind(model.OutputMetadata, new[] { outputColumn }, new[] { output }, model.Name, isInput: false);
+            if (outputs[0].Tensor.ItemType != NumberDataViewType.Single)
+            {
+                ThrowHelper.InvalidOperation($"Tower {side} ({model.Name}) gives its embedding '{output}' as {outputs[0].Tensor.TypeText}; a dual encoder needs float32.");
+            }
+
+            return new Tower(model, inputs[0], outputs[0]);
+        }
+    }
+
+    /// <summary>A batch: one ONNX batch per tower whose column is present and needed.</summary>
+    private sealed class Batch : IBatch
+    {
+        private static readonly bool[] s_oneActive = { true };
+        private readonly DualEncoderTransformer _parent;
+        private readonly OnnxBatch? _a;
+        private readonly OnnxBatch? _b;
+        private readonly int[] _kinds; // per added column: 0 A, 1 B, 2 similarity
+
+        public Batch(DualEncoderTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
+        {
+            _parent = parent;
+            bool hasA = source.Schema.GetColumnOrNull(parent.Names.ColumnNameA) != null;
+            bool hasB = source.Schema.GetColumnOrNull(parent.Names.ColumnNameB) != null;
+            var kinds = new List<int>();
+            if (hasA)
+            {
+                kinds.Add(0);
+            }
+
+            if (hasB)
+            {
+                kinds.Add(1);
+            }
+
+            if (hasA && hasB)
+            {
+                kinds.Add(2);
+            }
+
+            _kinds = kinds.ToArray();
+            var (needA, needB) = parent.Needs(source.Schema, activeOutputs);
+            _a = needA ? Create(parent._a) : null;
+            _b = needB ? Create(parent._b) : null;
+            Capacity = capacity;
+
+            OnnxBatch Create(Tower tower)
+                => new(tower.Model, new[] { OnnxBatch.FromColumn(tower.Input, source, capacity) }, new[] { tower.Output }, s_oneActive, capacity);
+        }
+
+        public int Capacity { get; }
+
+        public int Count { get; private set; }
+
+        public void Clear()
+        {
+            _a?.Clear();
+            _b?.Clear();
+            Count = 0;
+        }
+
+        public void Add(long position)
+        {
+            _a?.Add(position);
+            _b?.Add(position);
+            Count++;
+        }
+
+        public void Run()
+        {
+            _a?.Run();
+            _b?.Run();
+        }
+
+        public Delegate GetGetter(int outputIndex, Func<int> slot)
+        {
+            int kind = _kinds[outputIndex];
+            bool normalize = _parent.Names.Normalize;
+            if (kind == 2)
+            {
+                float scale = _parent.LogitScale;
+                return (ValueGetter<float>)((ref float dst) =>
+                {
+                    int s = slot();
+                    var a = _a!.OutputRow<float>(0, s);
+                    var b = _b!.OutputRow<float>(0, s);
+                    dst = scale * (normalize ? EmbeddingMath.Cosine(a, b) : TensorPrimitives.Dot(a, b));
+                });
+            }
+
+            var batch = kind == 0 ? _a! : _b!;
+            int size = _parent.EmbeddingSize;
+            return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+            {
+                var editor = VBufferEditor.Create(ref dst, size);
+                batch.OutputRow<float>(0, slot()).CopyTo(editor.Values);
+                if (normalize)
+                {
+                    EmbeddingMath.Normalize(editor.Values);
+                }
+
+                dst = editor.Commit();
+            });
+        }
+
+        public void Dispose()
+        {
+            _a?.Dispose();
+            _b?.Dispose();
+        }
+    }
+}

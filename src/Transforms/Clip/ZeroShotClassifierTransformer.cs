@@ -1,0 +1,247 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Numerics.Tensors;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Clip;
+using MlNotes.Transforms.Onnx;
+
+[assembly: LoadableClass(typeof(ZeroShotClassifierTransformer), null, typeof(SignatureLoadModel),
+    "MlNotes zero-shot classifier", ZeroShotClassifierTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(ZeroShotClassifierTransformer), null, typeof(SignatureLoadRowMapper),
+    "MlNotes zero-shot classifier", ZeroShotClassifierTransformer.LoaderSignature)]
+
+namespace MlNotes.Transforms.Clip;
+
+/// <summary>
+/// The transformer of <see cref="ZeroShotClassifierEstimator"/>: holds one normalized embedding per label and scores each row's
+/// embedding against them, softmax(logit scale x cosine). Needs no ONNX session.
+/// </summary>
+public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
+{
+    internal const string LoaderSignature = "MlNotesZeroShot";
+
+    private readonly string _inputColumn;
+    private readonly string _scoreColumn;
+    private readonly string _predictedLabelColumn;
+    private readonly string[] _labels;
+    private readonly float[] _labelEmbeddings;
+
+    internal ZeroShotClassifierTransformer(IHostEnvironment env, string inputColumn, string scoreColumn, string predictedLabelColumn,
+        string[] labels, float[] labelEmbeddings, int embeddingSize, float logitScale)
+        : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(ZeroShotClassifierTransformer)))
+    {
+        _inputColumn = inputColumn;
+        _scoreColumn = scoreColumn;
+        _predictedLabelColumn = predictedLabelColumn;
+        _labels = labels;
+        _labelEmbeddings = labelEmbeddings;
+        EmbeddingSize = embeddingSize;
+        LogitScale = logitScale;
+    }
+
+    /// <summary>The labels, in score slot order (the predicted label's key values).</summary>
+    public IReadOnlyList<string> Labels => _labels;
+
+    /// <summary>The logit scale multiplying the cosine similarities.</summary>
+    public float LogitScale { get; }
+
+    /// <summary>The embedding size.</summary>
+    public int EmbeddingSize { get; }
+
+    /// <summary>The normalized embedding of label <paramref name="label"/> (the mean of its prompt embeddings, normalized).</summary>
+    /// <param name="label">0-based position in <see cref="Labels"/>.</param>
+    public ReadOnlySpan<float> GetLabelEmbedding(int label)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(label);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(label, _labels.Length);
+        return _labelEmbeddings.AsSpan(label * EmbeddingSize, EmbeddingSize);
+    }
+
+    /// <inheritdoc/>
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+    /// <inheritdoc/>
+    protected override void SaveModel(ModelSaveContext ctx)
+    {
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        ctx.SaveNonEmptyString(_inputColumn);
+        ctx.SaveNonEmptyString(_scoreColumn);
+        ctx.SaveNonEmptyString(_predictedLabelColumn);
+        var writer = ctx.Writer;
+        writer.Write(_labels.Length);
+        foreach (string label in _labels)
+        {
+            ctx.SaveNonEmptyString(label);
+        }
+
+        writer.Write(EmbeddingSize);
+        writer.Write(LogitScale);
+        foreach (float v in _labelEmbeddings)
+        {
+            writer.Write(v);
+        }
+    }
+
+    // Found by ML.NET's ComponentCatalog.
+    internal static ZeroShotClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(ctx);
+        ctx.CheckAtModel(GetVersionInfo());
+        string input = ctx.LoadNonEmptyString();
+        string score = ctx.LoadNonEmptyString();
+        string predicted = ctx.LoadNonEmptyString();
+        var reader = ctx.Reader;
+        int count = reader.ReadInt32();
+        Check(count is > 0 and < 1_000_000, $"{count} labels");
+        var labels = new string[count];
+        for (int i = 0; i < count; i++)
+        {
+            labels[i] = ctx.LoadNonEmptyString();
+        }
+
+        int size = reader.ReadInt32();
+        float scale = reader.ReadSingle();
+        Check(size is > 0 and < 1_000_000 && scale > 0 && float.IsFinite(scale), $"embedding size {size}, logit scale {scale}");
+        var embeddings = new float[count * size];
+        for (int i = 0; i < embeddings.Length; i++)
+        {
+            embeddings[i] = reader.ReadSingle();
+            Check(float.IsFinite(embeddings[i]), $"a non-finite label embedding value at {i}");
+        }
+
+        return new ZeroShotClassifierTransformer(env, input, score, predicted, labels, embeddings, size, scale);
+    }
+
+    internal static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
+        => Create(env, ctx).MakeRowMapper(inputSchema);
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "MLNZSHOT",
+        verWrittenCur: 0x00010001,
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(ZeroShotClassifierTransformer).Assembly.FullName);
+
+    private static void Check(bool ok, string what)
+    {
+        if (!ok)
+        {
+            ThrowHelper.CorruptModel($"The saved zero-shot classifier is corrupt: {what}.");
+        }
+    }
+
+    private sealed class Mapper : MapperBase
+    {
+        private readonly ZeroShotClassifierTransformer _parent;
+        private readonly int _input;
+
+        public Mapper(ZeroShotClassifierTransformer parent, DataViewSchema inputSchema)
+            : base(parent.Host.Register(nameof(Mapper)), inputSchema, parent)
+        {
+            _parent = parent;
+            var column = inputSchema.GetColumnOrNull(parent._inputColumn);
+            if (column == null)
+            {
+                ThrowHelper.MissingColumn(nameof(inputSchema), parent._inputColumn);
+            }
+
+            if (column.Value.Type is not VectorDataViewType { ItemType: NumberDataViewType } vector || vector.ItemType != NumberDataViewType.Single || vector.Size != parent.EmbeddingSize)
+            {
+                ThrowHelper.SchemaMismatch(nameof(inputSchema), parent._inputColumn, $"Vector<Single, {parent.EmbeddingSize}>", $"{column.Value.Type}");
+            }
+
+            _input = column.Value.Index;
+        }
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
+        {
+            var builder = new DataViewSchema.Builder();
+            ClassificationOutputs.AddColumns(builder, _parent._scoreColumn, _parent._predictedLabelColumn, _parent._labels.Select(l => l.AsMemory()).ToArray());
+            return builder.ToSchema().Select(c => new DataViewSchema.DetachedColumn(c)).ToArray();
+        }
+
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
+            => column => column == _input && (activeOutput(0) || activeOutput(1));
+
+        protected override void SaveModel(ModelSaveContext ctx) => _parent.SaveModel(ctx);
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer)
+        {
+            disposer = null!;
+            var row = new RowScores(_parent, input, _input);
+            if (iinfo == 0)
+            {
+                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                {
+                    var probabilities = row.Get();
+                    var editor = VBufferEditor.Create(ref dst, probabilities.Length);
+                    probabilities.CopyTo(editor.Values);
+                    dst = editor.Commit();
+                });
+            }
+
+            return (ValueGetter<uint>)((ref uint dst) =>
+            {
+                var probabilities = row.Get();
+                dst = float.IsNaN(probabilities[0]) ? 0 : (uint)TensorPrimitives.IndexOfMax(probabilities) + 1;
+            });
+        }
+
+        /// <summary>The current row's probabilities, computed once per row.</summary>
+        private sealed class RowScores
+        {
+            private readonly ZeroShotClassifierTransformer _parent;
+            private readonly DataViewRow _input;
+            private readonly ValueGetter<VBuffer<float>> _get;
+            private readonly float[] _embedding;
+            private readonly float[] _logits;
+            private readonly float[] _probabilities;
+            private VBuffer<float> _buffer;
+            private long _position = -1;
+
+            public RowScores(ZeroShotClassifierTransformer parent, DataViewRow input, int column)
+            {
+                _parent = parent;
+                _input = input;
+                _get = input.GetGetter<VBuffer<float>>(input.Schema[column]);
+                _embedding = new float[parent.EmbeddingSize];
+                _logits = new float[parent._labels.Length];
+                _probabilities = new float[parent._labels.Length];
+            }
+
+            public float[] Get()
+            {
+                if (_position == _input.Position)
+                {
+                    return _probabilities;
+                }
+
+                _get(ref _buffer);
+                _buffer.CopyTo(_embedding);
+                _position = _input.Position;
+                if (float.IsNaN(TensorPrimitives.Sum(_embedding)))
+                {
+                    // A NaN embedding (an unreadable image with ContinueOnError) gives NaN scores and a missing label.
+                    Array.Fill(_probabilities, float.NaN);
+                    return _probabilities;
+                }
+
+                EmbeddingMath.Normalize(_embedding);
+                int d = _parent.EmbeddingSize;
+                for (int label = 0; label < _logits.Length; label++)
+                {
+                    _logits[label] = _parent.LogitScale * TensorPrimitives.Dot(_embedding, _parent._labelEmbeddings.AsSpan(label * d, d));
+                }
+
+                ClassificationOutputs.Softmax(_logits, _probabilities);
+                return _probabilities;
+            }
+        }
+    }
+}

@@ -1,0 +1,266 @@
+using System;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Transforms.Image;
+using MlNotes.Transforms.Manifests;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.Vision;
+
+/// <summary>Decoded pixels of one row.</summary>
+internal readonly record struct ImageSource(ReadOnlyMemory<byte> Pixels, int Width, int Height, PixelFormat Format);
+
+/// <summary>
+/// How an image model reads its image column, shared by every image model: the column check (at schema time), the path column
+/// named in messages, and a per-cursor reader of MLImage, paths, encoded bytes or raw pixel vectors.
+/// </summary>
+internal sealed class ImageInput
+{
+    public ImageInput(string columnName, string? imageFolder, string? pathColumnName, ImagePreprocessingSettings preprocessing, int rawWidth, int rawHeight, int rawChannels)
+    {
+        ColumnName = columnName;
+        ImageFolder = imageFolder;
+        PathColumnName = pathColumnName;
+        RawChannelsSet = rawChannels;
+        RawWidth = rawWidth > 0 ? rawWidth : preprocessing.Width;
+        RawHeight = rawHeight > 0 ? rawHeight : preprocessing.Height;
+        RawChannels = rawChannels > 0 ? rawChannels : preprocessing.Channels;
+    }
+
+    public string ColumnName { get; }
+
+    public string? ImageFolder { get; }
+
+    public string? PathColumnName { get; }
+
+    public int RawWidth { get; }
+
+    public int RawHeight { get; }
+
+    public int RawChannels { get; }
+
+    private int RawChannelsSet { get; }
+
+    /// <summary>The preprocessing of an image input, from the options over the manifest over the graph, validated against the graph.</summary>
+    public static ImagePreprocessingSettings ResolvePreprocessing(OnnxImageModelOptions o, ModelManifest? manifest, string imageTensor, NodeMetadata imageMeta, string modelName)
+    {
+        int[] dims = imageMeta.Dimensions;
+        int GraphDim(int axis) => dims.Length == 4 && dims[axis] > 0 ? dims[axis] : 0;
+        var spec = manifest?.Preprocessing;
+        var fromManifest = spec != null ? ImagePreprocessingSettings.FromManifest(spec, manifest!.Source) : null;
+        int channels = o.ImageChannels ?? fromManifest?.Channels ?? GraphDim(1);
+        int height = o.ImageHeight ?? fromManifest?.Height ?? GraphDim(2);
+        int width = o.ImageWidth ?? fromManifest?.Width ?? GraphDim(3);
+        var resize = o.Resize ?? fromManifest?.Resize ?? ResizeKind.None;
+        int resizeSize = o.ResizeSize ?? fromManifest?.ResizeSize ?? 0;
+        bool crop = resize == ResizeKind.ShortestSide || (fromManifest?.CenterCrop ?? false);
+        var preprocessing = new ImagePreprocessingSettings(width, height, channels, resize, resizeSize, crop,
+            fromManifest?.Scale ?? 1.0 / 255,
+            o.Mean ?? fromManifest?.Mean ?? Enumerable.Repeat(0f, Math.Max(channels, 1)).ToArray(),
+            o.Std ?? fromManifest?.Std ?? Enumerable.Repeat(1f, Math.Max(channels, 1)).ToArray());
+        preprocessing.Validate();
+        if (dims.Length != 4 || (dims[1] > 0 && dims[1] != channels) || (dims[2] > 0 && dims[2] != height) || (dims[3] > 0 && dims[3] != width))
+        {
+            ThrowHelper.InvalidOperation(
+                $"The ONNX input '{imageTensor}' of model {modelName} has shape [{string.Join(", ", dims)}], which does not take {channels} x {height} x {width} images (CHW).");
+        }
+
+        if (o.RawPixelChannels is int rawChannels && rawChannels != 1 && rawChannels != 3)
+        {
+            ThrowHelper.BadOption(nameof(o.RawPixelChannels), $"RawPixelChannels must be 1 or 3, got {rawChannels}.");
+        }
+
+        return preprocessing;
+    }
+
+    /// <summary>The graph input taking the image: the option, the manifest's image role, or the graph's only input.</summary>
+    public static string ResolveImageTensor(OnnxImageModelOptions o, ModelManifest? manifest, OnnxModel model)
+    {
+        string? name = o.ImageTensorName ?? manifest?.Role("image");
+        if (name == null)
+        {
+            name = model.InputMetadata.Count == 1
+                ? model.InputMetadata.Keys.Single()
+                : ThrowHelper.BadOption<string>(nameof(o.ImageTensorName), $"The ONNX model {model.Name} has {model.InputMetadata.Count} inputs: name the image one with ImageTensorName.");
+        }
+
+        if (!model.InputMetadata.ContainsKey(name))
+        {
+            ThrowHelper.BadOption(nameof(o.ImageTensorName), $"The ONNX model {model.Name} has no input named '{name}' (its inputs: {string.Join(", ", model.InputMetadata.Keys)}).");
+        }
+
+        if (model.InputMetadata.Count != 1)
+        {
+            ThrowHelper.InvalidOperation($"The ONNX model {model.Name} has {model.InputMetadata.Count} inputs; an image model feeds only the image.");
+        }
+
+        return name;
+    }
+
+    /// <summary>Throws when the image column is missing or of a type no image model reads.</summary>
+    public void CheckColumn(DataViewSchema schema)
+    {
+        var column = schema.GetColumnOrNull(ColumnName);
+        if (column == null)
+        {
+            ThrowHelper.MissingColumn(nameof(schema), ColumnName);
+        }
+
+        var type = column.Value.Type;
+        if (type is ImageDataViewType or TextDataViewType)
+        {
+            return;
+        }
+
+        if (type is VectorDataViewType vector && (vector.ItemType == NumberDataViewType.Byte || vector.ItemType == NumberDataViewType.Single))
+        {
+            bool raw = vector.ItemType == NumberDataViewType.Single || RawChannelsSet > 0;
+            if (!raw)
+            {
+                return; // Encoded image bytes: decoded per row.
+            }
+
+            int expected = RawWidth * RawHeight * RawChannels;
+            if (vector.Size != 0 && vector.Size != expected)
+            {
+                ThrowHelper.SchemaMismatch(nameof(schema), ColumnName,
+                    $"a pixel vector of {expected} values ({RawHeight} x {RawWidth} x {RawChannels}, interleaved)", $"{type} ({vector.Size} values)");
+            }
+
+            return;
+        }
+
+        ThrowHelper.SchemaMismatch(nameof(schema), ColumnName, "an image (MLImage), encoded image bytes, or a Byte or Single pixel vector", $"{type}");
+    }
+
+    /// <summary>The column that names each image's file in messages: the option, or a conventional ImagePath column beside an MLImage one.</summary>
+    public string? PathColumn(DataViewSchema schema)
+    {
+        if (schema[ColumnName].Type is not ImageDataViewType)
+        {
+            return null;
+        }
+
+        string name = PathColumnName ?? "ImagePath";
+        return schema.GetColumnOrNull(name) is { Type: TextDataViewType } ? name : null;
+    }
+
+    /// <summary>The columns a batch reads.</summary>
+    public string[] Columns(DataViewSchema schema) => PathColumn(schema) is string path ? new[] { ColumnName, path } : new[] { ColumnName };
+
+    /// <summary>A reader of the current row's image; it throws <see cref="InvalidDataException"/> with the file or the reason.</summary>
+    public Func<ImageSource> MakeReader(DataViewRow source)
+    {
+        var column = source.Schema[ColumnName];
+        if (column.Type is TextDataViewType)
+        {
+            var pathGetter = source.GetGetter<ReadOnlyMemory<char>>(column);
+            ReadOnlyMemory<char> relative = default;
+            return () =>
+            {
+                pathGetter(ref relative);
+                string path = Path.Combine(ImageFolder ?? "", relative.ToString());
+                try
+                {
+                    using var image = MLImage.CreateFromFile(path);
+                    return FromImage(image);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    throw new InvalidDataException($"the image file '{path}' cannot be read: {e.Message}", e);
+                }
+            };
+        }
+
+        if (column.Type is ImageDataViewType)
+        {
+            var getter = source.GetGetter<MLImage>(column);
+            string? pathColumn = PathColumn(source.Schema);
+            var nameGetter = pathColumn != null ? source.GetGetter<ReadOnlyMemory<char>>(source.Schema[pathColumn]) : null;
+            ReadOnlyMemory<char> name = default;
+            MLImage image = null!;
+            return () =>
+            {
+                try
+                {
+                    getter(ref image);
+                    if (image == null)
+                    {
+                        throw new InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
+                    }
+                }
+                catch (Exception e) when (nameGetter != null && e is not OutOfMemoryException)
+                {
+                    nameGetter(ref name);
+                    throw new InvalidDataException($"the image '{name}' (column '{pathColumn}') cannot be read: {e.Message}", e);
+                }
+
+                return FromImage(image);
+            };
+        }
+
+        var vector = (VectorDataViewType)column.Type;
+        if (vector.ItemType == NumberDataViewType.Byte && RawChannelsSet == 0)
+        {
+            var getter = source.GetGetter<VBuffer<byte>>(column);
+            VBuffer<byte> encoded = default;
+            return () =>
+            {
+                getter(ref encoded);
+                if (encoded.Length == 0)
+                {
+                    throw new InvalidDataException("the encoded image is empty.");
+                }
+
+                using var stream = new MemoryStream(encoded.DenseValues().ToArray());
+                using var image = MLImage.CreateFromStream(stream);
+                return FromImage(image);
+            };
+        }
+
+        int width = RawWidth, height = RawHeight, channels = RawChannels;
+        var rawFormat = channels == 1 ? PixelFormat.Grey : PixelFormat.Rgb;
+        var bytes = new byte[width * height * channels];
+        if (vector.ItemType == NumberDataViewType.Byte)
+        {
+            var getter = source.GetGetter<VBuffer<byte>>(column);
+            VBuffer<byte> value = default;
+            return () =>
+            {
+                getter(ref value);
+                CheckLength(value.Length, bytes.Length);
+                value.CopyTo(bytes);
+                return new ImageSource(bytes, width, height, rawFormat);
+            };
+        }
+
+        var floatGetter = source.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> floats = default;
+        return () =>
+        {
+            floatGetter(ref floats);
+            CheckLength(floats.Length, bytes.Length);
+            int i = 0;
+            foreach (float v in floats.DenseValues())
+            {
+                bytes[i++] = (byte)Math.Clamp(MathF.Round(v), 0, 255);
+            }
+
+            return new ImageSource(bytes, width, height, rawFormat);
+        };
+
+        void CheckLength(int actual, int expected)
+        {
+            if (actual != expected)
+            {
+                throw new InvalidDataException($"the pixel vector has {actual} values, expected {expected} ({height} x {width} x {channels}).");
+            }
+        }
+    }
+
+    private static ImageSource FromImage(MLImage image)
+        => new(image.Pixels.ToArray(), image.Width, image.Height, image.PixelFormat == MLPixelFormat.Bgra32 ? PixelFormat.Bgra : PixelFormat.Rgba);
+}

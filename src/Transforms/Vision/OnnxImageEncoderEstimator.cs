@@ -1,0 +1,113 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace MlNotes.Transforms.Vision;
+
+/// <summary>
+/// Embeds images with an ONNX image tower (CLIP's image encoder, a ViT's class token, any graph from an image to a vector):
+/// the model's own preprocessing, batched scoring, and an L2-normalized embedding. Create it with
+/// <c>mlContext.Transforms.EncodeClipImage</c>.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Estimator Characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | No |
+/// | Input column data type | `MLImage` (from `LoadImages`), an image path (text, read directly), encoded image bytes (`LoadRawImageBytes`), or raw pixels: a byte or Single vector, height x width x channels interleaved, values 0-255 |
+/// | Output column data type | Known-size vector of Single (the embedding, L2-normalized unless `Normalize` is false); with `ContinueOnError` an error flag (Boolean) |
+/// | Exportable to ONNX | No |
+///
+/// Preprocessing follows the model's manifest (`models-onnx/README.md`) or the options, as for `ClassifyImageOnnx`.
+/// The embedding is the graph output with the manifest's `embedding` role, or `EmbeddingTensorName`, or the graph's only output.
+/// Apply models only from trusted sources.
+/// ]]></format>
+/// </remarks>
+[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
+public sealed class OnnxImageEncoderEstimator : IEstimator<OnnxImageEncoderTransformer>
+{
+    private readonly OnnxImageEncoderTransformer _transformer;
+
+    internal OnnxImageEncoderEstimator(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        _transformer = new OnnxImageEncoderTransformer(env, options.Clone());
+    }
+
+    /// <summary>Returns the (already built) transformer after checking the image column.</summary>
+    /// <param name="input">The data to embed.</param>
+    public OnnxImageEncoderTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _transformer.GetOutputSchema(input.Schema);
+        return _transformer;
+    }
+
+    /// <summary>The input columns plus the embedding (and error flag).</summary>
+    /// <param name="inputSchema">The input schema shape.</param>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        string name = _transformer.Config.InputColumnName;
+        if (!columns.TryGetValue(name, out var image))
+        {
+            ThrowHelper.MissingColumn(nameof(inputSchema), name);
+        }
+
+        bool ok = image.ItemType is Microsoft.ML.Transforms.Image.ImageDataViewType
+            || (image.Kind == SchemaShape.Column.VectorKind.Scalar && image.ItemType is TextDataViewType)
+            || (image.Kind != SchemaShape.Column.VectorKind.Scalar && (image.ItemType == NumberDataViewType.Byte || image.ItemType == NumberDataViewType.Single));
+        if (!ok)
+        {
+            ThrowHelper.SchemaMismatch(nameof(inputSchema), name, "an image, encoded image bytes or a pixel vector", image.GetTypeString());
+        }
+
+        foreach (var column in SchemaShape.Create(_transformer.OutputColumnsSchema()))
+        {
+            columns[column.Name] = column;
+        }
+
+        return new SchemaShape(columns.Values);
+    }
+
+    /// <summary>Options of <see cref="OnnxImageEncoderEstimator"/>. Unset values come from the manifest.</summary>
+    public sealed class Options : OnnxImageModelOptions
+    {
+        /// <summary>The embedding column.</summary>
+        public string OutputColumnName { get; set; } = Defaults.OutputColumnName;
+
+        /// <summary>Graph output with the embedding. Default: the manifest's embedding role, or the graph's only output.</summary>
+        public string? EmbeddingTensorName { get; set; }
+
+        /// <summary>L2-normalize the embedding (CLIP compares unit vectors; a graph that already normalizes is left as it is).</summary>
+        public bool Normalize { get; set; } = true;
+
+        internal Options Clone()
+        {
+            var copy = (Options)MemberwiseClone();
+            copy.Mean = Mean?.ToArray();
+            copy.Std = Std?.ToArray();
+            copy.ModelBytes = ModelBytes?.ToArray();
+            return copy;
+        }
+    }
+
+    /// <summary>Default values of <see cref="Options"/>.</summary>
+    public static class Defaults
+    {
+        /// <summary>The image column.</summary>
+        public const string InputColumnName = "Image";
+
+        /// <summary>The embedding column.</summary>
+        public const string OutputColumnName = "ImageEmbedding";
+
+        /// <summary>Images per run.</summary>
+        public const int BatchSize = 64;
+    }
+}

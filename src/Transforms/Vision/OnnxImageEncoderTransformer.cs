@@ -1,0 +1,330 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Manifests;
+using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Vision;
+
+[assembly: LoadableClass(typeof(OnnxImageEncoderTransformer), null, typeof(SignatureLoadModel),
+    "MlNotes ONNX image encoder", OnnxImageEncoderTransformer.LoaderSignature)]
+
+namespace MlNotes.Transforms.Vision;
+
+/// <summary>
+/// The transformer of <see cref="OnnxImageEncoderEstimator"/>: preprocesses images as the model was trained, scores them in
+/// batches and adds their (L2-normalized) embedding. Holds a native session: dispose it.
+/// </summary>
+public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBatchedMapper
+{
+    internal const string LoaderSignature = "MlNotesOnnxImageEnc";
+
+    private readonly IHost _host;
+    private readonly OnnxModel _model;
+    private readonly OnnxColumnBinding _image;
+    private readonly OnnxColumnBinding _embedding;
+    private readonly ImageInput _input;
+    private long _errorCount;
+
+    internal OnnxImageEncoderTransformer(IHostEnvironment env, OnnxImageEncoderEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        _host = env.Register(nameof(OnnxImageEncoderTransformer));
+        OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
+        var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(options.ModelFile);
+        byte[] bytes = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string name);
+        _model = OnnxModel.Create(_host, bytes, name, options.ExecutionSettings, fromSavedModel: false);
+        try
+        {
+            manifest?.Validate(_model);
+            Config = Resolve(options, manifest, _model);
+            (_image, _embedding, _input) = Bind(Config, _model);
+        }
+        catch
+        {
+            _model.Dispose();
+            throw;
+        }
+    }
+
+    private OnnxImageEncoderTransformer(IHost host, OnnxModel model, ImageEncoderConfig config)
+    {
+        _host = host;
+        _model = model;
+        Config = config;
+        (_image, _embedding, _input) = Bind(config, model);
+    }
+
+    /// <summary>The embedding size.</summary>
+    public int EmbeddingSize => _embedding.Tensor.RowElements;
+
+    /// <summary>Images per ONNX Runtime run.</summary>
+    public int BatchSize => Config.BatchSize;
+
+    /// <summary>The execution provider the session actually runs on.</summary>
+    public OnnxExecutionProvider ExecutionProvider => _model.ExecutionProvider;
+
+    /// <summary>Rows whose image could not be read so far (with <c>ContinueOnError</c>), over every view and pass: a row read twice counts twice.</summary>
+    public long ErrorCount => Interlocked.Read(ref _errorCount);
+
+    /// <summary>True: <c>PredictionEngine</c> works.</summary>
+    public bool IsRowToRowMapper => true;
+
+    internal ImageEncoderConfig Config { get; }
+
+    internal long RunCount => _model.RunCount;
+
+    int IBatchedMapper.BatchSize => Config.BatchSize;
+
+    /// <summary>The input schema plus the embedding column.</summary>
+    /// <param name="inputSchema">The schema of the data to embed.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The image column is missing or of a type the encoder cannot read.</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        _input.CheckColumn(inputSchema);
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        builder.AddColumns(OutputColumnsSchema());
+        return builder.ToSchema();
+    }
+
+    /// <summary>Embeds <paramref name="input"/> lazily, in batches.</summary>
+    /// <param name="input">The data to embed.</param>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _model.ThrowIfDisposed();
+        return new BatchedDataView(this, input);
+    }
+
+    /// <summary>A row-to-row mapper for <c>PredictionEngine</c>.</summary>
+    /// <param name="inputSchema">The schema of the rows to map.</param>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        _model.ThrowIfDisposed();
+        return new BatchedRowMapper(this, inputSchema);
+    }
+
+    /// <summary>Releases the ONNX Runtime session.</summary>
+    public void Dispose() => _model.Dispose();
+
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        _model.ThrowIfDisposed();
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        _model.Save(ctx);
+        ctx.SaveNonEmptyString(Config.ToJson());
+    }
+
+    IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => _input.Columns(inputSchema);
+
+    IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
+
+    void IBatchedMapper.ThrowIfDisposed() => _model.ThrowIfDisposed();
+
+    internal DataViewSchema OutputColumnsSchema()
+    {
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumn(Config.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, EmbeddingSize));
+        if (Config.ErrorColumnName != null)
+        {
+            builder.AddColumn(Config.ErrorColumnName, BooleanDataViewType.Instance);
+        }
+
+        return builder.ToSchema();
+    }
+
+    private static ImageEncoderConfig Resolve(OnnxImageEncoderEstimator.Options o, ModelManifest? manifest, OnnxModel model)
+    {
+        string imageTensor = ImageInput.ResolveImageTensor(o, manifest, model);
+        string embeddingTensor = o.EmbeddingTensorName ?? manifest?.Role("embedding")
+            ?? (model.OutputMetadata.Count == 1
+                ? model.OutputMetadata.Keys.Single()
+                : ThrowHelper.BadOption<string>(nameof(o.EmbeddingTensorName), $"The ONNX model {model.Name} has {model.OutputMetadata.Count} outputs ({string.Join(", ", model.OutputMetadata.Keys)}): name the embedding one with EmbeddingTensorName."));
+        if (!model.OutputMetadata.TryGetValue(embeddingTensor, out var meta))
+        {
+            return ThrowHelper.BadOption<ImageEncoderConfig>(nameof(o.EmbeddingTensorName), $"The ONNX model {model.Name} has no output named '{embeddingTensor}' (its outputs: {string.Join(", ", model.OutputMetadata.Keys)}).");
+        }
+
+        if (meta.Dimensions.Length != 2 || meta.Dimensions[1] <= 0)
+        {
+            ThrowHelper.InvalidOperation($"The ONNX output '{embeddingTensor}' of model {model.Name} has shape [{string.Join(", ", meta.Dimensions)}]: an embedding must be [batch, size] with a known size.");
+        }
+
+        if (string.IsNullOrEmpty(o.OutputColumnName))
+        {
+            ThrowHelper.BadOption(nameof(o.OutputColumnName), "OutputColumnName must not be empty.");
+        }
+
+        return new ImageEncoderConfig
+        {
+            InputColumnName = o.InputColumnName,
+            OutputColumnName = o.OutputColumnName,
+            ErrorColumnName = o.ContinueOnError ? o.ErrorColumnName : null,
+            ImageTensorName = imageTensor,
+            EmbeddingTensorName = embeddingTensor,
+            Normalize = o.Normalize,
+            Preprocessing = ImageInput.ResolvePreprocessing(o, manifest, imageTensor, model.InputMetadata[imageTensor], model.Name),
+            RawPixelWidth = o.RawPixelWidth ?? 0,
+            RawPixelHeight = o.RawPixelHeight ?? 0,
+            RawPixelChannels = o.RawPixelChannels ?? 0,
+            BatchSize = o.BatchSize,
+            ImageFolder = o.ImageFolder,
+            ImagePathColumnName = o.ImagePathColumnName,
+        };
+    }
+
+    private static (OnnxColumnBinding Image, OnnxColumnBinding Embedding, ImageInput Input) Bind(ImageEncoderConfig c, OnnxModel model)
+    {
+        if (!model.InputMetadata.ContainsKey(c.ImageTensorName) || !model.OutputMetadata.ContainsKey(c.EmbeddingTensorName) || model.InputMetadata.Count != 1)
+        {
+            ThrowHelper.CorruptModel($"The saved image encoder's tensors ({c.ImageTensorName} -> {c.EmbeddingTensorName}) are not those of its ONNX model {model.Name}.");
+        }
+
+        var image = new OnnxColumnBinding(c.InputColumnName, OnnxTensorInfo.Create(c.ImageTensorName, model.InputMetadata[c.ImageTensorName], model.Name, isInput: true));
+        var embedding = new OnnxColumnBinding(c.OutputColumnName, OnnxTensorInfo.Create(c.EmbeddingTensorName, model.OutputMetadata[c.EmbeddingTensorName], model.Name, isInput: false));
+        var input = new ImageInput(c.InputColumnName, c.ImageFolder, c.ImagePathColumnName, c.Preprocessing, c.RawPixelWidth, c.RawPixelHeight, c.RawPixelChannels);
+        return (image, embedding, input);
+    }
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "MLNIMGEN",
+        verWrittenCur: 0x00010001,
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(OnnxImageEncoderTransformer).Assembly.FullName);
+
+    private static OnnxImageEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ctx.CheckAtModel(GetVersionInfo());
+        var host = env.Register(nameof(OnnxImageEncoderTransformer));
+        var model = OnnxModel.Load(env, host, ctx);
+        try
+        {
+            ImageEncoderConfig? config;
+            try
+            {
+                config = ImageEncoderConfig.FromJson(ctx.LoadNonEmptyString());
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new FormatException("The saved image encoder's settings are corrupt.", e);
+            }
+
+            if (config?.Preprocessing == null || config.BatchSize < 1)
+            {
+                ThrowHelper.CorruptModel("The saved image encoder's settings are incomplete.");
+            }
+
+            return new OnnxImageEncoderTransformer(host, model, config);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One batch: images preprocessed straight into the input tensor, one run, the embedding normalized per row.</summary>
+    private sealed class Batch : IBatch
+    {
+        private readonly OnnxImageEncoderTransformer _parent;
+        private readonly OnnxBatch _onnx;
+        private readonly ImagePreprocessor _preprocessor;
+        private readonly bool[] _failed;
+        private readonly Func<ImageSource> _read;
+        private int _fillingSlot;
+
+        public Batch(OnnxImageEncoderTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
+        {
+            _parent = parent;
+            _failed = new bool[capacity];
+            _preprocessor = new ImagePreprocessor(parent.Config.Preprocessing);
+            _read = parent._input.MakeReader(source);
+            var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
+            _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._embedding }, new[] { activeOutputs[0] }, capacity);
+        }
+
+        public int Capacity => _onnx.Capacity;
+
+        public int Count => _onnx.Count;
+
+        public void Clear() => _onnx.Clear();
+
+        public void Add(long position)
+        {
+            _fillingSlot = _onnx.Count;
+            _onnx.Add(position);
+        }
+
+        public void Run() => _onnx.Run();
+
+        public Delegate GetGetter(int outputIndex, Func<int> slot)
+        {
+            if (outputIndex == 0)
+            {
+                int size = _parent.EmbeddingSize;
+                bool normalize = _parent.Config.Normalize;
+                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                {
+                    int s = slot();
+                    var editor = VBufferEditor.Create(ref dst, size);
+                    if (_failed[s])
+                    {
+                        editor.Values.Fill(float.NaN);
+                    }
+                    else
+                    {
+                        _onnx.OutputRow<float>(0, s).CopyTo(editor.Values);
+                        if (normalize)
+                        {
+                            EmbeddingMath.Normalize(editor.Values);
+                        }
+                    }
+
+                    dst = editor.Commit();
+                });
+            }
+
+            if (outputIndex == 1 && _parent.Config.ErrorColumnName != null)
+            {
+                return (ValueGetter<bool>)((ref bool dst) => dst = _failed[slot()]);
+            }
+
+            throw new InvalidOperationException($"No output {outputIndex}.");
+        }
+
+        public void Dispose() => _onnx.Dispose();
+
+        private void Fill(Span<float> destination, long position)
+        {
+            int slot = _fillingSlot;
+            _failed[slot] = false;
+            try
+            {
+                var image = _read();
+                _preprocessor.Run(image.Pixels.Span, image.Width, image.Height, image.Format, destination);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                if (_parent.Config.ErrorColumnName == null)
+                {
+                    throw new InvalidOperationException(
+                        $"Could not read the image in column '{_parent.Config.InputColumnName}' at row position {position}: {e.Message}", e);
+                }
+
+                destination.Clear();
+                _failed[slot] = true;
+                Interlocked.Increment(ref _parent._errorCount);
+            }
+        }
+    }
+}
