@@ -194,8 +194,17 @@ internal sealed class EmbeddingIndex
 
         public void Offer(ReadOnlySpan<float> scores, int firstIndex)
         {
+            int w = Vector256<float>.Count;
             for (int j = 0; j < scores.Length; j++)
             {
+                // Once the heap is full, most runs of 8 scores hold nothing above its worst: skip them in one compare.
+                if (_count == K && Vector256.IsHardwareAccelerated && (j % w) == 0 && j + w <= scores.Length
+                    && !Vector256.GreaterThanAny(Vector256.Create(scores.Slice(j, w)), Vector256.Create(_scores[0])))
+                {
+                    j += w - 1;
+                    continue;
+                }
+
                 float s = scores[j];
                 if (_count < K)
                 {
