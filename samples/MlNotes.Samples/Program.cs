@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using MlNotes.Samples.Clip;
 using MlNotes.Samples.InfoNce;
 using MlNotes.Samples.Mdn;
 using MlNotes.Samples.Text;
@@ -23,8 +24,9 @@ internal static class Program
         ("resnet", "the same pipeline with the ResNet graph (only the manifest differs)", c => FashionClassificationScenario.Run("resnet-fashion", c)),
         ("text", "fortunes text classification and similar-text search with the notes' Transformer encoder", c => TextClassificationScenario.Run(c)),
         ("vae", "VAE reconstructions, prior samples, an interpolation (PNG grids) and anomaly scores for the held-out class", c => VaeScenario.Run(c)),
+        ("clip", "CLIP zero-shot classification from label names, and text-to-image search", c => ClipScenario.Run(c)),
         ("infonce", "an InfoNCE head aligning ViT image embeddings with Transformer caption embeddings; zero-shot classification", c => AlignmentScenario.Run(c)),
-        ("mdn", "a Mixture Density Network on Bishop's inverse problem and Old Faithful, with PNG plots", c => MdnScenario.Run(c.OutputFolder, c.Quick)),
+        ("mdn", "a Mixture Density Network on Bishop's inverse problem and Old Faithful, with PNG plots", c => MdnScenario.Run(c)),
     };
 
     private static int Main(string[] args)
@@ -51,13 +53,16 @@ internal static class Program
         foreach (var (name, description, run) in chosen)
         {
             Console.WriteLine($"== {name}: {description}");
+            context.Report.BeginSection(name, description);
             var watch = Stopwatch.StartNew();
             run(context);
+            context.Report.EndSection(watch.Elapsed);
             Console.WriteLine($"   ({watch.Elapsed.TotalSeconds:F1} s)");
             Console.WriteLine();
         }
 
-        Console.WriteLine($"Tour done in {total.Elapsed.TotalSeconds:F0} s. Output written to {context.OutputFolder}");
+        string report = context.Report.Write(context.OutputFolder, total.Elapsed, quick);
+        Console.WriteLine($"Tour done in {total.Elapsed.TotalSeconds:F0} s. Pictures, models and the report are in {context.OutputFolder}; open {report}");
         return 0;
     }
 }

@@ -13,7 +13,13 @@ public sealed class SampleContext
         RepositoryRoot = repositoryRoot;
         OutputFolder = outputFolder;
         Quick = quick;
-        Log = log ?? Console.WriteLine;
+        var print = log ?? Console.WriteLine;
+        Print = print;
+        Log = line =>
+        {
+            print(line);
+            Report.Line(line);
+        };
         Directory.CreateDirectory(outputFolder);
     }
 
@@ -24,7 +30,21 @@ public sealed class SampleContext
     /// <summary>A smaller run, for the tests that keep the samples from rotting.</summary>
     public bool Quick { get; }
 
+    /// <summary>Prints a result line and keeps it for the report.</summary>
     public Action<string> Log { get; }
+
+    /// <summary>Prints a progress line (not kept in the report).</summary>
+    public Action<string> Print { get; }
+
+    /// <summary>The one-page report the tour writes beside its pictures.</summary>
+    public Report.TourReport Report { get; } = new();
+
+    /// <summary>Records a picture the scenario wrote (for the report) and says where it is.</summary>
+    public void Picture(string path, string caption)
+    {
+        Report.Picture(path, caption);
+        Log($"wrote {path}: {caption}");
+    }
 
     public string ModelsOnnx => Path.Combine(RepositoryRoot, "models-onnx");
 

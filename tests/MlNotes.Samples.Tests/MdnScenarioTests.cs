@@ -17,10 +17,9 @@ public sealed class MdnScenarioTests
     [Fact]
     public void Quick_run_writes_the_plots()
     {
-        string folder = Path.Combine(Path.GetTempPath(), $"mlnotes-mdn-sample-{Guid.NewGuid():N}");
-        try
+        using var run = new SampleRun();
         {
-            var result = MdnScenario.Run(folder, quick: true);
+            var result = MdnScenario.Run(run.Context);
             _output.WriteLine($"inverse NLL {result.InverseTestNll:F3}, Faithful K=1 {result.FaithfulTestNllOneComponent:F3}, K=3 {result.FaithfulTestNllThreeComponents:F3}, modes at 0.5: {result.ModesAtHalf}");
             Assert.Equal(new[] { "mdn-faithful.png", "mdn-inverse.png" }, result.PlotPaths.Select(Path.GetFileName).Order().ToArray());
             foreach (string plot in result.PlotPaths)
@@ -32,10 +31,7 @@ public sealed class MdnScenarioTests
 
             Assert.True(result.ModesAtHalf >= 2);
             Assert.True(double.IsFinite(result.FaithfulTestNllOneComponent) && double.IsFinite(result.FaithfulTestNllThreeComponents));
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
+            Assert.Contains(run.Context.Report.Pictures, p => p.EndsWith("-training.png", StringComparison.Ordinal));
         }
     }
 }

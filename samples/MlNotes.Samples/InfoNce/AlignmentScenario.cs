@@ -57,7 +57,7 @@ public static class AlignmentScenario
         IDataView Encode(IEnumerable<Pair> rows) => ml.Data.Cache(captions.Transform(images.Transform(ml.Data.LoadFromEnumerable(rows))));
 
         // The head: two projections trained with the symmetric InfoNCE loss over in-batch negatives.
-        var head = ml.Transforms.InfoNce(new MlNotes.Trainers.InfoNce.InfoNceEstimator.Options
+        var estimator = ml.Transforms.InfoNce(new MlNotes.Trainers.InfoNce.InfoNceEstimator.Options
         {
             ColumnNameA = "ImageEmbedding",
             ColumnNameB = "CaptionEmbedding",
@@ -67,7 +67,18 @@ public static class AlignmentScenario
             NumberOfEpochs = context.Quick ? 20 : 60,
             LearningRate = 3e-3,
             Seed = 1,
-        }).Fit(Encode(train));
+        });
+        int epochs = context.Quick ? 20 : 60;
+        var trainData = Encode(train);
+        MlNotes.Trainers.InfoNce.InfoNceTransformer head;
+        using (var progress = new Report.TrainingProgress(ml, "InfoNCE", epochs, context.Print))
+        {
+            head = estimator.Fit(trainData);
+            string curves = Path.Combine(context.OutputFolder, "infonce-training.png");
+            Report.Charts.Curves(curves, "InfoNCE head: training", progress.Series.Select(p => (p.Key, (IReadOnlyList<double>)p.Value)).ToList());
+            context.Picture(curves, "infonce: symmetric InfoNCE loss and learned logit scale per epoch (from the trainer's log)");
+        }
+
 
         // Zero-shot: each class is the normalized mean of its held-out templates' projected captions.
         var classRows = names.SelectMany((n, c) => testTemplates.Select(t => new Pair { Label = c, Caption = Caption(t, n), ImagePath = test[0].ImagePath })).ToArray();

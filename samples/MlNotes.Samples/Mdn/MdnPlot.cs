@@ -113,9 +113,5 @@ public static class MdnPlot
         png.SaveTo(file);
     }
 
-    private static void Text(SKCanvas canvas, string text, float x, float y, float size, SKTextAlign align)
-    {
-        using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true, TextSize = size, TextAlign = align, Typeface = SKTypeface.Default };
-        canvas.DrawText(text, x, y, paint);
-    }
+    private static void Text(SKCanvas canvas, string text, float x, float y, float size, SKTextAlign align) => Report.Charts.Text(canvas, text, x, y, size, align);
 }

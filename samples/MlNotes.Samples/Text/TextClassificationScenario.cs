@@ -38,6 +38,9 @@ public static class TextClassificationScenario
         var scored = encoder.Transform(test);
         var metrics = ml.MulticlassClassification.Evaluate(scored, "Label", "Score", "PredictedLabel");
         context.Log($"Transformer encoder: accuracy {metrics.MicroAccuracy:P2} (macro {metrics.MacroAccuracy:P2}) on {metrics.ConfusionMatrix.Counts.Sum(r => r.Sum()):N0} test fortunes, {classes.Length} categories");
+        string confusion = Path.Combine(context.OutputFolder, "text-confusion.png");
+        Report.Charts.ConfusionMatrix(confusion, $"fortunes: test split, accuracy {metrics.MicroAccuracy:P1}", metrics.ConfusionMatrix.Counts, classes);
+        context.Picture(confusion, "text: confusion matrix of the fortunes categories (rows: true category)");
 
         // ML.NET's own text classifier on the same split, for comparison.
         var baseline = ml.Transforms.Conversion.MapValueToKey("Label", nameof(FortuneModelInput.Category), keyData: keyData)

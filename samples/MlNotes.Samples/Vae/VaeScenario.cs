@@ -45,7 +45,9 @@ public static class VaeScenario
         PngGrid.Write(priorPng, decoder.SampleFromPrior(20, seed: 7).GetColumn<float[]>("Reconstruction").ToList(), columns: 10);
         string interpolationPng = Path.Combine(context.OutputFolder, "vae-interpolation.png");
         PngGrid.Write(interpolationPng, decoder.Interpolate(means[0], means[1], steps: 10).GetColumn<float[]>("Reconstruction").ToList(), columns: 10);
-        context.Log($"vae: wrote {reconstructionsPng} (originals above reconstructions), {priorPng} and {interpolationPng} ({rows[0].LabelName} to {rows[1].LabelName})");
+        context.Picture(reconstructionsPng, "vae: originals (top row) and their reconstructions (bottom row)");
+        context.Picture(priorPng, "vae: 20 samples from the prior, z ~ N(0, I), decoded");
+        context.Picture(interpolationPng, $"vae: a straight line in latent space from a {rows[0].LabelName} to a {rows[1].LabelName}");
         foreach (var transformer in model)
         {
             (transformer as IDisposable)?.Dispose();

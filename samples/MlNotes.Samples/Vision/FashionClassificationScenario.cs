@@ -38,6 +38,9 @@ public static class FashionClassificationScenario
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data), "Label", "Score", "PredictedLabel");
         watch.Stop();
         context.Log($"{graph}: accuracy {metrics.MicroAccuracy:P2} (macro {metrics.MacroAccuracy:P2}), log-loss {metrics.LogLoss:F3} on {metrics.ConfusionMatrix.Counts.Sum(r => r.Sum()):N0} images in {watch.Elapsed.TotalSeconds:F1} s");
+        string confusion = Path.Combine(context.OutputFolder, graph + "-confusion.png");
+        Report.Charts.ConfusionMatrix(confusion, $"{graph}: Fashion-MNIST subset, accuracy {metrics.MicroAccuracy:P1}", metrics.ConfusionMatrix.Counts, classes);
+        context.Picture(confusion, $"{graph}: confusion matrix on the committed Fashion-MNIST subset (rows: true class)");
 
         string zip = FashionClassifier.ModelPath(context.OutputFolder, graph);
         ml.Model.Save(model, data.Schema, zip);
