@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Numerics.Tensors;
@@ -42,19 +41,19 @@ internal sealed class ClipScenario : IScenario
         }).ToArray();
         var rows = Enumerable.Range(0, 5).SelectMany(_ => pixels).Select(p => new RawRow { Pixels = p }).ToArray();
         var data = ml.Data.Cache(ml.Data.LoadFromEnumerable(rows));
-        Drain<VBuffer<byte>>(data, nameof(RawRow.Pixels));
+        Throughput.Drain<VBuffer<byte>>(data, nameof(RawRow.Pixels));
         var pipeline = ml.Transforms.EncodeClipImage(new MlNotes.Transforms.Vision.OnnxImageEncoderEstimator.Options
         {
             ModelFile = imageTower, InputColumnName = nameof(RawRow.Pixels), RawPixelChannels = 1, BatchSize = Batch,
         }).Append(ml.Transforms.ClassifyZeroShot(textTower)).Fit(data);
-        double zeroShot = Best(repeats, rows.Length, () => Drain<VBuffer<float>>(pipeline.Transform(data), "Score"));
+        double zeroShot = Throughput.Best(repeats, rows.Length, () => Throughput.Drain<VBuffer<float>>(pipeline.Transform(data), "Score"));
 
         const float Mean = 0.286f, Std = 0.353f;
         var tensors = rows.Select(r => r.Pixels.Select(b => ((b / 255f) - Mean) / Std).ToArray()).ToArray();
         double raw;
         using (var session = new InferenceSession(imageTower))
         {
-            raw = Best(repeats, rows.Length, () => RawRuns(session, tensors));
+            raw = Throughput.Best(repeats, rows.Length, () => RawRuns(session, tensors));
         }
 
         foreach (var t in pipeline)
@@ -77,14 +76,14 @@ internal sealed class ClipScenario : IScenario
         schema[nameof(VectorRow.Embedding)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, Dimension);
         var indexData = ml.Data.LoadFromEnumerable(index.Select(v => new VectorRow { Embedding = v }), schema);
         var queryData = ml.Data.Cache(ml.Data.LoadFromEnumerable(queries.Select(v => new VectorRow { Embedding = v }), schema));
-        Drain<VBuffer<float>>(queryData, nameof(VectorRow.Embedding));
+        Throughput.Drain<VBuffer<float>>(queryData, nameof(VectorRow.Embedding));
         var search = ml.Transforms.RetrieveNearestEmbeddings(topK: 10).Fit(indexData);
-        double batched = Best(repeats, queries.Length, () => Drain<VBuffer<int>>(search.Transform(queryData), "TopKIndices"));
+        double batched = Throughput.Best(repeats, queries.Length, () => Throughput.Drain<VBuffer<int>>(search.Transform(queryData), "TopKIndices"));
         var sample = queries.Take(48).ToArray();
         var flat = index.SelectMany(v => v).ToArray();
         int[] naiveFirst = Array.Empty<int>();
-        double naive = Best(repeats, sample.Length, () => naiveFirst = NaiveSearch(flat, sample, 10, dot: false));
-        double dotPerPair = Best(repeats, sample.Length, () => NaiveSearch(flat, sample, 10, dot: true));
+        double naive = Throughput.Best(repeats, sample.Length, () => naiveFirst = NaiveSearch(flat, sample, 10, dot: false));
+        double dotPerPair = Throughput.Best(repeats, sample.Length, () => NaiveSearch(flat, sample, 10, dot: true));
         var ours = search.Transform(queryData).GetColumn<VBuffer<int>>("TopKIndices").First().DenseValues().ToArray();
         bool same = ours.SequenceEqual(naiveFirst);
 
@@ -152,32 +151,6 @@ internal sealed class ClipScenario : IScenario
         }
 
         return first;
-    }
-
-    private static double Best(int repeats, long rows, Action run)
-    {
-        run();
-        double best = 0;
-        for (int i = 0; i < repeats; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            run();
-            best = Math.Max(best, rows / watch.Elapsed.TotalSeconds);
-        }
-
-        return best;
-    }
-
-    private static void Drain<T>(IDataView view, string column)
-    {
-        var col = view.Schema[column];
-        using var cursor = view.GetRowCursor(new[] { col });
-        var getter = cursor.GetGetter<T>(col);
-        T value = default!;
-        while (cursor.MoveNext())
-        {
-            getter(ref value);
-        }
     }
 
     private static void RawRuns(InferenceSession session, float[][] tensors)

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Threading.Tasks;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
@@ -60,12 +59,12 @@ internal sealed class ScoringScenario : IScenario
         schema["Input"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dims);
         schema["Input"].ColumnName = inputName;
         var data = ml.Data.Cache(ml.Data.LoadFromEnumerable(values.Select(v => new Row { Input = v }), schema));
-        Drain(data, inputName); // fill the cache once, outside the timings
+        Throughput.Drain<VBuffer<float>>(data, inputName); // fill the cache once, outside the timings
         var result = new GraphResult(title, rowCount);
 
         using (var apply = ml.Transforms.ApplyOnnxModel(outputName, inputName, model).Fit(data))
         {
-            result.ApplyOnnx["default threads"] = Best(repeats, rowCount, () => Drain(apply.Transform(data), outputName));
+            result.ApplyOnnx["default threads"] = Throughput.Best(repeats, rowCount, () => Throughput.Drain<VBuffer<float>>(apply.Transform(data), outputName));
         }
 
         using (var apply = ml.Transforms.ApplyOnnxModel(new OnnxOptions
@@ -76,22 +75,22 @@ internal sealed class ScoringScenario : IScenario
             IntraOpNumThreads = 1,
         }).Fit(data))
         {
-            result.ApplyOnnx["IntraOp=1"] = Best(repeats, rowCount, () => Drain(apply.Transform(data), outputName));
-            result.ApplyOnnx["IntraOp=1, 2 cursors"] = Best(repeats, rowCount, () => DrainParallel(apply.Transform(data), outputName, 2));
+            result.ApplyOnnx["IntraOp=1"] = Throughput.Best(repeats, rowCount, () => Throughput.Drain<VBuffer<float>>(apply.Transform(data), outputName));
+            result.ApplyOnnx["IntraOp=1, 2 cursors"] = Throughput.Best(repeats, rowCount, () => Throughput.DrainParallel(apply.Transform(data), outputName, 2));
         }
 
         using (var session = new InferenceSession(model))
         {
             foreach (int batch in s_batchSizes)
             {
-                result.Raw[batch] = Best(repeats, rowCount, () => RawRuns(session, inputName, outputName, values, dims, batch));
+                result.Raw[batch] = Throughput.Best(repeats, rowCount, () => RawRuns(session, inputName, outputName, values, dims, batch));
             }
         }
 
         foreach (int batch in s_batchSizes)
         {
             using var scorer = ml.Transforms.ApplyOnnxModelBatched(model, outputColumnNames: new[] { outputName }, batchSize: batch).Fit(data);
-            result.MlNotes[batch] = Best(repeats, rowCount, () => Drain(scorer.Transform(data), outputName));
+            result.MlNotes[batch] = Throughput.Best(repeats, rowCount, () => Throughput.Drain<VBuffer<float>>(scorer.Transform(data), outputName));
         }
 
         // Two cursors, one ONNX Runtime thread each, every cursor batching its own rows (the same shape as ApplyOnnxModel's best setting).
@@ -103,54 +102,10 @@ internal sealed class ScoringScenario : IScenario
             IntraOpNumThreads = 1,
         }).Fit(data))
         {
-            result.MlNotesParallel = Best(repeats, rowCount, () => DrainParallel(parallel.Transform(data), outputName, 2));
+            result.MlNotesParallel = Throughput.Best(repeats, rowCount, () => Throughput.DrainParallel(parallel.Transform(data), outputName, 2));
         }
 
         return result;
-    }
-
-    private static double Best(int repeats, int rows, Action run)
-    {
-        run(); // warm-up
-        double best = 0;
-        for (int i = 0; i < repeats; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            run();
-            best = Math.Max(best, rows / watch.Elapsed.TotalSeconds);
-        }
-
-        return best;
-    }
-
-    private static void Drain(IDataView view, string column)
-    {
-        var col = view.Schema[column];
-        using var cursor = view.GetRowCursor(new[] { col });
-        var getter = cursor.GetGetter<VBuffer<float>>(col);
-        VBuffer<float> value = default;
-        while (cursor.MoveNext())
-        {
-            getter(ref value);
-        }
-    }
-
-    private static void DrainParallel(IDataView view, string column, int n)
-    {
-        var col = view.Schema[column];
-        var cursors = view.GetRowCursorSet(new[] { col }, n);
-        Parallel.ForEach(cursors, cursor =>
-        {
-            using (cursor)
-            {
-                var getter = cursor.GetGetter<VBuffer<float>>(col);
-                VBuffer<float> value = default;
-                while (cursor.MoveNext())
-                {
-                    getter(ref value);
-                }
-            }
-        });
     }
 
     // The floor: tensors packed before the clock starts, one Run per batch, nothing else.

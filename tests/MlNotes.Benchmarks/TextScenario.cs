@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Microsoft.ML;
@@ -37,8 +36,8 @@ internal sealed class TextScenario : IScenario
         Console.WriteLine($"Text benchmark: {texts.Length} fortunes test texts, {ids.Average(i => i.Length):F1} tokens on average " +
             $"(max {ids.Max(i => i.Length)}, cut at {maxLength}), batch {Batch}, sort window {Window} batches, best of {repeats}.");
 
-        double mlNotes = Best(repeats, texts.Length, () => Drain(encoder.Transform(data), "Embedding"));
-        double tokenizeOnly = Best(repeats, texts.Length, () =>
+        double mlNotes = Throughput.Best(repeats, texts.Length, () => Throughput.Drain<VBuffer<float>>(encoder.Transform(data), "Embedding"));
+        double tokenizeOnly = Throughput.Best(repeats, texts.Length, () =>
         {
             foreach (string t in texts)
             {
@@ -62,8 +61,8 @@ internal sealed class TextScenario : IScenario
         using (var session = new InferenceSession(model))
         {
             string output = encoder.Config.PooledTensorName ?? encoder.Config.HiddenStateTensorName!;
-            raw = Best(repeats, texts.Length, () => RunGroups(session, groups, width: null, output));
-            fixedLength = Best(repeats, texts.Length, () => RunGroups(session, fixedGroups, width: maxLength, output));
+            raw = Throughput.Best(repeats, texts.Length, () => RunGroups(session, groups, width: null, output));
+            fixedLength = Throughput.Best(repeats, texts.Length, () => RunGroups(session, fixedGroups, width: maxLength, output));
         }
 
         Console.WriteLine();
@@ -98,32 +97,6 @@ internal sealed class TextScenario : IScenario
             using var ids = OrtValue.CreateTensorValueFromMemory(idBuffer, new long[] { n, w });
             using var attention = OrtValue.CreateTensorValueFromMemory(mask, new long[] { n, w });
             using var result = session.Run(options, new[] { "input_ids", "attention_mask" }, new[] { ids, attention }, new[] { output });
-        }
-    }
-
-    private static double Best(int repeats, int rows, Action run)
-    {
-        run();
-        double best = 0;
-        for (int i = 0; i < repeats; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            run();
-            best = Math.Max(best, rows / watch.Elapsed.TotalSeconds);
-        }
-
-        return best;
-    }
-
-    private static void Drain(IDataView view, string column)
-    {
-        var col = view.Schema[column];
-        using var cursor = view.GetRowCursor(new[] { col });
-        var getter = cursor.GetGetter<VBuffer<float>>(col);
-        VBuffer<float> value = default;
-        while (cursor.MoveNext())
-        {
-            getter(ref value);
         }
     }
 

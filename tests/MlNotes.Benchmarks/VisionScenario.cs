@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Microsoft.ML;
@@ -33,21 +32,21 @@ internal sealed class VisionScenario : IScenario
         Console.WriteLine($"Vision benchmark: {rows} PNG images (28x28 grey), ViT {Path.GetFileName(model)}, best of {repeats}, {Environment.ProcessorCount} cores.");
 
         var load = ml.Transforms.LoadImages("Image", folder, nameof(ImageRow.ImagePath)).Fit(data);
-        double decodeOnly = Best(repeats, rows, () => Drain<MLImage>(load.Transform(data), "Image"));
+        double decodeOnly = Throughput.Best(repeats, rows, () => Throughput.Drain<MLImage>(load.Transform(data), "Image"));
 
         using var mlNotes = ml.Transforms.ClassifyImageOnnx(model, batchSize: 128).Fit(load.Transform(data));
-        double full = Best(repeats, rows, () => Drain<VBuffer<float>>(mlNotes.Transform(load.Transform(data)), "Score"));
+        double full = Throughput.Best(repeats, rows, () => Throughput.Drain<VBuffer<float>>(mlNotes.Transform(load.Transform(data)), "Score"));
 
         using var direct = ml.Transforms.ClassifyImageOnnx(new MlNotes.Transforms.Vision.OnnxImageClassifierEstimator.Options
         {
             ModelFile = model, InputColumnName = nameof(ImageRow.ImagePath), ImageFolder = folder, BatchSize = 128,
         }).Fit(data);
-        double fromPaths = Best(repeats, rows, () => Drain<VBuffer<float>>(direct.Transform(data), "Score"));
+        double fromPaths = Throughput.Best(repeats, rows, () => Throughput.Drain<VBuffer<float>>(direct.Transform(data), "Score"));
         using var directParallel = ml.Transforms.ClassifyImageOnnx(new MlNotes.Transforms.Vision.OnnxImageClassifierEstimator.Options
         {
             ModelFile = model, InputColumnName = nameof(ImageRow.ImagePath), ImageFolder = folder, BatchSize = 128, IntraOpNumThreads = 1,
         }).Fit(data);
-        double fromPathsParallel = Best(repeats, rows, () => DrainParallel(directParallel.Transform(data), "Score", 2));
+        double fromPathsParallel = Throughput.Best(repeats, rows, () => Throughput.DrainParallel(directParallel.Transform(data), "Score", 2));
         var raw8 = ml.Data.Cache(ml.Data.LoadFromEnumerable(ml.Data.CreateEnumerable<ImageRow>(data, false).Select(r =>
         {
             using var image = MLImage.CreateFromFile(Path.Combine(folder, r.ImagePath));
@@ -58,7 +57,7 @@ internal sealed class VisionScenario : IScenario
         {
             ModelFile = model, InputColumnName = nameof(RawRow.Pixels), RawPixelChannels = 1, BatchSize = 128,
         }).Fit(raw8);
-        double fromBytes = Best(repeats, rows, () => Drain<VBuffer<float>>(rawPixels.Transform(raw8), "Score"));
+        double fromBytes = Throughput.Best(repeats, rows, () => Throughput.Drain<VBuffer<float>>(rawPixels.Transform(raw8), "Score"));
 
         var reference = ml.Transforms.LoadImages("Image", folder, nameof(ImageRow.ImagePath))
             .Append(ml.Transforms.ResizeImages("Resized", 28, 28, "Image"))
@@ -66,7 +65,7 @@ internal sealed class VisionScenario : IScenario
                 scaleImage: 1f / (255f * Std), offsetImage: -Mean * 255f))
             .Append(ml.Transforms.ApplyOnnxModel("logits", "image", model))
             .Fit(data);
-        double applyOnnxSingle = Best(repeats, rows, () => Drain<VBuffer<float>>(reference.Transform(data), "logits"));
+        double applyOnnxSingle = Throughput.Best(repeats, rows, () => Throughput.Drain<VBuffer<float>>(reference.Transform(data), "logits"));
         var referenceParallel = ml.Transforms.LoadImages("Image", folder, nameof(ImageRow.ImagePath))
             .Append(ml.Transforms.ResizeImages("Resized", 28, 28, "Image"))
             .Append(ml.Transforms.ExtractPixels("image", "Resized", ImagePixelExtractingEstimator.ColorBits.Red,
@@ -76,14 +75,14 @@ internal sealed class VisionScenario : IScenario
                 ModelFile = model, InputColumns = new[] { "image" }, OutputColumns = new[] { "logits" }, IntraOpNumThreads = 1,
             }))
             .Fit(data);
-        double applyOnnxParallel = Best(repeats, rows, () => DrainParallel(referenceParallel.Transform(data), "logits", 2));
+        double applyOnnxParallel = Throughput.Best(repeats, rows, () => Throughput.DrainParallel(referenceParallel.Transform(data), "logits", 2));
         double applyOnnx = Math.Max(applyOnnxSingle, applyOnnxParallel);
 
         var tensors = ml.Data.CreateEnumerable<Pixels>(reference.Transform(data), reuseRowObject: false).Select(p => p.image).ToArray();
         double raw;
         using (var session = new InferenceSession(model))
         {
-            raw = Best(repeats, rows, () => RawRuns(session, tensors, 128));
+            raw = Throughput.Best(repeats, rows, () => RawRuns(session, tensors, 128));
         }
 
         // MlNotes' whole pipeline (load, preprocess, score) at its best: the classifier reading the paths itself.
@@ -118,50 +117,6 @@ internal sealed class VisionScenario : IScenario
         }
 
         return dir?.FullName ?? Directory.GetCurrentDirectory();
-    }
-
-    private static double Best(int repeats, long rows, Action run)
-    {
-        run();
-        double best = 0;
-        for (int i = 0; i < repeats; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            run();
-            best = Math.Max(best, rows / watch.Elapsed.TotalSeconds);
-        }
-
-        return best;
-    }
-
-    private static void Drain<T>(IDataView view, string column)
-    {
-        var col = view.Schema[column];
-        using var cursor = view.GetRowCursor(new[] { col });
-        var getter = cursor.GetGetter<T>(col);
-        T value = default!;
-        while (cursor.MoveNext())
-        {
-            getter(ref value);
-        }
-    }
-
-    private static void DrainParallel(IDataView view, string column, int n)
-    {
-        var col = view.Schema[column];
-        var cursors = view.GetRowCursorSet(new[] { col }, n);
-        System.Threading.Tasks.Parallel.ForEach(cursors, cursor =>
-        {
-            using (cursor)
-            {
-                var getter = cursor.GetGetter<VBuffer<float>>(col);
-                VBuffer<float> value = default;
-                while (cursor.MoveNext())
-                {
-                    getter(ref value);
-                }
-            }
-        });
     }
 
     private static void RawRuns(InferenceSession session, float[][] tensors, int batch)
