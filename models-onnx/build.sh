@@ -2,8 +2,7 @@
 # Rebuilds everything in models-onnx/: installs the Debian packages it needs, trains every model with fixed
 # seeds on 2 threads, exports the ONNX graphs, writes manifests, fixtures, data/ and metrics.json.
 # Usage: models-onnx/build.sh [--only vit,resnet,text,vae,clip] [--quick] [--verbose]
-# Wall time: about 53 min on 2 cores shared with other work (2,540 s CPU). On 2 idle cores (measured 2026-11-24): CLIP 539 s,
-# then the ViT at about 2.2 min per epoch (12 epochs): the whole build takes about 45 min, over the 30-minute budget.
+# Wall time: 1,322 s (22 min) on this project's 2-core machine, nearly idle (measured 2026-11-24; 2,473 s CPU; per model in metrics.json).
 # CI does not run it: the outputs are committed.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,6 +25,13 @@ fi
 export LD_LIBRARY_PATH="$blas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export TORCH_THREADS="${TORCH_THREADS:-2}"
 export OMP_NUM_THREADS="$TORCH_THREADS"
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"   # do not spin when the cores are shared
+# OMP_WAIT_POLICY is left to the environment: OpenMP's default (threads spin briefly between parallel regions) is
+# about 25% faster than PASSIVE on idle cores; export OMP_WAIT_POLICY=PASSIVE when the cores are shared.
+# glibc returns freed blocks of more than 128 KiB to the kernel (mmap/munmap, heap trimming), so every training step
+# touches its activations' pages afresh: about 10,000 page faults a step for the ViT, and page faults are slow on this
+# VM (the ViT step took 175 ms instead of 78 ms, the CLIP and ResNet steps several times longer). Keep freed memory
+# in the process (blocks up to 32 MiB from the heap, no trimming); overridable from the environment.
+export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-33554432}"
+export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-17179869184}"
 export PYTHONDONTWRITEBYTECODE=1
 exec "$py" -W ignore "$here/python/build.py" "$@"

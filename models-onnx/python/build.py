@@ -525,7 +525,7 @@ CLIP_CLASS_NAMES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal",
 CLIP_EMBED = 64
 CLIP_CNN = dict(width=16)
 CLIP_TEXT = dict(dim=64, heads=4, layers=2, mlp=128, max_len=CLIP_MAX_LEN)
-CLIP_TRAIN = dict(n_epochs=12, peak_lr=2e-3, weight_decay=0.05, batch=256, vocab_size=4000, filler_prob=0.5)
+CLIP_TRAIN = dict(n_epochs=8, peak_lr=2e-3, weight_decay=0.05, batch=256, vocab_size=4000, filler_prob=0.5)
 
 
 def build_clip(fashion, metrics):
