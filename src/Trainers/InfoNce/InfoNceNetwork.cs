@@ -44,138 +44,79 @@ internal sealed class InfoNceNetwork<T>
     public static void Embed(Mlp<T> head, ReadOnlySpan<T> headParameters, ReadOnlySpan<T> input, int rows, Mlp<T>.Workspace workspace, Span<T> dst)
     {
         var u = head.Forward(headParameters, input, rows, workspace);
-        int e = head.OutputSize;
-        for (int r = 0; r < rows; r++)
-        {
-            Normalize(u.Slice(r * e, e), dst.Slice(r * e, e));
-        }
+        InfoNceKernels.Normalize<T>(u, dst, Span<T>.Empty, rows, head.OutputSize);
     }
 
     /// <summary>
     /// Mean symmetric loss of a batch of <paramref name="rows"/> pairs; when <paramref name="gradient"/> is not empty, adds its gradient.
     /// <paramref name="groups"/> (empty: one group) masks pairs of different groups out of each other's negatives.
+    /// With <paramref name="parallel"/>, the two heads (and the two halves of the similarity matrix) run on two threads.
     /// </summary>
     public double LossAndGradient(ReadOnlySpan<T> parameters, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<int> groups, int rows,
         Span<T> gradient, Buffers buffers, bool parallel)
     {
         int e = EmbeddingSize;
         T scale = T.Exp(parameters[LogScaleIndex]);
-        var ua = buffers.Ua.AsSpan(0, rows * e);
-        var ub = buffers.Ub.AsSpan(0, rows * e);
-        var za = buffers.Za.AsSpan(0, rows * e);
-        var zb = buffers.Zb.AsSpan(0, rows * e);
 
-        // Forward both heads (in parallel: they share nothing).
-        var aArray = buffers.InputA;
-        var bArray = buffers.InputB;
-        a[..(rows * HeadA.InputSize)].CopyTo(aArray);
-        b[..(rows * HeadB.InputSize)].CopyTo(bArray);
+        // Forward both heads (in parallel: they share nothing), each straight from its workspace's input, then L2-normalize.
+        a[..(rows * HeadA.InputSize)].CopyTo(buffers.WorkspaceA.Input(rows));
+        b[..(rows * HeadB.InputSize)].CopyTo(buffers.WorkspaceB.Input(rows));
         var pArray = buffers.Parameters;
         parameters.CopyTo(pArray);
         RunBoth(parallel,
-            () => HeadA.Forward(pArray.AsSpan(0, OffsetB), aArray, rows, buffers.WorkspaceA).CopyTo(buffers.Ua),
-            () => HeadB.Forward(pArray.AsSpan(OffsetB, HeadB.ParameterCount), bArray, rows, buffers.WorkspaceB).CopyTo(buffers.Ub));
-        for (int r = 0; r < rows; r++)
-        {
-            Normalize(ua.Slice(r * e, e), za.Slice(r * e, e));
-            Normalize(ub.Slice(r * e, e), zb.Slice(r * e, e));
-        }
+            () => ForwardHead(HeadA, pArray.AsSpan(0, OffsetB), rows, buffers.WorkspaceA, buffers.Za, buffers.NormA, null),
+            () => ForwardHead(HeadB, pArray.AsSpan(OffsetB, HeadB.ParameterCount), rows, buffers.WorkspaceB, buffers.Zb, buffers.NormB, buffers.ZbT));
 
-        // cos (rows, rows) = zA zB^T
-        var zbT = buffers.Scratch.AsSpan(0, e * rows);
-        Gemm.Transpose<T>(zb, zbT, rows, e);
-        var cos = buffers.Cosine.AsSpan(0, rows * rows);
-        Gemm.Multiply<T>(za, zbT, cos, rows, e, rows, accumulate: false);
+        // cos (rows, rows) = zA zB^T, by halves of rows.
+        int half = rows / 2;
+        RunBoth(parallel,
+            () => Gemm.Multiply<T>(buffers.Za, buffers.ZbT, buffers.Cosine, half, e, rows, accumulate: false),
+            () => Gemm.Multiply<T>(buffers.Za.AsSpan(half * e), buffers.ZbT, buffers.Cosine.AsSpan(half * rows), rows - half, e, rows, accumulate: false));
 
-        // Logits, with entries of different groups at -inf; softmax of each row (A->B) and of each column (B->A, as rows of the transpose).
-        var logits = buffers.Logits.AsSpan(0, rows * rows);
-        TensorPrimitives.Multiply(cos, scale, logits);
-        if (!groups.IsEmpty)
-        {
-            for (int i = 0; i < rows; i++)
-            {
-                for (int j = 0; j < rows; j++)
-                {
-                    if (groups[i] != groups[j])
-                    {
-                        logits[i * rows + j] = T.NegativeInfinity;
-                    }
-                }
-            }
-        }
-
-        // G = dLoss/dlogits = (P_rows - I) / 2B + ((P_cols - I) / 2B)
-        var g = buffers.LogitGradient.AsSpan(0, rows * rows);
-        var transposed = buffers.Scratch.AsSpan(0, rows * rows);
-        var columnGradient = buffers.ColumnGradient.AsSpan(0, rows * rows);
-        T inverse = T.One / T.CreateTruncating(2 * rows);
-        double loss = SoftmaxCrossEntropy(logits, g, rows, inverse);
-        Gemm.Transpose<T>(logits, transposed, rows, rows);
-        loss += SoftmaxCrossEntropy(transposed, columnGradient, rows, inverse);
-        Gemm.Transpose<T>(columnGradient, transposed, rows, rows);
-        TensorPrimitives.Add(g, transposed, g);
-
-        loss /= 2 * rows;
+        // G = dLoss/dlogits = (P_rows - I) / 2B + (P_cols - I) / 2B, from logits = s cos (entries of different groups at -inf):
+        // softmax of each row (A->B) and of each column (B->A) without transposing. dt = sum G o logits = s sum G o cos.
+        double loss = InfoNceKernels.SoftmaxCrossEntropy<T>(buffers.Cosine, scale, groups, rows, buffers.LogitGradient, buffers.ColumnProbabilities,
+            buffers.Rows, !gradient.IsEmpty, out T dt) / (2 * rows);
         if (gradient.IsEmpty)
         {
             return loss;
         }
 
-        // dt = sum G o logits; dzA = s G zB; dzB = s G^T zA.
-        T dt = T.Zero;
-        for (int i = 0; i < g.Length; i++)
-        {
-            dt += g[i] * cos[i];
-        }
-
         gradient[LogScaleIndex] += dt * scale;
-        var dza = buffers.Dza.AsSpan(0, rows * e);
-        var dzb = buffers.Dzb.AsSpan(0, rows * e);
-        Gemm.Multiply<T>(g, zb, dza, rows, rows, e, accumulate: false);
-        var gT = buffers.Scratch.AsSpan(0, rows * rows);
-        Gemm.Transpose<T>(g, gT, rows, rows);
-        Gemm.Multiply<T>(gT, za, dzb, rows, rows, e, accumulate: false);
-        for (int r = 0; r < rows; r++)
-        {
-            NormalizeBackward(ua.Slice(r * e, e), za.Slice(r * e, e), dza.Slice(r * e, e), scale);
-            NormalizeBackward(ub.Slice(r * e, e), zb.Slice(r * e, e), dzb.Slice(r * e, e), scale);
-        }
 
+        // dzA = s G zB and dzB = s G^T zA, through the normalization and each head (in parallel).
         var gArray = buffers.Gradient;
         Array.Clear(gArray);
         RunBoth(parallel,
-            () => HeadA.Backward(pArray.AsSpan(0, OffsetB), buffers.WorkspaceA, rows, buffers.Dza.AsSpan(0, rows * e), gArray.AsSpan(0, OffsetB)),
-            () => HeadB.Backward(pArray.AsSpan(OffsetB, HeadB.ParameterCount), buffers.WorkspaceB, rows, buffers.Dzb.AsSpan(0, rows * e),
-                gArray.AsSpan(OffsetB, HeadB.ParameterCount)));
-        for (int i = 0; i < LogScaleIndex; i++)
-        {
-            gradient[i] += gArray[i];
-        }
-
+            () =>
+            {
+                var dza = buffers.Dza.AsSpan(0, rows * e);
+                Gemm.Multiply<T>(buffers.LogitGradient, buffers.Zb, dza, rows, rows, e, accumulate: false);
+                InfoNceKernels.NormalizeBackward<T>(buffers.Za, buffers.NormA, dza, rows, e, scale);
+                HeadA.Backward(pArray.AsSpan(0, OffsetB), buffers.WorkspaceA, rows, dza, gArray.AsSpan(0, OffsetB));
+            },
+            () =>
+            {
+                var dzb = buffers.Dzb.AsSpan(0, rows * e);
+                Gemm.MultiplyTransposedA<T>(buffers.LogitGradient, buffers.Za, dzb, rows, rows, e, accumulate: false);
+                InfoNceKernels.NormalizeBackward<T>(buffers.Zb, buffers.NormB, dzb, rows, e, scale);
+                HeadB.Backward(pArray.AsSpan(OffsetB, HeadB.ParameterCount), buffers.WorkspaceB, rows, dzb, gArray.AsSpan(OffsetB, HeadB.ParameterCount));
+            });
+        TensorPrimitives.Add(gradient[..LogScaleIndex], gArray.AsSpan(0, LogScaleIndex), gradient[..LogScaleIndex]);
         return loss;
     }
 
     public Buffers CreateBuffers(int maxRows) => new(this, maxRows);
 
-    // Rows of logits (rows, rows): writes (softmax - I) * inverse into gradient; returns the sum over rows of logZ_i - logit_ii.
-    private static double SoftmaxCrossEntropy(ReadOnlySpan<T> logits, Span<T> gradient, int rows, T inverse)
+    // z = u / ||u|| row by row, keeping the norms for the backward pass; zT (E, rows) too when asked.
+    private static void ForwardHead(Mlp<T> head, ReadOnlySpan<T> headParameters, int rows, Mlp<T>.Workspace workspace, T[] z, T[] norms, T[]? zT)
     {
-        double loss = 0;
-        for (int i = 0; i < rows; i++)
+        var u = head.Forward(headParameters, workspace.Input(rows), rows, workspace);
+        InfoNceKernels.Normalize<T>(u, z, norms, rows, head.OutputSize);
+        if (zT != null)
         {
-            var row = logits.Slice(i * rows, rows);
-            var p = gradient.Slice(i * rows, rows);
-            T max = TensorPrimitives.Max(row);
-            TensorPrimitives.Subtract(row, max, p);
-            TensorPrimitives.Exp(p, p);
-            T sum = TensorPrimitives.Sum<T>(p);
-            T logZ = max + T.Log(sum);
-            loss += double.CreateTruncating(logZ - row[i]);
-            TensorPrimitives.Multiply(p, inverse / sum, p);
-            p[i] -= inverse;
+            Gemm.Transpose<T>(z, zT, rows, head.OutputSize);
         }
-
-        return loss;
     }
 
     private static void RunBoth(bool parallel, Action first, Action second)
@@ -191,79 +132,43 @@ internal sealed class InfoNceNetwork<T>
         }
     }
 
-    private static void Normalize(ReadOnlySpan<T> u, Span<T> z)
-    {
-        T norm = T.Zero;
-        foreach (T v in u)
-        {
-            norm += v * v;
-        }
-
-        norm = T.Max(T.Sqrt(norm), T.CreateTruncating(1e-12));
-        for (int i = 0; i < u.Length; i++)
-        {
-            z[i] = u[i] / norm;
-        }
-    }
-
-    // dz arrives without the scale; du = s (dz - z (z . dz)) / ||u||, written over dz.
-    private static void NormalizeBackward(ReadOnlySpan<T> u, ReadOnlySpan<T> z, Span<T> dz, T scale)
-    {
-        T norm = T.Zero;
-        T dot = T.Zero;
-        for (int i = 0; i < u.Length; i++)
-        {
-            norm += u[i] * u[i];
-            dot += z[i] * dz[i];
-        }
-
-        norm = T.Max(T.Sqrt(norm), T.CreateTruncating(1e-12));
-        for (int i = 0; i < u.Length; i++)
-        {
-            dz[i] = scale * (dz[i] - z[i] * dot) / norm;
-        }
-    }
-
     /// <summary>Per-batch buffers (arrays, so both heads can run on two threads).</summary>
     internal sealed class Buffers : IDisposable
     {
         public Buffers(InfoNceNetwork<T> network, int maxRows)
         {
             int e = network.EmbeddingSize;
-            InputA = new T[maxRows * network.HeadA.InputSize];
-            InputB = new T[maxRows * network.HeadB.InputSize];
             Parameters = new T[network.ParameterCount];
             Gradient = new T[network.ParameterCount];
-            Ua = new T[maxRows * e];
-            Ub = new T[maxRows * e];
             Za = new T[maxRows * e];
             Zb = new T[maxRows * e];
+            ZbT = new T[e * maxRows];
+            NormA = new T[maxRows];
+            NormB = new T[maxRows];
             Dza = new T[maxRows * e];
             Dzb = new T[maxRows * e];
             Cosine = new T[maxRows * maxRows];
             LogitGradient = new T[maxRows * maxRows];
-            Logits = new T[maxRows * maxRows];
-            ColumnGradient = new T[maxRows * maxRows];
-            Scratch = new T[Math.Max(maxRows * maxRows, maxRows * e)];
+            ColumnProbabilities = new T[maxRows * maxRows];
+            Rows = new T[4 * maxRows];
             WorkspaceA = network.HeadA.CreateWorkspace(maxRows);
             WorkspaceB = network.HeadB.CreateWorkspace(maxRows);
         }
-
-        public T[] InputA { get; }
-
-        public T[] InputB { get; }
 
         public T[] Parameters { get; }
 
         public T[] Gradient { get; }
 
-        public T[] Ua { get; }
-
-        public T[] Ub { get; }
-
         public T[] Za { get; }
 
         public T[] Zb { get; }
+
+        /// <summary>zB^T (E, rows).</summary>
+        public T[] ZbT { get; }
+
+        public T[] NormA { get; }
+
+        public T[] NormB { get; }
 
         public T[] Dza { get; }
 
@@ -273,11 +178,11 @@ internal sealed class InfoNceNetwork<T>
 
         public T[] LogitGradient { get; }
 
-        public T[] Logits { get; }
+        /// <summary>Unnormalized column softmax, e^(logit - column max).</summary>
+        public T[] ColumnProbabilities { get; }
 
-        public T[] ColumnGradient { get; }
-
-        public T[] Scratch { get; }
+        /// <summary>Four vectors of one per row: the softmax kernel's scratch.</summary>
+        public T[] Rows { get; }
 
         public Mlp<T>.Workspace WorkspaceA { get; }
 

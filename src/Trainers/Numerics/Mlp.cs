@@ -2,6 +2,8 @@ using System;
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace MlNotes.Trainers.Numerics;
 
@@ -85,21 +87,27 @@ internal sealed class Mlp<T>
             throw new ArgumentOutOfRangeException(nameof(rows), $"The workspace holds {workspace.MaxRows} rows, not {rows}.");
         }
 
-        input[..(rows * InputSize)].CopyTo(workspace.Activations(0, rows));
+        // The input may already be in place (see Workspace.Input).
+        var first = workspace.Activations(0, rows);
+        var source = input[..(rows * InputSize)];
+        if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(source), ref MemoryMarshal.GetReference(first)))
+        {
+            source.CopyTo(first);
+        }
+
         for (int l = 1; l <= LayerCount; l++)
         {
             int fanIn = _sizes[l - 1];
             int fanOut = _sizes[l];
             var x = workspace.Activations(l - 1, rows); // (rows, in)
             var z = workspace.PreActivations(l, rows);  // (rows, out)
-            Gemm.Multiply<T>(x, parameters.Slice(WeightOffset(l), fanIn * fanOut), z, rows, fanIn, fanOut, accumulate: false);
             var bias = parameters.Slice(BiasOffset(l), fanOut);
             for (int r = 0; r < rows; r++)
             {
-                var zr = z.Slice(r * fanOut, fanOut);
-                TensorPrimitives.Add(zr, bias, zr);
+                bias.CopyTo(z.Slice(r * fanOut, fanOut));
             }
 
+            Gemm.Multiply<T>(x, parameters.Slice(WeightOffset(l), fanIn * fanOut), z, rows, fanIn, fanOut, accumulate: true);
             if (l < LayerCount)
             {
                 Activations.Forward<T>(Activation, z, workspace.Activations(l, rows));
@@ -122,9 +130,7 @@ internal sealed class Mlp<T>
             int fanIn = _sizes[l - 1];
             int fanOut = _sizes[l];
             var x = workspace.Activations(l - 1, rows); // (rows, in)
-            var xt = workspace.Scratch(fanIn * rows);    // (in, rows)
-            Gemm.Transpose<T>(x, xt, rows, fanIn);
-            Gemm.Multiply<T>(xt, delta, gradient.Slice(WeightOffset(l), fanIn * fanOut), fanIn, rows, fanOut, accumulate: true);
+            Gemm.MultiplyTransposedA<T>(x, delta, gradient.Slice(WeightOffset(l), fanIn * fanOut), fanIn, rows, fanOut, accumulate: true);
             var biasGradient = gradient.Slice(BiasOffset(l), fanOut);
             for (int r = 0; r < rows; r++)
             {
@@ -177,7 +183,7 @@ internal sealed class Mlp<T>
                 _preActivations[l] = l == 0 ? _activations[0] : Rent(maxRows * mlp._sizes[l]);
             }
 
-            _scratch = Rent(Math.Max(maxRows * widest, widest * widest));
+            _scratch = Rent(widest * widest);
             _delta = new[] { Rent(maxRows * widest), Rent(maxRows * widest) };
         }
 
@@ -191,6 +197,9 @@ internal sealed class Mlp<T>
         public Span<T> PreActivations(int layer, int rows) => _preActivations[layer].AsSpan(0, rows * _mlp._sizes[layer]);
 
         public Span<T> Scratch(int length) => _scratch.AsSpan(0, length);
+
+        /// <summary>Where <see cref="Forward"/> keeps its input: an input written here is not copied again.</summary>
+        public Span<T> Input(int rows) => Activations(0, rows);
 
         public Span<T> Delta(int which, int length) => _delta[which].AsSpan(0, length);
 

@@ -14,6 +14,9 @@ public sealed class GemmTests
     [InlineData(13, 64, 64)]
     [InlineData(256, 16, 64)]
     [InlineData(3, 33, 17)]
+    [InlineData(37, 300, 130)] // several blocks of k, packed panels of B, a vector tail and a scalar tail of n
+    [InlineData(256, 256, 64)] // the InfoNCE backward product's shape
+    [InlineData(9, 129, 257)]
     public void Multiply_matches_the_naive_product(int m, int k, int n)
     {
         var random = new Random(m * 100 + k * 10 + n);
@@ -40,6 +43,36 @@ public sealed class GemmTests
         for (int i = 0; i < m * n; i++)
         {
             Assert.Equal(c[i] - 1, d[i], 1e-4);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(5, 7, 15)]
+    [InlineData(64, 256, 64)]
+    [InlineData(37, 300, 130)]
+    public void MultiplyTransposedA_matches_the_naive_product(int m, int k, int n)
+    {
+        var random = new Random(m * 7 + k * 3 + n);
+        var a = Enumerable.Range(0, k * m).Select(_ => (float)random.NextDouble() - 0.5f).ToArray(); // (k, m)
+        var b = Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var c = Enumerable.Range(0, m * n).Select(_ => 2f).ToArray();
+        Gemm.MultiplyTransposedA<float>(a, b, c, m, k, n, accumulate: true);
+        var fresh = new float[m * n];
+        Gemm.MultiplyTransposedA<float>(a, b, fresh, m, k, n, accumulate: false);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double expected = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    expected += a[p * m + i] * (double)b[p * n + j];
+                }
+
+                Assert.Equal(expected + 2, c[i * n + j], 1e-4);
+                Assert.Equal(expected, fresh[i * n + j], 1e-4);
+            }
         }
     }
 
