@@ -62,7 +62,10 @@ public static class AlignmentScenario
             ColumnNameA = "ImageEmbedding",
             ColumnNameB = "CaptionEmbedding",
             EmbeddingSize = 32,
-            HiddenLayerSizes = new[] { 64 },
+
+            // Linear heads: the caption side has only 70 distinct strings (7 templates x 10 classes), and an MLP head learns them by heart.
+            // Measured on this split with held-out templates: linear 87.4 %, one hidden layer of 64 ReLU units 56.8 % (77.4 % after 10 epochs).
+            HiddenLayerSizes = Array.Empty<int>(),
             BatchSize = 128,
             NumberOfEpochs = context.Quick ? 20 : 60,
             LearningRate = 3e-3,
@@ -78,7 +81,6 @@ public static class AlignmentScenario
             Report.Charts.Curves(curves, "InfoNCE head: training", progress.Series.Select(p => (p.Key, (IReadOnlyList<double>)p.Value)).ToList());
             context.Picture(curves, "infonce: symmetric InfoNCE loss and learned logit scale per epoch (from the trainer's log)");
         }
-
 
         // Zero-shot: each class is the normalized mean of its held-out templates' projected captions.
         var classRows = names.SelectMany((n, c) => testTemplates.Select(t => new Pair { Label = c, Caption = Caption(t, n), ImagePath = test[0].ImagePath })).ToArray();
