@@ -151,6 +151,10 @@ internal sealed class ImageInput
     /// <summary>The columns a batch reads.</summary>
     public string[] Columns(DataViewSchema schema) => PathColumn(schema) is string path ? new[] { ColumnName, path } : new[] { ColumnName };
 
+    /// <summary>A per-cursor filler of input-tensor slots from the current row's image (see <see cref="ImageSlotFiller"/>).</summary>
+    public ImageSlotFiller MakeFiller(DataViewRow source, ImagePreprocessingSettings preprocessing, bool continueOnError)
+        => new(MakeReader(source), new ImagePreprocessor(preprocessing), ColumnName, continueOnError);
+
     /// <summary>A reader of the current row's image; it throws <see cref="InvalidDataException"/> with the file or the reason.</summary>
     public Func<ImageSource> MakeReader(DataViewRow source)
     {
@@ -263,4 +267,45 @@ internal sealed class ImageInput
 
     private static ImageSource FromImage(MLImage image)
         => new(image.Pixels.ToArray(), image.Width, image.Height, image.PixelFormat == MLPixelFormat.Bgra32 ? PixelFormat.Bgra : PixelFormat.Rgba);
+}
+
+/// <summary>
+/// Reads the current row's image and preprocesses it into its slot of the input tensor. A failure throws, naming the column and the
+/// row position; with ContinueOnError it clears the slot and is reported instead.
+/// </summary>
+internal sealed class ImageSlotFiller
+{
+    private readonly Func<ImageSource> _read;
+    private readonly ImagePreprocessor _preprocessor;
+    private readonly string _columnName;
+    private readonly bool _continueOnError;
+
+    public ImageSlotFiller(Func<ImageSource> read, ImagePreprocessor preprocessor, string columnName, bool continueOnError)
+    {
+        _read = read;
+        _preprocessor = preprocessor;
+        _columnName = columnName;
+        _continueOnError = continueOnError;
+    }
+
+    /// <summary>Fills <paramref name="destination"/>; false when the image could not be read and ContinueOnError is on (the slot is then zeros).</summary>
+    public bool TryFill(Span<float> destination, long position)
+    {
+        try
+        {
+            var image = _read();
+            _preprocessor.Run(image.Pixels.Span, image.Width, image.Height, image.Format, destination);
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            if (!_continueOnError)
+            {
+                throw new InvalidOperationException($"Could not read the image in column '{_columnName}' at row position {position}: {e.Message}", e);
+            }
+
+            destination.Clear();
+            return false;
+        }
+    }
 }

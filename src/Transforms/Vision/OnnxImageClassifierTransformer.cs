@@ -278,10 +278,9 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
     {
         private readonly OnnxImageClassifierTransformer _parent;
         private readonly OnnxBatch _onnx;
-        private readonly ImagePreprocessor _preprocessor;
+        private readonly ImageSlotFiller _images;
         private readonly bool[] _activeOutputs;
         private readonly bool[] _failed;
-        private readonly Func<ImageSource> _read;
         private readonly int _embeddingIndex;
         private readonly int _errorIndex;
         private readonly bool _hasTopK;
@@ -295,8 +294,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
             var c = parent.Config;
             _activeOutputs = activeOutputs;
             _failed = new bool[capacity];
-            _preprocessor = new ImagePreprocessor(c.Preprocessing);
-            _read = parent._input.MakeReader(source);
+            _images = parent._input.MakeFiller(source, c.Preprocessing, c.ErrorColumnName != null);
             _hasTopK = c.TopK > 0;
             int next = 2 + (_hasTopK ? 2 : 0);
             _embeddingIndex = c.EmbeddingColumnName != null ? next++ : -1;
@@ -412,23 +410,10 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
 
         private void Fill(Span<float> destination, long position)
         {
-            int slot = _fillingSlot;
-            _failed[slot] = false;
-            try
+            bool read = _images.TryFill(destination, position);
+            _failed[_fillingSlot] = !read;
+            if (!read)
             {
-                var image = _read();
-                _preprocessor.Run(image.Pixels.Span, image.Width, image.Height, image.Format, destination);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                if (_parent.Config.ErrorColumnName == null)
-                {
-                    throw new InvalidOperationException(
-                        $"Could not read the image in column '{_parent.Config.InputColumnName}' at row position {position}: {e.Message}", e);
-                }
-
-                destination.Clear();
-                _failed[slot] = true;
                 Interlocked.Increment(ref _parent._errorCount);
             }
         }

@@ -238,17 +238,15 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
     {
         private readonly OnnxImageEncoderTransformer _parent;
         private readonly OnnxBatch _onnx;
-        private readonly ImagePreprocessor _preprocessor;
+        private readonly ImageSlotFiller _images;
         private readonly bool[] _failed;
-        private readonly Func<ImageSource> _read;
         private int _fillingSlot;
 
         public Batch(OnnxImageEncoderTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
         {
             _parent = parent;
             _failed = new bool[capacity];
-            _preprocessor = new ImagePreprocessor(parent.Config.Preprocessing);
-            _read = parent._input.MakeReader(source);
+            _images = parent._input.MakeFiller(source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null);
             var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
             _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._embedding }, new[] { activeOutputs[0] }, capacity);
         }
@@ -306,23 +304,10 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
 
         private void Fill(Span<float> destination, long position)
         {
-            int slot = _fillingSlot;
-            _failed[slot] = false;
-            try
+            bool read = _images.TryFill(destination, position);
+            _failed[_fillingSlot] = !read;
+            if (!read)
             {
-                var image = _read();
-                _preprocessor.Run(image.Pixels.Span, image.Width, image.Height, image.Format, destination);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                if (_parent.Config.ErrorColumnName == null)
-                {
-                    throw new InvalidOperationException(
-                        $"Could not read the image in column '{_parent.Config.InputColumnName}' at row position {position}: {e.Message}", e);
-                }
-
-                destination.Clear();
-                _failed[slot] = true;
                 Interlocked.Increment(ref _parent._errorCount);
             }
         }
