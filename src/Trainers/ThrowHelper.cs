@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using Microsoft.ML;
 
 namespace MlNotes.Trainers;
 
@@ -43,4 +44,23 @@ internal static class ThrowHelper
     [DoesNotReturn]
     public static T CorruptModel<T>(string message)
         => throw new FormatException(message);
+
+    /// <summary>The model-zip entry that holds a loader's own fields (its <c>Model.key</c>), for error messages.</summary>
+    public static string EntryName(ModelLoadContext ctx, string? stream = null)
+    {
+        string name = stream ?? ModelLoadContext.ModelStreamName;
+        return string.IsNullOrEmpty(ctx.Directory) ? name : ctx.Directory + "/" + name;
+    }
+
+    /// <summary>
+    /// A saved model whose entry holds something its loader refuses: a <see cref="FormatException"/> naming the zip entry
+    /// (<paramref name="stream"/>, or the loader's <c>Model.key</c>) and the problem.
+    /// </summary>
+    [DoesNotReturn]
+    public static void CorruptEntry(ModelLoadContext ctx, string problem, Exception? inner = null, string? stream = null)
+        => throw new FormatException($"The model zip entry '{EntryName(ctx, stream)}' is corrupt: {problem}.", inner);
+
+    [DoesNotReturn]
+    public static T CorruptEntry<T>(ModelLoadContext ctx, string problem, Exception? inner = null, string? stream = null)
+        => throw new FormatException($"The model zip entry '{EntryName(ctx, stream)}' is corrupt: {problem}.", inner);
 }
