@@ -9,7 +9,7 @@ using System.Text.Json;
 namespace MlNotes.Benchmarks;
 
 /// <summary>
-/// The PyTorch side of the trainer benchmarks: runs a script of this folder through ../shared/scripts/with-torch (Debian's torch,
+/// The PyTorch side of the trainer benchmarks: runs a script of this folder through tools/with-torch (Debian's torch,
 /// OpenBLAS-OpenMP, 2 threads) on the data file the C# side wrote, and reads the JSON line it prints last.
 /// Also the command-line helpers the scenarios share.
 /// </summary>
@@ -19,7 +19,7 @@ internal static class TorchRunner
     public static (double[] Seconds, double Metric) Run(string script, string file, int epochs, string metric)
     {
         string path = Path.Combine("tests", "MlNotes.Benchmarks", script);
-        string runner = Path.Combine("..", "shared", "scripts", "with-torch");
+        string runner = Path.Combine("tools", "with-torch");
         var start = new ProcessStartInfo(runner) { RedirectStandardOutput = true, UseShellExecute = false };
         start.ArgumentList.Add(path);
         start.ArgumentList.Add(file);

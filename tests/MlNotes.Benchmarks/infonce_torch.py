@@ -1,6 +1,6 @@
 """PyTorch side of the `infonce` benchmark scenario (InfoNceScenario.cs): same data file, linear heads, loss and schedule.
 
-Usage: ../shared/scripts/with-torch tests/MlNotes.Benchmarks/infonce_torch.py DATA.bin EPOCHS
+Usage: tools/with-torch tests/MlNotes.Benchmarks/infonce_torch.py DATA.bin EPOCHS
 DATA.bin: int32 n_train, n_valid, size_a, size_b, then float32 train A, train B, valid A, valid B.
 Prints one JSON line: {"epoch_seconds": [...], "recall_at_1": x} (recall@1 averaged over both directions, all validation rows).
 """

@@ -1,6 +1,6 @@
 """PyTorch side of the `mdn` benchmark scenario (MdnScenario.cs): same data file, architecture, loss, prior and schedule.
 
-Usage: ../shared/scripts/with-torch tests/MlNotes.Benchmarks/mdn_torch.py DATA.bin EPOCHS
+Usage: tools/with-torch tests/MlNotes.Benchmarks/mdn_torch.py DATA.bin EPOCHS
 DATA.bin: int32 n_train, n_test, features, then float32 train features, train labels, test features, test labels.
 Prints one JSON line: {"epoch_seconds": [...], "test_nll": x}.
 """

@@ -39,13 +39,13 @@ public sealed class DualEncoderEstimator : IEstimator<DualEncoderTransformer>
         _transformer = new DualEncoderTransformer(env, options.Clone());
     }
 
-    /// <summary>Returns the (already built) transformer after checking the input columns.</summary>
+    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the input columns.</summary>
     /// <param name="input">Data with one or both tower inputs.</param>
     public DualEncoderTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         _transformer.GetOutputSchema(input.Schema);
-        return _transformer;
+        return _transformer.Share();
     }
 
     /// <summary>The input columns plus the embeddings of the towers whose input is present, and the similarity when both are.</summary>

@@ -84,6 +84,10 @@ public sealed class DualEncoderTransformer : ITransformer, IDisposable, IBatched
         CheckSizes();
     }
 
+    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
+    internal DualEncoderTransformer Share() => new(_host, _modelA.Share(), _modelB.Share(), Names,
+        new[] { _a.Input.Tensor.Name, _a.Output.Tensor.Name, _b.Input.Tensor.Name, _b.Output.Tensor.Name });
+
     /// <summary>The embedding size (the same for both towers).</summary>
     public int EmbeddingSize => _a.Output.Tensor.RowElements;
 
@@ -148,6 +152,8 @@ public sealed class DualEncoderTransformer : ITransformer, IDisposable, IBatched
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         ((IBatchedMapper)this).ThrowIfDisposed();
+        _modelA.AddOwner(); // both released when the engine disposes this transformer
+        _modelB.AddOwner();
         return new BatchedRowMapper(this, inputSchema);
     }
 

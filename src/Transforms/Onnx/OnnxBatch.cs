@@ -25,6 +25,7 @@ internal sealed class OnnxBatch : IBatch
     private readonly OrtValue[] _outputValues;
     private readonly long[] _positions;
     private readonly RunOptions _runOptions = new();
+    private readonly OnnxModel.SessionLease _lease;
 
     /// <param name="model">The model whose session scores.</param>
     /// <param name="inputs">One per graph input: from a column (<see cref="FromColumn"/>) or computed (<see cref="Computed{T}"/>).</param>
@@ -65,6 +66,8 @@ internal sealed class OnnxBatch : IBatch
         _bindOutputs = Array.TrueForAll(_runOutputs, o => o.Binding.Tensor.RowElements > 0);
         _inputValues = new OrtValue[_inputs.Length];
         _outputValues = new OrtValue[_runOutputs.Length];
+        // Last: nothing after it may throw, or the reference would never be released.
+        _lease = model.Lease();
     }
 
     /// <summary>Fills a computed input's row (its fixed length) for the source row at <paramref name="position"/>.</summary>
@@ -146,7 +149,11 @@ internal sealed class OnnxBatch : IBatch
         where T : unmanaged
         => ((OutputSlots<T>)Active(outputIndex)).Row(slot);
 
-    public void Dispose() => _runOptions.Dispose();
+    public void Dispose()
+    {
+        _runOptions.Dispose();
+        _lease.Dispose();
+    }
 
     private OutputSlots Active(int outputIndex)
         => _outputs[outputIndex] ?? throw new InvalidOperationException($"Output column '{_bindings[outputIndex].ColumnName}' is not active.");
@@ -180,7 +187,7 @@ internal sealed class OnnxBatch : IBatch
                     _outputValues[i] = _runOutputs[i].CreateBoundTensor(first, count);
                 }
 
-                _model.Session.Run(_runOptions, _inputNames, _inputValues, _runOutputNames, _outputValues);
+                _lease.Session.Run(_runOptions, _inputNames, _inputValues, _runOutputNames, _outputValues);
                 _model.CountRun();
                 for (int i = 0; i < _runOutputs.Length; i++)
                 {
@@ -189,7 +196,7 @@ internal sealed class OnnxBatch : IBatch
             }
             else
             {
-                using var results = _model.Session.Run(_runOptions, _inputNames, _inputValues, _runOutputNames);
+                using var results = _lease.Session.Run(_runOptions, _inputNames, _inputValues, _runOutputNames);
                 _model.CountRun();
                 for (int i = 0; i < _runOutputs.Length; i++)
                 {

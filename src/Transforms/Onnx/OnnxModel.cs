@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Threading;
 using Microsoft.ML;
@@ -13,20 +14,30 @@ namespace MlNotes.Transforms.Onnx;
 /// <summary>
 /// An ONNX model and the one session every cursor of a transformer shares (<see cref="InferenceSession.Run(RunOptions, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string})"/> is thread-safe).
 /// Knows how to store its bytes in a model zip and read them back, checked by SHA-256.
+/// The session is reference-counted: the owning transformer holds one reference (released by <see cref="Dispose"/>), every
+/// batch that runs it holds another (<see cref="Lease"/>), and transformers fitted from one estimator share it
+/// (<see cref="Share"/>). The session is freed when the last reference goes, so disposing a transformer while a
+/// <c>PredictionEngine</c> or a cursor still runs it never frees native memory under them; new uses of the disposed
+/// transformer throw <see cref="ObjectDisposedException"/>.
 /// </summary>
 internal sealed class OnnxModel : IDisposable
 {
     private const string ModelStreamName = "OnnxModel";
-    private InferenceSession? _session;
-    private long _runCount;
+    private readonly SharedSession _shared;
+    private readonly StrongBox<long> _runCount;
+    private int _owners = 1;
 
-    private OnnxModel(byte[] bytes, string name, InferenceSession session, OnnxExecutionProvider provider, OnnxExecutionSettings settings)
+    private OnnxModel(byte[] bytes, string name, SharedSession shared, StrongBox<long> runCount, OnnxExecutionProvider provider, OnnxExecutionSettings settings, string owner)
     {
         Bytes = bytes;
         Name = name;
-        _session = session;
+        _shared = shared;
+        _runCount = runCount;
         ExecutionProvider = provider;
         Settings = settings;
+        Owner = owner;
+        InputMetadata = shared.Session.InputMetadata;
+        OutputMetadata = shared.Session.OutputMetadata;
     }
 
     public byte[] Bytes { get; }
@@ -34,17 +45,28 @@ internal sealed class OnnxModel : IDisposable
     /// <summary>Names the model in messages: its path in quotes, or where its bytes came from.</summary>
     public string Name { get; }
 
+    /// <summary>The component that owns this reference, named by <see cref="ObjectDisposedException"/>.</summary>
+    public string Owner { get; }
+
     public OnnxExecutionProvider ExecutionProvider { get; }
 
     public OnnxExecutionSettings Settings { get; }
 
-    public InferenceSession Session => _session ?? throw new ObjectDisposedException(nameof(OnnxModel));
+    /// <summary>The session, until this owner is disposed (a batch reads it through its <see cref="Lease"/>, which outlives that).</summary>
+    public InferenceSession Session
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _shared.Session;
+        }
+    }
 
-    public long RunCount => Interlocked.Read(ref _runCount);
+    public long RunCount => Interlocked.Read(ref _runCount.Value);
 
-    public IReadOnlyDictionary<string, NodeMetadata> InputMetadata => Session.InputMetadata;
+    public IReadOnlyDictionary<string, NodeMetadata> InputMetadata { get; }
 
-    public IReadOnlyDictionary<string, NodeMetadata> OutputMetadata => Session.OutputMetadata;
+    public IReadOnlyDictionary<string, NodeMetadata> OutputMetadata { get; }
 
     public static OnnxModel Create(IHost host, byte[] bytes, string name, OnnxExecutionSettings settings, bool fromSavedModel)
     {
@@ -55,7 +77,7 @@ internal sealed class OnnxModel : IDisposable
             ch.Warning($"Execution provider {settings.Provider} is not available: model {name} runs on {actual} (FallbackToCpu).");
         }
 
-        return new OnnxModel(bytes, name, session, actual, settings);
+        return new OnnxModel(bytes, name, new SharedSession(session), new StrongBox<long>(), actual, settings, OwnerName(host));
     }
 
     /// <summary>Reads the model named by a file path or given as bytes (exactly one of them).</summary>
@@ -135,13 +157,130 @@ internal sealed class OnnxModel : IDisposable
         return Create(host, bytes, loadedName, LoadTimeSettings(env, intra, inter), fromSavedModel: true);
     }
 
-    public void CountRun() => Interlocked.Increment(ref _runCount);
+    public void CountRun() => Interlocked.Increment(ref _runCount.Value);
 
-    public void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_session == null, this);
+    public void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _owners) == 0)
+        {
+            throw Disposed();
+        }
+    }
 
+    /// <summary>
+    /// One more owner: a <c>PredictionEngine</c> (which disposes the transformer it was made on, ML.NET's default) takes a
+    /// share in it when it asks for a row mapper, so that disposing one engine leaves the model to the others and its creator.
+    /// Each <see cref="Dispose"/> releases one share; the transformer is disposed when the last goes.
+    /// </summary>
+    public void AddOwner()
+    {
+        int current = Volatile.Read(ref _owners);
+        while (current > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _owners, current + 1, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+
+        throw Disposed();
+    }
+
+    /// <summary>A reference to the session for as long as a batch runs it: the session outlives the transformer's disposal until it is released.</summary>
+    /// <exception cref="ObjectDisposedException">The owner was disposed.</exception>
+    public SessionLease Lease()
+    {
+        ThrowIfDisposed();
+        return _shared.TryAcquire() ? new SessionLease(_shared) : throw Disposed();
+    }
+
+    /// <summary>Another owner of the same session (a transformer fitted again from the same estimator), disposed separately.</summary>
+    public OnnxModel Share()
+    {
+        ThrowIfDisposed();
+        return _shared.TryAcquire() ? new OnnxModel(Bytes, Name, _shared, _runCount, ExecutionProvider, Settings, Owner) : throw Disposed();
+    }
+
+    /// <summary>
+    /// Releases one owner's share (<see cref="AddOwner"/>); after the last, the model is disposed (further calls do nothing) and its
+    /// reference to the session goes. The session is freed once no batch and no other transformer holds it.
+    /// </summary>
     public void Dispose()
     {
-        _session?.Dispose();
-        _session = null;
+        int current = Volatile.Read(ref _owners);
+        while (current > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _owners, current - 1, current);
+            if (seen == current)
+            {
+                if (current == 1)
+                {
+                    _shared.Release();
+                }
+
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    private ObjectDisposedException Disposed() => new(Owner,
+        $"The {Owner} over the ONNX model {Name} has been disposed (by its owner, or by the last PredictionEngine made on it: an engine disposes its model unless PredictionEngineOptions.OwnsTransformer is false).");
+
+    internal sealed class SharedSession(InferenceSession session)
+    {
+        private int _references = 1;
+
+        public InferenceSession Session { get; } = session;
+
+        public bool TryAcquire()
+        {
+            int current = Volatile.Read(ref _references);
+            while (current > 0)
+            {
+                int seen = Interlocked.CompareExchange(ref _references, current + 1, current);
+                if (seen == current)
+                {
+                    return true;
+                }
+
+                current = seen;
+            }
+
+            return false;
+        }
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _references) == 0)
+            {
+                Session.Dispose();
+            }
+        }
+    }
+
+    // The component's name as registered with ML.NET (env.Register(nameof(...))), which IHost does not expose.
+    private static string OwnerName(IHost host)
+        => host.GetType().GetProperty("ShortName")?.GetValue(host) as string ?? host.ContextDescription;
+
+    /// <summary>One reference to a session, held by a batch for as long as it may run it.</summary>
+    internal sealed class SessionLease : IDisposable
+    {
+        private readonly InferenceSession _session;
+        private SharedSession? _shared;
+
+        internal SessionLease(SharedSession shared)
+        {
+            _shared = shared;
+            _session = shared.Session;
+        }
+
+        public InferenceSession Session => _shared != null ? _session : throw new ObjectDisposedException(nameof(SessionLease));
+
+        public void Dispose() => Interlocked.Exchange(ref _shared, null)?.Release();
     }
 }

@@ -41,14 +41,14 @@ public sealed class OnnxScoringEstimator : IEstimator<OnnxScoringTransformer>
         _transformer = new OnnxScoringTransformer(env, options.Clone());
     }
 
-    /// <summary>Returns the (already built) transformer after checking that <paramref name="input"/> has the columns it reads.</summary>
+    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking that <paramref name="input"/> has the columns it reads.</summary>
     /// <param name="input">The data the transformer will score.</param>
     /// <exception cref="ArgumentOutOfRangeException">A mapped column is missing or has the wrong type or size.</exception>
     public OnnxScoringTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         _transformer.GetOutputSchema(input.Schema);
-        return _transformer;
+        return _transformer.Share();
     }
 
     /// <summary>The output schema shape: the input columns plus one column per mapped graph output.</summary>

@@ -52,6 +52,11 @@ public sealed class OnnxScoringTransformer : ITransformer, IDisposable, IBatched
         (Inputs, Outputs, BatchSize) = BindOrDispose(model, inputColumns, inputTensors, outputColumns, outputTensors, batchSize);
     }
 
+    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
+    internal OnnxScoringTransformer Share() => new(_host, _model.Share(),
+        Inputs.Select(b => b.ColumnName).ToArray(), Inputs.Select(b => b.Tensor.Name).ToArray(),
+        Outputs.Select(b => b.ColumnName).ToArray(), Outputs.Select(b => b.Tensor.Name).ToArray(), BatchSize);
+
     /// <summary>Rows per ONNX Runtime run (1 when the graph fixes its batch axis to 1).</summary>
     public int BatchSize { get; }
 
@@ -114,6 +119,7 @@ public sealed class OnnxScoringTransformer : ITransformer, IDisposable, IBatched
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         _model.ThrowIfDisposed();
+        _model.AddOwner(); // released when the engine disposes this transformer
         return new BatchedRowMapper(this, inputSchema);
     }
 

@@ -43,13 +43,13 @@ public sealed class OnnxTextEncoderEstimator : IEstimator<OnnxTextEncoderTransfo
         _transformer = new OnnxTextEncoderTransformer(env, options.Clone());
     }
 
-    /// <summary>Returns the (already built) transformer after checking the text column.</summary>
+    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the text column.</summary>
     /// <param name="input">The data to encode.</param>
     public OnnxTextEncoderTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         _transformer.GetOutputSchema(input.Schema);
-        return _transformer;
+        return _transformer.Share();
     }
 
     /// <summary>The input columns plus the encoder's outputs.</summary>

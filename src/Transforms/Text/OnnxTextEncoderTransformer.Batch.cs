@@ -28,6 +28,7 @@ public sealed partial class OnnxTextEncoderTransformer
         private readonly float[] _logits;
         private readonly float[][] _tokens;
         private readonly RunOptions _runOptions = new();
+        private readonly OnnxModel.SessionLease _lease;
         private long[] _idBuffer = Array.Empty<long>(), _maskBuffer = Array.Empty<long>(), _typeBuffer = Array.Empty<long>();
         private ReadOnlyMemory<char> _value;
 
@@ -68,6 +69,8 @@ public sealed partial class OnnxTextEncoderTransformer
             _embeddings = new float[capacity * c.EmbeddingSize];
             _logits = new float[capacity * Math.Max(c.ClassNames.Length, 1)];
             _tokens = new float[capacity][];
+            // Last: nothing after it may throw, or the reference would never be released.
+            _lease = parent._model.Lease();
         }
 
         public int Capacity { get; }
@@ -157,7 +160,11 @@ public sealed partial class OnnxTextEncoderTransformer
             });
         }
 
-        public void Dispose() => _runOptions.Dispose();
+        public void Dispose()
+        {
+            _runOptions.Dispose();
+            _lease.Dispose();
+        }
 
         private int Length(int slot) => _offsets[slot + 1] - _offsets[slot];
 
@@ -204,7 +211,7 @@ public sealed partial class OnnxTextEncoderTransformer
 
             try
             {
-                using var results = _parent._model.Session.Run(_runOptions, names, values, _outputNames);
+                using var results = _lease.Session.Run(_runOptions, names, values, _outputNames);
                 _parent._model.CountRun();
                 for (int o = 0; o < _outputNames.Length; o++)
                 {

@@ -81,6 +81,9 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         _classNames = config.ClassNames.Select(c => c.AsMemory()).ToArray();
     }
 
+    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
+    internal OnnxTextEncoderTransformer Share() => new(_host, _model.Share(), _vocab, Config);
+
     /// <summary>Texts per ONNX Runtime run.</summary>
     public int BatchSize => Config.BatchSize;
 
@@ -159,6 +162,7 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         _model.ThrowIfDisposed();
+        _model.AddOwner(); // released when the engine disposes this transformer
         return new BatchedRowMapper(this, inputSchema);
     }
 

@@ -47,13 +47,13 @@ public sealed class VaeDecoderEstimator : IEstimator<VaeDecoderTransformer>
         _transformer = new VaeDecoderTransformer(VaeMapper.Create(env, nameof(VaeDecoderTransformer), sources, config));
     }
 
-    /// <summary>Returns the (already built) transformer after checking the latent column.</summary>
+    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the latent column.</summary>
     /// <param name="input">The latent vectors to decode.</param>
     public VaeDecoderTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         _transformer.GetOutputSchema(input.Schema);
-        return _transformer;
+        return _transformer.Share();
     }
 
     /// <summary>The input columns plus the reconstruction.</summary>

@@ -25,6 +25,9 @@ public sealed class VaeDecoderTransformer : VaeTransformer
     {
     }
 
+    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
+    internal VaeDecoderTransformer Share() => new(Mapper.Share());
+
     /// <summary>The latent column the decoder reads.</summary>
     public string InputColumnName => Mapper.Config.LatentInputColumnName!;
 

@@ -61,13 +61,13 @@ public sealed class VaeEncoderEstimator : IEstimator<VaeEncoderTransformer>
         _transformer = new VaeEncoderTransformer(VaeMapper.Create(env, nameof(VaeEncoderTransformer), sources, config));
     }
 
-    /// <summary>Returns the (already built) transformer after checking the input columns.</summary>
+    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the input columns.</summary>
     /// <param name="input">The images to encode.</param>
     public VaeEncoderTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         _transformer.GetOutputSchema(input.Schema);
-        return _transformer;
+        return _transformer.Share();
     }
 
     /// <summary>The input columns plus the encoder's outputs.</summary>

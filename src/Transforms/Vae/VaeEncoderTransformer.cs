@@ -21,6 +21,9 @@ public sealed class VaeEncoderTransformer : VaeTransformer
     {
     }
 
+    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
+    internal VaeEncoderTransformer Share() => new(Mapper.Share());
+
     /// <summary>The seed of the noise eps (the option, else the <c>MLContext</c>'s seed, else 0).</summary>
     public int Seed => Mapper.Config.Seed;
 

@@ -53,6 +53,9 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
         _columns = Columns().ToArray();
     }
 
+    /// <summary>A new mapper over the same sessions (one more reference to each), for another transformer.</summary>
+    public VaeMapper Share() => WithConfig(Config);
+
     /// <summary>The kinds of column a VAE transformer adds.</summary>
     internal enum VaeColumn
     {
@@ -156,8 +159,9 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
         OnnxModel? encoder = null, decoder = null;
         try
         {
-            encoder = _encoder != null ? OnnxModel.Create(Host, _encoder.Bytes, _encoder.Name, _encoder.Settings, fromSavedModel: false) : null;
-            decoder = _decoder != null ? OnnxModel.Create(Host, _decoder.Bytes, _decoder.Name, _decoder.Settings, fromSavedModel: false) : null;
+            // The same sessions, one more reference each: the fitted transformer is disposed on its own.
+            encoder = _encoder?.Share();
+            decoder = _decoder?.Share();
             return new VaeMapper(Host, encoder, decoder, config);
         }
         catch
@@ -225,6 +229,13 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
     public IBatch CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
 
     public void ThrowIfDisposed() => (_encoder ?? _decoder)!.ThrowIfDisposed();
+
+    /// <summary>One more owner of both sessions (a PredictionEngine): see <see cref="OnnxModel.AddOwner"/>.</summary>
+    public void AddOwner()
+    {
+        _encoder?.AddOwner();
+        _decoder?.AddOwner();
+    }
 
     public void Dispose()
     {

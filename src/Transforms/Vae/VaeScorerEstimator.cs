@@ -59,13 +59,13 @@ public sealed class VaeScorerEstimator : IEstimator<VaeScorerTransformer>
         _transformer = new VaeScorerTransformer(VaeMapper.Create(env, nameof(VaeScorerTransformer), sources, config));
     }
 
-    /// <summary>Returns the (already built) transformer after checking the input columns.</summary>
+    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the input columns.</summary>
     /// <param name="input">The images to score.</param>
     public VaeScorerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         _transformer.GetOutputSchema(input.Schema);
-        return _transformer;
+        return _transformer.Share();
     }
 
     /// <summary>The input columns plus the scores.</summary>

@@ -22,6 +22,9 @@ public sealed class VaeScorerTransformer : VaeTransformer
     {
     }
 
+    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
+    internal VaeScorerTransformer Share() => new(Mapper.Share());
+
     /// <summary>The seed of the noise eps (the option, else the <c>MLContext</c>'s seed, else 0).</summary>
     public int Seed => Mapper.Config.Seed;
 

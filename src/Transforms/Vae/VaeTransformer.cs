@@ -48,6 +48,7 @@ public abstract class VaeTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         Mapper.ThrowIfDisposed();
+        Mapper.AddOwner(); // released when the engine disposes this transformer
         return new BatchedRowMapper(Mapper, inputSchema);
     }
 

@@ -45,13 +45,13 @@ public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifie
         _transformer = new OnnxImageClassifierTransformer(env, options.Clone());
     }
 
-    /// <summary>Returns the (already built) transformer after checking the image column.</summary>
+    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the image column.</summary>
     /// <param name="input">The data to classify.</param>
     public OnnxImageClassifierTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         _transformer.GetOutputSchema(input.Schema);
-        return _transformer;
+        return _transformer.Share();
     }
 
     /// <summary>The input columns plus the classifier's outputs.</summary>

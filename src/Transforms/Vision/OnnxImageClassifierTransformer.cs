@@ -69,6 +69,9 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         _input = CreateInput(config);
     }
 
+    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
+    internal OnnxImageClassifierTransformer Share() => new(_host, _model.Share(), Config);
+
     /// <summary>Class names in the model's output order: the score slots and the predicted label's key values.</summary>
     public IReadOnlyList<string> ClassNames => Config.ClassNames;
 
@@ -118,6 +121,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         _model.ThrowIfDisposed();
+        _model.AddOwner(); // released when the engine disposes this transformer
         return new BatchedRowMapper(this, inputSchema);
     }
 

@@ -39,13 +39,13 @@ public sealed class OnnxImageEncoderEstimator : IEstimator<OnnxImageEncoderTrans
         _transformer = new OnnxImageEncoderTransformer(env, options.Clone());
     }
 
-    /// <summary>Returns the (already built) transformer after checking the image column.</summary>
+    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the image column.</summary>
     /// <param name="input">The data to embed.</param>
     public OnnxImageEncoderTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         _transformer.GetOutputSchema(input.Schema);
-        return _transformer;
+        return _transformer.Share();
     }
 
     /// <summary>The input columns plus the embedding (and error flag).</summary>

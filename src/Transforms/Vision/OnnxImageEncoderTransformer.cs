@@ -58,6 +58,9 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
         (_image, _embedding, _input) = Bind(config, model);
     }
 
+    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
+    internal OnnxImageEncoderTransformer Share() => new(_host, _model.Share(), Config);
+
     /// <summary>The embedding size.</summary>
     public int EmbeddingSize => _embedding.Tensor.RowElements;
 
@@ -107,6 +110,7 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         _model.ThrowIfDisposed();
+        _model.AddOwner(); // released when the engine disposes this transformer
         return new BatchedRowMapper(this, inputSchema);
     }
 

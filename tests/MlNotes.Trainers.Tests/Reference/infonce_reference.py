@@ -4,7 +4,7 @@ Two linear-plus-MLP heads (A: 12 -> [16] ReLU -> 8, B: 10 -> [16] ReLU -> 8) wit
 e^t (t = ln(1 / 0.07)), logits = scale * normalize(hA(a)) @ normalize(hB(b)).T, loss = (CE(logits, arange) + CE(logits.T, arange)) / 2,
 in float64 and float32; also the loss with groups (negatives only within a group: other entries masked to -inf), and the gradient of
 the log scale. Weights in MlNotes' layout: per layer W as (in, out) row-major, then b; head A, head B, then t.
-Run from the repository root: ../shared/scripts/with-torch tests/MlNotes.Trainers.Tests/Reference/infonce_reference.py
+Run from the repository root: tools/with-torch tests/MlNotes.Trainers.Tests/Reference/infonce_reference.py
 """
 import json
 import math

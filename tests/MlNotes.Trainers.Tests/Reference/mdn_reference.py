@@ -6,7 +6,7 @@ deviation, the Gaussian prior lambda / (2N) ||W||^2 on the weights, Adam (PyTorc
 Fisher-Yates shuffle. The fixture holds the data, the initial weights in MlNotes' layout (per layer W as (in, out) row-major, then b),
 the schedule, and the test NLL (label units) before training, after one epoch and at the end.
 
-Run from the repository root: ../shared/scripts/with-torch tests/MlNotes.Trainers.Tests/Reference/mdn_reference.py
+Run from the repository root: tools/with-torch tests/MlNotes.Trainers.Tests/Reference/mdn_reference.py
 """
 import json
 import math

@@ -2,7 +2,7 @@
 """Writes the small ONNX test graphs of the scoring engine and their PyTorch fixtures (expected.json).
 
 Run from the repository root:
-    /work/shared/scripts/with-torch tests/MlNotes.Transforms.Tests/TestModels/make_test_models.py
+    tools/with-torch tests/MlNotes.Transforms.Tests/TestModels/make_test_models.py
 (or any Debian python3 with python3-torch and python3-onnx). Weights are random but seeded, so the
 output is the same on every run with the same torch build.
 """

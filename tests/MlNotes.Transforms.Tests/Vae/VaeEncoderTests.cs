@@ -104,6 +104,9 @@ public sealed class VaeEncoderTests
         var loaded = fresh.Model.Load(zip, out _);
 
         Assert.Equal(expected, loaded.Transform(data).GetColumn<float[]>("Latent").ToArray());
+        // The engine is an owner too (it disposes the model it was made on): the encoder stays usable until it goes.
+        Assert.Equal(expected, encoder.Transform(data).GetColumn<float[]>("Latent").ToArray());
+        engine.Dispose();
         Assert.Throws<ObjectDisposedException>(() => encoder.Transform(data));
         (loaded as IDisposable)?.Dispose();
     }

@@ -2,7 +2,7 @@
 [batch, seq], both axes dynamic) -> last_hidden_state [batch, seq, 16]; random seeded weights. Also its vocab.txt, a vocab
 with 20 tokens more than the graph's embedding table (for the error test), and PyTorch reference outputs.
 
-Run from the repository root:  ../shared/scripts/with-torch tests/MlNotes.Transforms.Tests/TestModels/text/make_bert_like.py
+Run from the repository root:  tools/with-torch tests/MlNotes.Transforms.Tests/TestModels/text/make_bert_like.py
 """
 import json
 import os

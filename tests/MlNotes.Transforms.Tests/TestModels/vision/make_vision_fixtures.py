@@ -2,7 +2,7 @@
 """Writes the torchvision image-preprocessing reference fixtures of MlNotes (see README.md here).
 
 Run from the repository root:
-    ../shared/scripts/with-torch tests/MlNotes.Transforms.Tests/TestModels/vision/make_vision_fixtures.py
+    tools/with-torch tests/MlNotes.Transforms.Tests/TestModels/vision/make_vision_fixtures.py
 (any Debian python3 with python3-torch, python3-torchvision, python3-pil and python3-onnx works).
 
 Everything is seeded: the same Debian builds (torch 1.13, torchvision 0.14.1, Pillow 9.4.0,
