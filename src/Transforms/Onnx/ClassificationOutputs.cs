@@ -48,12 +48,22 @@ internal static class ClassificationOutputs
         }
     }
 
-    /// <summary>The predicted key: 1 + the index of the largest logit (the first one on ties).</summary>
+    /// <summary>The predicted key: 1 + the index of the largest logit (the first one on ties); 0 (missing) when a logit is NaN.</summary>
     public static uint PredictedKey(ReadOnlySpan<float> logits)
     {
+        if (logits.IsEmpty || float.IsNaN(logits[0]))
+        {
+            return 0;
+        }
+
         int best = 0;
         for (int i = 1; i < logits.Length; i++)
         {
+            if (float.IsNaN(logits[i]))
+            {
+                return 0;
+            }
+
             if (logits[i] > logits[best])
             {
                 best = i;
