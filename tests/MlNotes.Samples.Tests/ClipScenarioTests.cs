@@ -16,9 +16,11 @@ public sealed class ClipScenarioTests
 
         var result = ClipScenario.Run(run.Context);
 
-        Assert.True(result.ZeroShotAccuracy > 0.85, $"zero-shot accuracy {result.ZeroShotAccuracy:P2}");
-        Assert.True(result.SearchPrecision >= 0.75, $"search precision@8 {result.SearchPrecision:P0}");
-        Assert.False(string.IsNullOrEmpty(result.FirstPrediction));
+        // Quick mode (the first 300 subset images), measured: zero-shot 0.93 (279/300), +-0.01 (3 images)
+        // for float differences on other CPUs; every one of the 4 queries' 8 nearest images is of the queried class.
+        Assert.InRange(result.ZeroShotAccuracy, 0.92, 0.94);
+        Assert.Equal(1.0, result.SearchPrecision);
+        Assert.Equal("Coat", result.FirstPrediction); // 00000.png is a Coat; the zip's PredictionEngine classifies it
         Assert.True(File.Exists(result.ModelZip) && File.Exists(result.SearchZip));
         foreach (string picture in new[] { "clip-confusion.png", "clip-search.png" })
         {

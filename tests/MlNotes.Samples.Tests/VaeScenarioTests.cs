@@ -21,7 +21,16 @@ public sealed class VaeScenarioTests
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, bytes.Take(8).ToArray());
         }
 
-        Assert.InRange(result.Auc, 0.0, 1.0);
-        Assert.True(result.SeenElbo < 0 && result.HeldOutElbo < 0, $"ELBOs {result.SeenElbo}, {result.HeldOutElbo}");
+        // Quick mode: the first 400 subset images (365 seen, 35 Ankle boots), ELBO at the latent mean (eps = 0, deterministic).
+        // Measured, identical over two runs: seen -239.0646, held-out -238.3633 nats, AUC 0.50458. The ELBO means agree with
+        // PyTorch within 0.006 nats (VaeAnomalyDetectorTests), hence +-0.02 here; one swapped seen/held-out pair moves the AUC by
+        // 1/(365 x 35) = 7.8e-5, and +-0.002 allows about 25 such swaps from float differences on other CPUs.
+        Assert.Equal(-239.0646, result.SeenElbo, 0.02);
+        Assert.Equal(-238.3633, result.HeldOutElbo, 0.02);
+        Assert.Equal(0.50458, result.Auc, 0.002);
+        // On this slice the VAE does not separate the held-out class: its mean ELBO is 0.70 nats ABOVE the seen classes' (on the
+        // whole 2,000-image subset it is 2.85 below, AUC 0.519: models-onnx/metrics.json), and the AUC is barely over chance.
+        Assert.InRange(result.HeldOutElbo - result.SeenElbo, 0.66, 0.74);
+        Assert.True(result.Auc > 0.5, $"AUC {result.Auc:F4}");
     }
 }

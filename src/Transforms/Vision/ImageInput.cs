@@ -166,16 +166,7 @@ internal sealed class ImageInput
             return () =>
             {
                 pathGetter(ref relative);
-                string path = Path.Combine(ImageFolder ?? "", relative.ToString());
-                try
-                {
-                    using var image = MLImage.CreateFromFile(path);
-                    return FromImage(image);
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    throw new InvalidDataException($"the image file '{path}' cannot be read: {e.Message}", e);
-                }
+                return ReadFile(Path.Combine(ImageFolder ?? "", relative.ToString()));
             };
         }
 
@@ -262,6 +253,45 @@ internal sealed class ImageInput
             {
                 throw new InvalidDataException($"the pixel vector has {actual} values, expected {expected} ({height} x {width} x {channels}).");
             }
+        }
+    }
+
+    /// <summary>Reads and decodes one image file; the message says whether it is missing, empty, unreadable or not an image.</summary>
+    private static ImageSource ReadFile(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new InvalidDataException($"the image path '{path}' is a folder, not an image file (is the path in the row empty?).");
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new InvalidDataException($"the image file '{path}' does not exist.", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new InvalidDataException($"the image file '{path}' cannot be read: {e.Message}", e);
+        }
+
+        if (bytes.Length == 0)
+        {
+            throw new InvalidDataException($"the image file '{path}' is empty (0 bytes).");
+        }
+
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            using var image = MLImage.CreateFromStream(stream);
+            return FromImage(image);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"the image file '{path}' cannot be read as an image ({bytes.Length} bytes): {e.Message}", e);
         }
     }
 
