@@ -81,7 +81,7 @@ internal static class ModelEntry
         {
             if (!float.IsFinite(values[i]))
             {
-                return $"{name}[{i}] is {values[i].ToString(CultureInfo.InvariantCulture)}, not a finite number";
+                return $"{name}[{i}] is {Text(values[i])}, not a finite number";
             }
         }
 
@@ -93,6 +93,9 @@ internal static class ModelEntry
         => tensor != null && graph.ContainsKey(tensor)
             ? null
             : $"its {what} '{tensor}' is not an {role} of the saved ONNX model (its {role}s: {string.Join(", ", graph.Keys)})";
+
+    /// <summary>A number as messages write it, whatever the culture: NaN, Infinity, -Infinity or the round-trip digits.</summary>
+    public static string Text(float value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The first problem of several checks, or null.</summary>
     public static string? First(params string?[] problems) => problems.FirstOrDefault(p => p != null);

@@ -271,7 +271,7 @@ public sealed class DualEncoderTransformer : ITransformer, IDisposable, IBatched
             });
             var columns = new[] { names.ColumnNameA, names.ColumnNameB, names.OutputColumnNameA, names.OutputColumnNameB, names.SimilarityColumnName };
             ModelEntry.Check(ctx, ModelEntry.First(
-                !(names.LogitScale > 0) || !float.IsFinite(names.LogitScale) ? $"its logit scale {names.LogitScale} is not a positive finite number" : null,
+                !(names.LogitScale > 0) || !float.IsFinite(names.LogitScale) ? $"its logit scale {ModelEntry.Text(names.LogitScale)} is not a positive finite number" : null,
                 names.BatchSize < 1 ? $"its batch size is {names.BatchSize}, not at least 1" : null,
                 columns.Distinct(StringComparer.Ordinal).Count() != columns.Length ? $"its five column names are not distinct: {string.Join(", ", columns)}" : null,
                 ModelEntry.MissingTensor("tower A input", tensors[0], modelA.InputMetadata, "input"),

@@ -167,7 +167,7 @@ public sealed class EmbeddingRetrievalTransformer : ITransformer, IBatchedMapper
             return vectors;
         });
         int bad = Array.FindIndex(vectors, v => !float.IsFinite(v));
-        ModelEntry.Check(ctx, bad < 0, bad < 0 ? "" : $"its index row {bad / dimension} has the non-finite value {vectors[bad]} at {bad % dimension}");
+        ModelEntry.Check(ctx, bad < 0, bad < 0 ? "" : $"its index row {bad / dimension} has the non-finite value {ModelEntry.Text(vectors[bad])} at {bad % dimension}");
         string[]? keys = ModelEntry.Read(ctx, () =>
         {
             if (!reader.ReadBoolean())

@@ -54,7 +54,7 @@ public sealed class EmbeddingSimilarityTransformer : RowToRowTransformerBase
         ArgumentNullException.ThrowIfNull(ctx);
         ctx.CheckAtModel(GetVersionInfo());
         var (a, b, output, scale) = ModelEntry.Read(ctx, () => (ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.Reader.ReadSingle()));
-        ModelEntry.Check(ctx, scale > 0 && float.IsFinite(scale), $"its logit scale {scale} is not a positive finite number");
+        ModelEntry.Check(ctx, scale > 0 && float.IsFinite(scale), $"its logit scale {ModelEntry.Text(scale)} is not a positive finite number");
         return new EmbeddingSimilarityTransformer(env, a, b, output, scale);
     }
 

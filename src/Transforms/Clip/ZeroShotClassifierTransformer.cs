@@ -108,7 +108,7 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
         ModelEntry.Check(ctx, ModelEntry.First(
             labels.Distinct(StringComparer.Ordinal).Count() != labels.Length ? "its labels are not distinct" : null,
             size is < 1 or >= 1_000_000 || (long)count * size > int.MaxValue ? $"its embedding size {size} for {count} labels is not valid" : null,
-            !(scale > 0) || !float.IsFinite(scale) ? $"its logit scale {scale} is not a positive finite number" : null));
+            !(scale > 0) || !float.IsFinite(scale) ? $"its logit scale {ModelEntry.Text(scale)} is not a positive finite number" : null));
         var embeddings = new float[count * size];
         ModelEntry.Read(ctx, () =>
         {
@@ -120,7 +120,7 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
             return embeddings;
         });
         int bad = Array.FindIndex(embeddings, v => !float.IsFinite(v));
-        ModelEntry.Check(ctx, bad < 0, bad < 0 ? "" : $"the label embedding of '{labels[bad / size]}' has the non-finite value {embeddings[bad]} at {bad % size}");
+        ModelEntry.Check(ctx, bad < 0, bad < 0 ? "" : $"the label embedding of '{labels[bad / size]}' has the non-finite value {ModelEntry.Text(embeddings[bad])} at {bad % size}");
         return new ZeroShotClassifierTransformer(env, input, score, predicted, labels, embeddings, size, scale);
     }
 

@@ -102,8 +102,8 @@ internal sealed record VaeConfig
             BatchSize < 1 ? $"its batch size is {BatchSize}, not at least 1" : null,
             SampleCount < 1 ? $"its sample count is {SampleCount}, not at least 1" : null,
             ImportanceSamples < 0 ? $"its importance samples {ImportanceSamples} are negative" : null,
-            !float.IsFinite(Threshold) ? $"its anomaly threshold {Threshold} is not a finite number" : null,
-            !(ThresholdPercentile >= 0 && ThresholdPercentile < 100) ? $"its threshold percentile {ThresholdPercentile} is not in [0, 100)" : null,
+            !float.IsFinite(Threshold) ? $"its anomaly threshold {ModelEntry.Text(Threshold)} is not a finite number" : null,
+            !(ThresholdPercentile >= 0 && ThresholdPercentile < 100) ? $"its threshold percentile {ThresholdPercentile.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not in [0, 100)" : null,
             encoderProblem,
             decoderProblem);
     }
