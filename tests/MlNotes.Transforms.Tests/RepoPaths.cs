@@ -19,6 +19,9 @@ internal static class RepoPaths
         return dir?.FullName ?? throw new InvalidOperationException($"No MlNotes.sln above {AppContext.BaseDirectory}.");
     });
 
+    /// <summary>The repository's root (the folder of MlNotes.sln).</summary>
+    public static string Root => s_root.Value;
+
     public static string ModelsOnnx => Path.Combine(s_root.Value, "models-onnx");
 
     public static string Model(string name) => Path.Combine(ModelsOnnx, name);

@@ -259,23 +259,31 @@ public sealed class DualEncoderTransformer : ITransformer, IDisposable, IBatched
         try
         {
             modelB = OnnxModel.Load(env, host, ctx, StreamB);
-            var names = new DualEncoderEstimator.Options
+            var (names, tensors) = ModelEntry.Read(ctx, () =>
             {
-                ColumnNameA = ctx.LoadNonEmptyString(),
-                ColumnNameB = ctx.LoadNonEmptyString(),
-                OutputColumnNameA = ctx.LoadNonEmptyString(),
-                OutputColumnNameB = ctx.LoadNonEmptyString(),
-                SimilarityColumnName = ctx.LoadNonEmptyString(),
-            };
-            var tensors = new[] { ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString() };
-            names.LogitScale = ctx.Reader.ReadSingle();
-            names.Normalize = ctx.Reader.ReadBoolean();
-            names.BatchSize = ctx.Reader.ReadInt32();
-            if (!(names.LogitScale > 0) || names.BatchSize < 1)
-            {
-                ThrowHelper.CorruptModel($"The saved dual encoder is corrupt: logit scale {names.LogitScale}, batch {names.BatchSize}.");
-            }
-
+                var options = new DualEncoderEstimator.Options
+                {
+                    ColumnNameA = ctx.LoadNonEmptyString(),
+                    ColumnNameB = ctx.LoadNonEmptyString(),
+                    OutputColumnNameA = ctx.LoadNonEmptyString(),
+                    OutputColumnNameB = ctx.LoadNonEmptyString(),
+                    SimilarityColumnName = ctx.LoadNonEmptyString(),
+                };
+                var saved = new[] { ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString() };
+                options.LogitScale = ctx.Reader.ReadSingle();
+                options.Normalize = ctx.Reader.ReadBoolean();
+                options.BatchSize = ctx.Reader.ReadInt32();
+                return (options, saved);
+            });
+            var columns = new[] { names.ColumnNameA, names.ColumnNameB, names.OutputColumnNameA, names.OutputColumnNameB, names.SimilarityColumnName };
+            ModelEntry.Check(ctx, ModelEntry.First(
+                !(names.LogitScale > 0) || !float.IsFinite(names.LogitScale) ? $"its logit scale {ModelEntry.Text(names.LogitScale)} is not a positive finite number" : null,
+                names.BatchSize < 1 ? $"its batch size is {names.BatchSize}, not at least 1" : null,
+                columns.Distinct(StringComparer.Ordinal).Count() != columns.Length ? $"its five column names are not distinct: {string.Join(", ", columns)}" : null,
+                ModelEntry.MissingTensor("tower A input", tensors[0], modelA.InputMetadata, "input"),
+                ModelEntry.MissingTensor("tower A embedding", tensors[1], modelA.OutputMetadata, "output"),
+                ModelEntry.MissingTensor("tower B input", tensors[2], modelB.InputMetadata, "input"),
+                ModelEntry.MissingTensor("tower B embedding", tensors[3], modelB.OutputMetadata, "output")));
             return new DualEncoderTransformer(host, modelA, modelB, names, tensors);
         }
         catch

@@ -139,38 +139,53 @@ public sealed class EmbeddingRetrievalTransformer : ITransformer, IBatchedMapper
     {
         ArgumentNullException.ThrowIfNull(env);
         ctx.CheckAtModel(GetVersionInfo());
-        var options = new EmbeddingRetrievalEstimator.Options
+        var options = ModelEntry.Read(ctx, () => new EmbeddingRetrievalEstimator.Options
         {
             InputColumnName = ctx.LoadNonEmptyString(),
             IndicesColumnName = ctx.LoadNonEmptyString(),
             ScoresColumnName = ctx.LoadNonEmptyString(),
             KeysColumnName = ctx.LoadNonEmptyString(),
-        };
+            TopK = ctx.Reader.ReadInt32(),
+            BatchSize = ctx.Reader.ReadInt32(),
+        });
         var reader = ctx.Reader;
-        options.TopK = reader.ReadInt32();
-        options.BatchSize = reader.ReadInt32();
-        int count = reader.ReadInt32();
-        int dimension = reader.ReadInt32();
-        if (options.TopK < 1 || options.BatchSize < 1 || count < 1 || dimension < 1 || (long)count * dimension > int.MaxValue)
-        {
-            ThrowHelper.CorruptModel($"The saved embedding index is corrupt: top {options.TopK}, batch {options.BatchSize}, {count} x {dimension}.");
-        }
-
+        var (count, dimension) = ModelEntry.Read(ctx, () => (reader.ReadInt32(), reader.ReadInt32()));
+        ModelEntry.Check(ctx, ModelEntry.First(
+            options.TopK < 1 ? $"its top k is {options.TopK}, not at least 1" : null,
+            options.BatchSize < 1 ? $"its batch size is {options.BatchSize}, not at least 1" : null,
+            count < 1 || dimension < 1 || (long)count * dimension > int.MaxValue ? $"its index of {count} x {dimension} values has no valid size" : null,
+            reader.BaseStream.CanSeek && (long)count * dimension * sizeof(float) > reader.BaseStream.Length - reader.BaseStream.Position
+                ? $"its index of {count} x {dimension} values is larger than the entry (wrong counts)" : null));
         var vectors = new float[count * dimension];
-        for (int i = 0; i < vectors.Length; i++)
+        ModelEntry.Read(ctx, () =>
         {
-            vectors[i] = reader.ReadSingle();
-        }
+            for (int i = 0; i < vectors.Length; i++)
+            {
+                vectors[i] = reader.ReadSingle();
+            }
 
-        string[]? keys = null;
-        if (reader.ReadBoolean())
+            return vectors;
+        });
+        int bad = Array.FindIndex(vectors, v => !float.IsFinite(v));
+        ModelEntry.Check(ctx, bad < 0, bad < 0 ? "" : $"its index row {bad / dimension} has the non-finite value {ModelEntry.Text(vectors[bad])} at {bad % dimension}");
+        string[]? keys = ModelEntry.Read(ctx, () =>
         {
-            options.IndexKeyColumnName = options.KeysColumnName;
-            keys = new string[count];
+            if (!reader.ReadBoolean())
+            {
+                return null;
+            }
+
+            var saved = new string[count];
             for (int i = 0; i < count; i++)
             {
-                keys[i] = ctx.LoadString();
+                saved[i] = ctx.LoadString();
             }
+
+            return saved;
+        });
+        if (keys != null)
+        {
+            options.IndexKeyColumnName = options.KeysColumnName;
         }
 
         return new EmbeddingRetrievalTransformer(env, options, new EmbeddingIndex(vectors, count, dimension, normalized: true), keys);

@@ -53,15 +53,8 @@ public sealed class EmbeddingSimilarityTransformer : RowToRowTransformerBase
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(ctx);
         ctx.CheckAtModel(GetVersionInfo());
-        string a = ctx.LoadNonEmptyString();
-        string b = ctx.LoadNonEmptyString();
-        string output = ctx.LoadNonEmptyString();
-        float scale = ctx.Reader.ReadSingle();
-        if (!(scale > 0) || !float.IsFinite(scale))
-        {
-            ThrowHelper.CorruptModel($"The saved embedding similarity is corrupt: logit scale {scale}.");
-        }
-
+        var (a, b, output, scale) = ModelEntry.Read(ctx, () => (ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.Reader.ReadSingle()));
+        ModelEntry.Check(ctx, scale > 0 && float.IsFinite(scale), $"its logit scale {ModelEntry.Text(scale)} is not a positive finite number");
         return new EmbeddingSimilarityTransformer(env, a, b, output, scale);
     }
 

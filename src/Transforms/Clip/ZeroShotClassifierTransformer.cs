@@ -92,28 +92,35 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(ctx);
         ctx.CheckAtModel(GetVersionInfo());
-        string input = ctx.LoadNonEmptyString();
-        string score = ctx.LoadNonEmptyString();
-        string predicted = ctx.LoadNonEmptyString();
+        var (input, score, predicted, count) = ModelEntry.Read(ctx, () => (ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.Reader.ReadInt32()));
         var reader = ctx.Reader;
-        int count = reader.ReadInt32();
-        Check(count is > 0 and < 1_000_000, $"{count} labels");
+        ModelEntry.Check(ctx, count is > 0 and < 1_000_000, $"it holds {count} labels, not 1 to 999,999");
         var labels = new string[count];
-        for (int i = 0; i < count; i++)
+        var (size, scale) = ModelEntry.Read(ctx, () =>
         {
-            labels[i] = ctx.LoadNonEmptyString();
-        }
+            for (int i = 0; i < labels.Length; i++)
+            {
+                labels[i] = ctx.LoadNonEmptyString();
+            }
 
-        int size = reader.ReadInt32();
-        float scale = reader.ReadSingle();
-        Check(size is > 0 and < 1_000_000 && scale > 0 && float.IsFinite(scale), $"embedding size {size}, logit scale {scale}");
+            return (reader.ReadInt32(), reader.ReadSingle());
+        });
+        ModelEntry.Check(ctx, ModelEntry.First(
+            labels.Distinct(StringComparer.Ordinal).Count() != labels.Length ? "its labels are not distinct" : null,
+            size is < 1 or >= 1_000_000 || (long)count * size > int.MaxValue ? $"its embedding size {size} for {count} labels is not valid" : null,
+            !(scale > 0) || !float.IsFinite(scale) ? $"its logit scale {ModelEntry.Text(scale)} is not a positive finite number" : null));
         var embeddings = new float[count * size];
-        for (int i = 0; i < embeddings.Length; i++)
+        ModelEntry.Read(ctx, () =>
         {
-            embeddings[i] = reader.ReadSingle();
-            Check(float.IsFinite(embeddings[i]), $"a non-finite label embedding value at {i}");
-        }
+            for (int i = 0; i < embeddings.Length; i++)
+            {
+                embeddings[i] = reader.ReadSingle();
+            }
 
+            return embeddings;
+        });
+        int bad = Array.FindIndex(embeddings, v => !float.IsFinite(v));
+        ModelEntry.Check(ctx, bad < 0, bad < 0 ? "" : $"the label embedding of '{labels[bad / size]}' has the non-finite value {ModelEntry.Text(embeddings[bad])} at {bad % size}");
         return new ZeroShotClassifierTransformer(env, input, score, predicted, labels, embeddings, size, scale);
     }
 
@@ -127,14 +134,6 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(ZeroShotClassifierTransformer).Assembly.FullName);
-
-    private static void Check(bool ok, string what)
-    {
-        if (!ok)
-        {
-            ThrowHelper.CorruptModel($"The saved zero-shot classifier is corrupt: {what}.");
-        }
-    }
 
     private sealed class Mapper : MapperBase
     {

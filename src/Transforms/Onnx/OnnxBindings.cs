@@ -106,20 +106,19 @@ internal static class OnnxBindings
         }
     }
 
-    public static (string[] Columns, string[] Tensors) Load(ModelLoadContext ctx)
+    public static (string[] Columns, string[] Tensors) Load(ModelLoadContext ctx, OnnxModel model, bool isInput)
     {
-        int count = ctx.Reader.ReadInt32();
-        if (count < 0 || count > 100_000)
-        {
-            ThrowHelper.CorruptModel($"The saved ONNX column bindings are corrupt: {count} bindings.");
-        }
-
+        string role = isInput ? "input" : "output";
+        int count = ModelEntry.Read(ctx, ctx.Reader.ReadInt32);
+        var graph = isInput ? model.InputMetadata : model.OutputMetadata;
+        ModelEntry.Check(ctx, count >= 0 && count <= graph.Count, $"it binds {count} ONNX {role}s; the saved ONNX model has {graph.Count}");
         var columns = new string[count];
         var tensors = new string[count];
         for (int i = 0; i < count; i++)
         {
-            columns[i] = ctx.LoadNonEmptyString();
-            tensors[i] = ctx.LoadNonEmptyString();
+            columns[i] = ModelEntry.Read(ctx, ctx.LoadNonEmptyString);
+            tensors[i] = ModelEntry.Read(ctx, ctx.LoadNonEmptyString);
+            ModelEntry.Check(ctx, ModelEntry.MissingTensor($"{role} binding {i}", tensors[i], graph, role));
         }
 
         return (columns, tensors);

@@ -134,23 +134,36 @@ internal sealed class OnnxModel : IDisposable
     public static OnnxModel Load(IHostEnvironment env, IHost host, ModelLoadContext ctx, string streamName = ModelStreamName)
     {
         byte[]? bytes = null;
-        if (!ctx.TryLoadBinaryStream(streamName, reader => bytes = reader.ReadByteArray()) || bytes == null)
+        bool found;
+        try
         {
-            ThrowHelper.CorruptModel("The saved model has no ONNX model stream: the model zip is truncated or was not written by MlNotes.");
+            found = ctx.TryLoadBinaryStream(streamName, reader => bytes = reader.ReadByteArray());
+        }
+        catch (Exception e) when (ModelEntry.IsReadFailure(e))
+        {
+            ThrowHelper.CorruptEntry(ctx, "the ONNX model's bytes end before their saved length (the entry is truncated)", e, streamName);
+            throw;
         }
 
-        byte[] hash = ctx.Reader.ReadByteArray();
+        if (!found || bytes == null)
+        {
+            ThrowHelper.CorruptEntry(ctx, "it is missing: the model zip is truncated or was not written by MlNotes", stream: streamName);
+        }
+
+        var (hash, name, intra, inter) = ModelEntry.Read(ctx, () => (ctx.Reader.ReadByteArray(), ctx.LoadNonEmptyString(), ctx.Reader.ReadInt32(), ctx.Reader.ReadInt32()));
+        if (hash.Length != SHA256.HashSizeInBytes)
+        {
+            ThrowHelper.CorruptEntry(ctx, $"the SHA-256 of the ONNX model '{streamName}' has {hash.Length} bytes, not {SHA256.HashSizeInBytes}");
+        }
+
         if (!hash.AsSpan().SequenceEqual(SHA256.HashData(bytes)))
         {
-            ThrowHelper.CorruptModel("The ONNX model stored in the model zip is corrupt: its SHA-256 does not match the one saved with it.");
+            ThrowHelper.CorruptEntry(ctx, $"its ONNX model's SHA-256 does not match the one saved with it in '{ThrowHelper.EntryName(ctx)}' (the ONNX bytes were changed)", stream: streamName);
         }
 
-        string name = ctx.LoadNonEmptyString();
-        int intra = ctx.Reader.ReadInt32();
-        int inter = ctx.Reader.ReadInt32();
         if (intra < 0 || inter < 0)
         {
-            ThrowHelper.CorruptModel($"The saved ONNX model settings are corrupt: threads {intra}/{inter}.");
+            ThrowHelper.CorruptEntry(ctx, $"the ONNX session's thread counts of '{streamName}' are negative (intra-op {intra}, inter-op {inter})");
         }
 
         string loadedName = name.EndsWith(" (loaded from a model zip)", StringComparison.Ordinal) ? name : name + " (loaded from a model zip)";

@@ -186,13 +186,10 @@ public sealed class OnnxScoringTransformer : ITransformer, IDisposable, IBatched
         var model = OnnxModel.Load(env, host, ctx);
         try
         {
-            var (inputColumns, inputTensors) = OnnxBindings.Load(ctx);
-            var (outputColumns, outputTensors) = OnnxBindings.Load(ctx);
-            int batchSize = ctx.Reader.ReadInt32();
-            if (batchSize < 1)
-            {
-                ThrowHelper.CorruptModel($"The saved ONNX scoring transformer is corrupt: batch size {batchSize}.");
-            }
+            var (inputColumns, inputTensors) = OnnxBindings.Load(ctx, model, isInput: true);
+            var (outputColumns, outputTensors) = OnnxBindings.Load(ctx, model, isInput: false);
+            int batchSize = ModelEntry.Read(ctx, ctx.Reader.ReadInt32);
+            ModelEntry.Check(ctx, batchSize >= 1, $"its batch size is {batchSize}, not at least 1");
 
             return new OnnxScoringTransformer(host, model, inputColumns, inputTensors, outputColumns, outputTensors, batchSize);
         }

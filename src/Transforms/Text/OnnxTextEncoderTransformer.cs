@@ -478,28 +478,40 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         try
         {
             string? vocabText = null;
-            if (!ctx.TryLoadBinaryStream(VocabStreamName, reader => vocabText = reader.ReadString()) || vocabText == null)
+            bool found;
+            try
             {
-                ThrowHelper.CorruptModel("The saved text encoder has no vocab: the model zip is truncated.");
+                found = ctx.TryLoadBinaryStream(VocabStreamName, reader => vocabText = reader.ReadString());
+            }
+            catch (Exception e) when (ModelEntry.IsReadFailure(e))
+            {
+                ThrowHelper.CorruptEntry(ctx, "the vocab ends before its saved length (the entry is truncated)", e, VocabStreamName);
+                throw;
+            }
+
+            if (!found || vocabText == null)
+            {
+                ThrowHelper.CorruptEntry(ctx, "the vocab is missing: the model zip is truncated", stream: VocabStreamName);
             }
 
             byte[] vocab;
-            TextEncoderConfig? config;
             try
             {
                 vocab = Convert.FromBase64String(vocabText);
-                config = TextEncoderConfig.FromJson(ctx.LoadNonEmptyString());
             }
-            catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+            catch (FormatException e)
             {
-                throw new FormatException("The saved text encoder's vocab or settings are corrupt.", e);
+                ThrowHelper.CorruptEntry(ctx, $"the vocab is not the base-64 text it was saved as: {e.Message}", e, VocabStreamName);
+                throw;
             }
 
-            if (config == null || config.BatchSize < 1 || config.SortWindow < 1 || config.EmbeddingSize < 1 || config.MaxLength < 2)
+            if (vocab.Length == 0)
             {
-                ThrowHelper.CorruptModel("The saved text encoder's settings are incomplete.");
+                ThrowHelper.CorruptEntry(ctx, "the vocab is empty", stream: VocabStreamName);
             }
 
+            var config = ModelEntry.Json(ctx, "text encoder", TextEncoderConfig.FromJson);
+            ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxTextEncoderTransformer(host, model, vocab, config);
         }
         catch

@@ -1,4 +1,6 @@
+using System.Linq;
 using System.Text.Json;
+using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vision;
 
 namespace MlNotes.Transforms.Vae;
@@ -70,6 +72,41 @@ internal sealed record VaeConfig
     public double ThresholdPercentile { get; init; }
 
     public int BatchSize { get; init; }
+
+    /// <summary>The first problem of settings read back from a model zip against the graphs saved with them, or null.</summary>
+    public string? Problem(OnnxModel? encoder, OnnxModel? decoder)
+    {
+        static int Latent(OnnxModel model, string tensor, bool isInput)
+            => (isInput ? model.InputMetadata : model.OutputMetadata).TryGetValue(tensor, out var m) && m.Dimensions.Length == 2 ? m.Dimensions[1] : -1;
+
+        string? encoderProblem = encoder == null ? null : ModelEntry.First(
+            ModelEntry.MissingTensor("image tensor", ImageTensorName, encoder.InputMetadata, "input"),
+            ModelEntry.MissingTensor("mean tensor", MeanTensorName, encoder.OutputMetadata, "output"),
+            ModelEntry.MissingTensor("log-variance tensor", LogVarianceTensorName, encoder.OutputMetadata, "output"),
+            Latent(encoder, MeanTensorName, false) != LatentSize || Latent(encoder, LogVarianceTensorName, false) != LatentSize
+                ? $"its latent size {LatentSize} is not the encoder's ({Latent(encoder, MeanTensorName, false)})" : null,
+            Preprocessing == null ? "it has no preprocessing settings for the encoder" : Preprocessing.Problem());
+        string? decoderProblem = decoder == null ? null : ModelEntry.First(
+            ModelEntry.MissingTensor("latent tensor", LatentTensorName, decoder.InputMetadata, "input"),
+            ModelEntry.MissingTensor("logits tensor", LogitsTensorName, decoder.OutputMetadata, "output"),
+            Latent(decoder, LatentTensorName, true) != LatentSize ? $"its latent size {LatentSize} is not the decoder's ({Latent(decoder, LatentTensorName, true)})" : null);
+        string?[] columns =
+        {
+            InputColumnName, LatentInputColumnName, NoiseColumnName, MeanColumnName, LogVarianceColumnName, LatentColumnName, ReconstructionColumnName,
+            ReconstructionLogLikelihoodColumnName, KlDivergenceColumnName, ElboColumnName, LogLikelihoodColumnName, ScoreColumnName, PredictedLabelColumnName,
+        };
+        return ModelEntry.First(
+            encoder == null && decoder == null ? "it holds neither an encoder nor a decoder" : null,
+            columns.Any(c => c != null && c.Length == 0) ? "one of its column names is empty" : null,
+            LatentSize < 1 ? $"its latent size is {LatentSize}, not at least 1" : null,
+            BatchSize < 1 ? $"its batch size is {BatchSize}, not at least 1" : null,
+            SampleCount < 1 ? $"its sample count is {SampleCount}, not at least 1" : null,
+            ImportanceSamples < 0 ? $"its importance samples {ImportanceSamples} are negative" : null,
+            !float.IsFinite(Threshold) ? $"its anomaly threshold {ModelEntry.Text(Threshold)} is not a finite number" : null,
+            !(ThresholdPercentile >= 0 && ThresholdPercentile < 100) ? $"its threshold percentile {ThresholdPercentile.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not in [0, 100)" : null,
+            encoderProblem,
+            decoderProblem);
+    }
 
     public string ToJson() => JsonSerializer.Serialize(this, s_json);
 

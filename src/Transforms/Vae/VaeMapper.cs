@@ -259,27 +259,14 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
     {
         ArgumentNullException.ThrowIfNull(env);
         var host = env.Register(name);
-        bool hasEncoder = ctx.Reader.ReadBoolean(), hasDecoder = ctx.Reader.ReadBoolean();
+        var (hasEncoder, hasDecoder) = ModelEntry.Read(ctx, () => (ctx.Reader.ReadBoolean(), ctx.Reader.ReadBoolean()));
         OnnxModel? encoder = null, decoder = null;
         try
         {
             encoder = hasEncoder ? OnnxModel.Load(env, host, ctx, EncoderStream) : null;
             decoder = hasDecoder ? OnnxModel.Load(env, host, ctx, DecoderStream) : null;
-            VaeConfig? config;
-            try
-            {
-                config = VaeConfig.FromJson(ctx.LoadNonEmptyString());
-            }
-            catch (System.Text.Json.JsonException e)
-            {
-                throw new FormatException("The saved VAE settings are corrupt.", e);
-            }
-
-            if (config == null || config.LatentSize < 1 || config.BatchSize < 1 || (!hasEncoder && !hasDecoder) || (hasEncoder && config.Preprocessing == null))
-            {
-                ThrowHelper.CorruptModel("The saved VAE settings are incomplete.");
-            }
-
+            var config = ModelEntry.Json(ctx, "VAE", VaeConfig.FromJson);
+            ModelEntry.Check(ctx, config.Problem(encoder, decoder));
             return new VaeMapper(host, encoder, decoder, config);
         }
         catch

@@ -1,4 +1,6 @@
+using System.Linq;
 using System.Text.Json;
+using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vision;
 
@@ -42,6 +44,26 @@ internal sealed record ImageClassifierConfig
 
     /// <summary>A column of image paths to name in error messages (the path LoadImages read).</summary>
     public string? ImagePathColumnName { get; init; }
+
+    /// <summary>The first problem of settings read back from a model zip against the graph saved with them, or null.</summary>
+    public string? Problem(OnnxModel model)
+    {
+        int classCount = model.OutputMetadata.TryGetValue(LogitsTensorName ?? "", out var logits) && logits.Dimensions.Length == 2 ? logits.Dimensions[1] : -1;
+        return ModelEntry.First(
+            string.IsNullOrEmpty(InputColumnName) || string.IsNullOrEmpty(ScoreColumnName) || string.IsNullOrEmpty(PredictedLabelColumnName)
+                ? "its input, score or predicted-label column name is empty" : null,
+            BatchSize < 1 ? $"its batch size is {BatchSize}, not at least 1" : null,
+            model.InputMetadata.Count != 1 ? $"the saved ONNX model has {model.InputMetadata.Count} inputs; an image classifier feeds one" : null,
+            ModelEntry.MissingTensor("image tensor", ImageTensorName, model.InputMetadata, "input"),
+            ModelEntry.MissingTensor("logits tensor", LogitsTensorName, model.OutputMetadata, "output"),
+            EmbeddingTensorName != null ? ModelEntry.MissingTensor("embedding tensor", EmbeddingTensorName, model.OutputMetadata, "output") : null,
+            ClassNames == null || ClassNames.Length != classCount || ClassNames.Any(string.IsNullOrEmpty)
+                ? $"it has {ClassNames?.Length ?? 0} class names (or an empty one) for the {classCount} classes of the logits '{LogitsTensorName}'" : null,
+            TopK < 0 || TopK > (ClassNames?.Length ?? 0) ? $"its TopK {TopK} is not between 0 and the {ClassNames?.Length ?? 0} classes" : null,
+            RawPixelWidth < 0 || RawPixelHeight < 0 || RawPixelChannels is not (0 or 1 or 3)
+                ? $"its raw pixel size {RawPixelWidth} x {RawPixelHeight} x {RawPixelChannels} is not valid" : null,
+            Preprocessing == null ? "it has no preprocessing settings" : Preprocessing.Problem());
+    }
 
     public string ToJson() => JsonSerializer.Serialize(this, s_json);
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vision;
 
@@ -30,6 +31,22 @@ internal sealed record ImageEncoderConfig
     public string? ImageFolder { get; init; }
 
     public string? ImagePathColumnName { get; init; }
+
+    /// <summary>The first problem of settings read back from a model zip against the graph saved with them, or null.</summary>
+    public string? Problem(OnnxModel model)
+    {
+        int size = model.OutputMetadata.TryGetValue(EmbeddingTensorName ?? "", out var embedding) && embedding.Dimensions.Length == 2 ? embedding.Dimensions[1] : -1;
+        return ModelEntry.First(
+            string.IsNullOrEmpty(InputColumnName) || string.IsNullOrEmpty(OutputColumnName) ? "its input or output column name is empty" : null,
+            BatchSize < 1 ? $"its batch size is {BatchSize}, not at least 1" : null,
+            model.InputMetadata.Count != 1 ? $"the saved ONNX model has {model.InputMetadata.Count} inputs; an image encoder feeds one" : null,
+            ModelEntry.MissingTensor("image tensor", ImageTensorName, model.InputMetadata, "input"),
+            ModelEntry.MissingTensor("embedding tensor", EmbeddingTensorName, model.OutputMetadata, "output"),
+            size < 1 ? $"its embedding tensor '{EmbeddingTensorName}' has no known size" : null,
+            RawPixelWidth < 0 || RawPixelHeight < 0 || RawPixelChannels is not (0 or 1 or 3)
+                ? $"its raw pixel size {RawPixelWidth} x {RawPixelHeight} x {RawPixelChannels} is not valid" : null,
+            Preprocessing == null ? "it has no preprocessing settings" : Preprocessing.Problem());
+    }
 
     public string ToJson() => JsonSerializer.Serialize(this);
 

@@ -50,6 +50,53 @@ internal sealed record ImagePreprocessingSettings(
         }
     }
 
+    /// <summary>The first problem of settings read back from a model zip (sizes, counts, finite values), or null.</summary>
+    public string? Problem()
+    {
+        if (Width < 1 || Height < 1)
+        {
+            return $"its preprocessing image size is {Width} x {Height}, not positive";
+        }
+
+        if (Channels != 1 && Channels != 3)
+        {
+            return $"its preprocessing has {Channels} channels, not 1 or 3";
+        }
+
+        if (Mean == null || Std == null || Mean.Length != Channels || Std.Length != Channels)
+        {
+            return $"its preprocessing has {Mean?.Length ?? 0} Mean and {Std?.Length ?? 0} Std values for {Channels} channels";
+        }
+
+        string? nonFinite = ModelEntry.NonFinite("preprocessing Mean", Mean) ?? ModelEntry.NonFinite("preprocessing Std", Std);
+        if (nonFinite != null)
+        {
+            return nonFinite;
+        }
+
+        if (Std.Any(s => !(s > 0)))
+        {
+            return $"its preprocessing Std [{string.Join(", ", Std.Select(s => s.ToString(CultureInfo.InvariantCulture)))}] is not positive";
+        }
+
+        if (!(Scale > 0) || !double.IsFinite(Scale))
+        {
+            return $"its preprocessing Scale {Scale.ToString(CultureInfo.InvariantCulture)} is not a positive finite number";
+        }
+
+        if (!Enum.IsDefined(Resize))
+        {
+            return $"its preprocessing resize mode {(int)Resize} is unknown";
+        }
+
+        if (Resize == ResizeKind.ShortestSide && (ResizeSize < 1 || !CenterCrop))
+        {
+            return $"its preprocessing resizes the shortest side to {ResizeSize} with center crop {CenterCrop}: it needs a positive size and a crop";
+        }
+
+        return null;
+    }
+
     public static ImagePreprocessingSettings FromManifest(ImagePreprocessingSpec spec, string source)
     {
         var resize = ParseResize(spec.Resize, source);

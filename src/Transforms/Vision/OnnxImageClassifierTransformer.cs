@@ -252,22 +252,8 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         var model = OnnxModel.Load(env, host, ctx);
         try
         {
-            string json = ctx.LoadNonEmptyString();
-            ImageClassifierConfig? config;
-            try
-            {
-                config = ImageClassifierConfig.FromJson(json);
-            }
-            catch (System.Text.Json.JsonException e)
-            {
-                throw new FormatException("The saved image classifier's settings are corrupt.", e);
-            }
-
-            if (config?.Preprocessing == null || config.ClassNames.Length == 0 || config.BatchSize < 1)
-            {
-                ThrowHelper.CorruptModel("The saved image classifier's settings are incomplete.");
-            }
-
+            var config = ModelEntry.Json(ctx, "image classifier", ImageClassifierConfig.FromJson);
+            ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxImageClassifierTransformer(host, model, config);
         }
         catch

@@ -213,21 +213,8 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
         var model = OnnxModel.Load(env, host, ctx);
         try
         {
-            ImageEncoderConfig? config;
-            try
-            {
-                config = ImageEncoderConfig.FromJson(ctx.LoadNonEmptyString());
-            }
-            catch (System.Text.Json.JsonException e)
-            {
-                throw new FormatException("The saved image encoder's settings are corrupt.", e);
-            }
-
-            if (config?.Preprocessing == null || config.BatchSize < 1)
-            {
-                ThrowHelper.CorruptModel("The saved image encoder's settings are incomplete.");
-            }
-
+            var config = ModelEntry.Json(ctx, "image encoder", ImageEncoderConfig.FromJson);
+            ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxImageEncoderTransformer(host, model, config);
         }
         catch

@@ -2,14 +2,16 @@
 """Writes the small ONNX test graphs of the scoring engine and their PyTorch fixtures (expected.json).
 
 Run from the repository root:
-    tools/with-torch tests/MlNotes.Transforms.Tests/TestModels/make_test_models.py
+    tools/with-torch tests/MlNotes.Transforms.Tests/TestModels/make_test_models.py [vae]
 (or any Debian python3 with python3-torch and python3-onnx). Weights are random but seeded, so the
-output is the same on every run with the same torch build.
+output is the same on every run with the same torch build. With the argument `vae`, only the tiny VAE pair
+(vae/, for the persistence fixtures) is written and the other graphs are left as they are.
 """
 import json
 import math
 import os
 import re
+import sys
 
 import numpy as np
 import onnx
@@ -122,6 +124,31 @@ class Tower(nn.Module):
         return self.projection(self.encoder(x))
 
 
+class TinyVaeEncoder(nn.Module):
+    """A VAE encoder small enough for a committed model zip: 1 x 8 x 8 images -> MLP -> mean and log-variance (4-d)."""
+
+    def __init__(self, pixels=64, hidden=16, latent=4):
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(pixels, hidden), nn.Tanh())
+        self.mean = nn.Linear(hidden, latent)
+        self.logvar = nn.Linear(hidden, latent)
+
+    def forward(self, image):
+        h = self.body(image)
+        return self.mean(h), self.logvar(h) * 0.5
+
+
+class TinyVaeDecoder(nn.Module):
+    """Its decoder: z (4-d) -> MLP -> Bernoulli logits of the 1 x 8 x 8 image."""
+
+    def __init__(self, pixels=64, hidden=16, latent=4):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(latent, hidden), nn.Tanh(), nn.Linear(hidden, pixels))
+
+    def forward(self, z):
+        return self.body(z).reshape(-1, 1, 8, 8)
+
+
 # ----------------------------------------------------------------------------- helpers
 
 DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int32: "int32",
@@ -200,7 +227,54 @@ def build(name, model, args, input_names, output_names, dynamic_axes, fixtures):
     print(describe(path), flush=True)
 
 
+LIKELIHOOD = {"kind": "bernoulli", "decoder_output": "logits", "output_is": "logits", "probabilities": "sigmoid(logits)"}
+
+
+def tensor_spec(name, shape):
+    return {"name": name, "dtype": "float32", "shape": shape, "dynamic_axes": {"0": "batch"}}
+
+
+def build_tiny_vae():
+    """vae/tiny_vae_{encoder,decoder}.onnx and their manifests (no PyTorch fixture: the C# fixtures pin their outputs)."""
+    folder = os.path.join(HERE, "vae")
+    os.makedirs(folder, exist_ok=True)
+    torch.manual_seed(6)
+    encoder, decoder = TinyVaeEncoder(), TinyVaeDecoder()
+    enc_path = os.path.join(folder, "tiny_vae_encoder.onnx")
+    dec_path = os.path.join(folder, "tiny_vae_decoder.onnx")
+    export(encoder, (torch.rand(2, 1, 8, 8),), enc_path, ["image"], ["mean", "logvar"],
+           {"image": {0: "batch"}, "mean": {0: "batch"}, "logvar": {0: "batch"}})
+    export(decoder, (torch.randn(2, 4),), dec_path, ["z"], ["logits"], {"z": {0: "batch"}, "logits": {0: "batch"}})
+    encoder_manifest = {
+        "name": "tiny-vae-encoder", "family": "vae-encoder", "model_file": "tiny_vae_encoder.onnx",
+        "decoder": "tiny_vae_decoder.json",
+        "inputs": [tensor_spec("image", [-1, 1, 8, 8])],
+        "outputs": [tensor_spec("mean", [-1, 4]), tensor_spec("logvar", [-1, 4])],
+        "roles": {"image": "image", "mean": "mean", "logvar": "logvar"},
+        "preprocessing": {"width": 8, "height": 8, "channels": 1, "color": "grey", "resize": "none", "crop": "none",
+                          "scale": 1 / 255, "mean": [0.0], "std": [1.0], "layout": "CHW"},
+        "format_version": 1, "opset": OPSET, "latent_size": 4, "likelihood": LIKELIHOOD,
+    }
+    decoder_manifest = {
+        "name": "tiny-vae-decoder", "family": "vae-decoder", "model_file": "tiny_vae_decoder.onnx",
+        "encoder": "tiny_vae_encoder.json",
+        "inputs": [tensor_spec("z", [-1, 4])],
+        "outputs": [tensor_spec("logits", [-1, 1, 8, 8])],
+        "roles": {"z": "z", "logits": "logits"},
+        "format_version": 1, "opset": OPSET, "latent_size": 4, "likelihood": LIKELIHOOD,
+    }
+    for name, manifest in (("tiny_vae_encoder.json", encoder_manifest), ("tiny_vae_decoder.json", decoder_manifest)):
+        with open(os.path.join(folder, name), "w", encoding="utf-8", newline="\n") as f:
+            f.write(json.dumps(manifest, indent=1) + "\n")
+    print(describe(enc_path), flush=True)
+    print(describe(dec_path), flush=True)
+
+
 def main():
+    if sys.argv[1:] == ["vae"]:
+        build_tiny_vae()
+        return
+
     fixtures = {}
     B = 3
 
@@ -248,13 +322,15 @@ def main():
     with open(os.path.join(HERE, "expected.json"), "w") as f:
         f.write(dumps(fixtures))
 
+    build_tiny_vae()
+
     # check: multi_io outputs typed with concrete non-batch sizes, fixtures agree with the definitions
     mo = onnx.load(os.path.join(HERE, "multi_io.onnx"))
     shapes = {o.name: [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim] for o in mo.graph.output}
     assert shapes == {"f": ["batch", 4], "g": ["batch", 3], "h": ["batch", 2], "s": ["batch"], "p": ["batch", 5]}, shapes
     fx = fixtures["multi_io.onnx"]["outputs"]
     assert fx["s"]["data"] == [int(v) for v in torch.where(m, d, 0).sum(1)]
-    total = sum(os.path.getsize(os.path.join(HERE, p)) for p in os.listdir(HERE))
+    total = sum(os.path.getsize(os.path.join(HERE, p)) for p in os.listdir(HERE) if os.path.isfile(os.path.join(HERE, p)))
     print(f"folder size {total} B")
     assert total < 4 * 1024 * 1024
 

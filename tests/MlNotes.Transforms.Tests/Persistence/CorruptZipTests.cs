@@ -1,0 +1,188 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Reflection;
+using System.Text;
+using Microsoft.ML;
+using Xunit;
+
+namespace MlNotes.Transforms.Tests.Persistence;
+
+/// <summary>
+/// Each loader's checks, triggered by one corrupt entry in a copy of the committed v1 fixture zip: the load must fail with a
+/// <see cref="FormatException"/> naming the entry and the problem (not an exception from deep inside a reader or ONNX Runtime).
+/// </summary>
+/// <remarks>
+/// Edits of <c>Model.key</c> keep its length (ML.NET's header records where its string table starts), so they either overwrite
+/// a number at its offset in the loader's fields (after ML.NET's 256-byte header: the layout the loader writes, as commented)
+/// or replace a piece of a string, which ML.NET stores as UTF-16, by another of the same length.
+/// </remarks>
+public sealed class CorruptZipTests
+{
+    private const string Dir = "TransformerChain/";
+    private const string Key = Dir + "Model.key";
+    private const int Header = 256;
+
+    // OnnxModel.Save's fields in Model.key: SHA-256 (Int32 length 32, 32 bytes), the name's string id, intra and inter threads.
+    private const int OnnxFields = 4 + 32 + 4 + 4 + 4;
+
+    private static readonly Corruption[] s_cases =
+    {
+        // The ONNX scoring transformer: its model's fields, then 5 input and 5 output bindings (count, then string ids), the batch size.
+        new("onnx-scoring", "tampered ONNX bytes", Dir + "OnnxModel", FlipMiddleByte, "SHA-256 does not match"),
+        new("onnx-scoring", "truncated ONNX bytes", Dir + "OnnxModel", Truncate, "the ONNX model's bytes end before their saved length"),
+        new("onnx-scoring", "negative thread count", Key, Int32At(4 + 32 + 4, -3), "thread counts of 'OnnxModel' are negative (intra-op -3, inter-op 0)"),
+        new("onnx-scoring", "more bindings than inputs", Key, Int32At(OnnxFields, 9), "it binds 9 ONNX inputs; the saved ONNX model has 5"),
+        new("onnx-scoring", "batch size 0", Key, Int32At(OnnxFields + 4 + (5 * 8) + 4 + (5 * 8), 0), "its batch size is 0, not at least 1"),
+
+        new("image-classifier", "tampered ONNX bytes", Dir + "OnnxModel", FlipMiddleByte, "SHA-256 does not match"),
+        new("image-classifier", "malformed settings JSON", Key, Text("\"BatchSize\":", "\"BatchSize\";"), "the image classifier settings are not valid JSON"),
+        new("image-classifier", "batch size 0", Key, Text("\"BatchSize\":2", "\"BatchSize\":0"), "its batch size is 0, not at least 1"),
+        new("image-classifier", "top k past the classes", Key, Text("\"TopK\":2", "\"TopK\":9"), "its TopK 9 is not between 0 and the 5 classes"),
+        new("image-classifier", "a class name fewer", Key, Text(",\"frog\"]", "],\"X\":1 "), "it has 4 class names (or an empty one) for the 5 classes of the logits 'output'"),
+        new("image-classifier", "std 0", Key, Text("\"Std\":[0.229", "\"Std\":[0.000"), "its preprocessing Std [0, 0.224, 0.225] is not positive"),
+        // System.Text.Json reads a number past Single's range as Infinity, without an error: the loader's check catches it.
+        new("image-classifier", "mean past Single's range", Key, Text("\"Mean\":[0.485", "\"Mean\":[1e999"), "preprocessing Mean[0] is Infinity, not a finite number"),
+
+        new("image-encoder", "truncated ONNX bytes", Dir + "OnnxModel", Truncate, "the ONNX model's bytes end before their saved length"),
+        new("image-encoder", "image tensor not in the graph", Key, Text("\"ImageTensorName\":\"input\"", "\"ImageTensorName\":\"inpuX\""), "its image tensor 'inpuX' is not an input of the saved ONNX model (its inputs: input)"),
+        new("image-encoder", "three raw channels become two", Key, Text("\"RawPixelChannels\":0", "\"RawPixelChannels\":2"), "its raw pixel size 0 x 0 x 2 is not valid"),
+
+        new("text-encoder", "truncated vocab", Dir + "Vocab", Truncate, "the vocab ends before its saved length"),
+        new("text-encoder", "vocab not base-64", Dir + "Vocab", Utf8Text("W1BB", "*1PA"), "the vocab is not the base-64 text it was saved as"),
+        new("text-encoder", "maximum length 1", Key, Text("\"MaxLength\":32", "\"MaxLength\":1 "), "its maximum length 1 leaves no room for [CLS] and [SEP]"),
+        new("text-encoder", "embedding size not the graph's", Key, Text("\"EmbeddingSize\":16", "\"EmbeddingSize\":17"), "its embedding size 17 is not the 16 of the saved ONNX model's 'last_hidden_state'"),
+        new("text-encoder", "unknown pooling", Key, Text("\"Pooling\":2", "\"Pooling\":9"), "its pooling 9 is unknown"),
+        new("clip-text-encoder", "tampered ONNX bytes", Dir + "OnnxModel", FlipMiddleByte, "SHA-256 does not match"),
+
+        new("vae-encoder", "tampered encoder bytes", Dir + "EncoderOnnxModel", FlipMiddleByte, "SHA-256 does not match"),
+        new("vae-encoder", "latent size not the graph's", Key, Text("\"LatentSize\":4", "\"LatentSize\":5"), "its latent size 5 is not the encoder's (4)"),
+        new("vae-encoder", "sample count 0", Key, Text("\"SampleCount\":2", "\"SampleCount\":0"), "its sample count is 0, not at least 1"),
+        new("vae-decoder", "truncated decoder bytes", Dir + "DecoderOnnxModel", Truncate, "the ONNX model's bytes end before their saved length"),
+        new("vae-decoder", "logits tensor not in the graph", Key, Text("\"LogitsTensorName\":\"logits\"", "\"LogitsTensorName\":\"logitX\""), "its logits tensor 'logitX' is not an output of the saved ONNX model (its outputs: logits)"),
+        new("vae-scorer", "malformed settings JSON", Key, Text("{\"InputColumnName\"", "[\"InputColumnName\""), "the VAE settings are not valid JSON"),
+        new("vae-scorer", "batch size 0", Key, Text("\"BatchSize\":2", "\"BatchSize\":0"), "its batch size is 0, not at least 1"),
+        new("vae-anomaly-detector", "threshold past Single's range", Key, Text("\"Threshold\":45.913643", "\"Threshold\":1e9999999"), "its anomaly threshold Infinity is not a finite number"),
+        new("vae-anomaly-detector", "negative percentile", Key, Text("\"ThresholdPercentile\":50", "\"ThresholdPercentile\":-5"), "its threshold percentile -5 is not in [0, 100)"),
+        new("vae-anomaly-detector", "std 0", Key, Text("\"Std\":[1]", "\"Std\":[0]"), "its preprocessing Std [0] is not positive"),
+
+        // The dual encoder: both models' fields, 9 string ids (5 columns, 4 tensors), the logit scale, Normalize, the batch size.
+        new("dual-encoder", "tampered tower B bytes", Dir + "OnnxModelB", FlipMiddleByte, "SHA-256 does not match"),
+        new("dual-encoder", "NaN logit scale", Key, SingleAt((2 * OnnxFields) + (9 * 4), float.NaN), "its logit scale NaN is not a positive finite number"),
+        new("dual-encoder", "infinite logit scale", Key, SingleAt((2 * OnnxFields) + (9 * 4), float.PositiveInfinity), "its logit scale Infinity is not a positive finite number"),
+        new("dual-encoder", "batch size 0", Key, Int32At((2 * OnnxFields) + (9 * 4) + 4 + 1, 0), "its batch size is 0, not at least 1"),
+
+        // Embedding similarity: 3 string ids, the logit scale.
+        new("embedding-similarity", "NaN logit scale", Key, SingleAt(3 * 4, float.NaN), "its logit scale NaN is not a positive finite number"),
+        new("embedding-similarity", "negative logit scale", Key, SingleAt(3 * 4, -1f), "its logit scale -1 is not a positive finite number"),
+
+        // Retrieval: 4 string ids, top k, batch size, count (20) and dimension (6), then the 20 x 6 index.
+        new("embedding-retrieval", "NaN in the index", Key, SingleAt((8 * 4) + (4 * ((6 * 5) + 2)), float.NaN), "its index row 5 has the non-finite value NaN at 2"),
+        new("embedding-retrieval", "top k 0", Key, Int32At(4 * 4, 0), "its top k is 0, not at least 1"),
+        new("embedding-retrieval", "more rows than saved", Key, Int32At(6 * 4, 100_000), "its index of 100000 x 6 values is larger than the entry"),
+
+        // Zero-shot: 3 string ids, the label count (3), 3 label ids, the embedding size (16), the logit scale, then 3 x 16 embeddings.
+        new("zero-shot-classifier", "infinite label embedding", Key, SingleAt((9 * 4) + (4 * (16 + 5)), float.PositiveInfinity), "the label embedding of 'dog' has the non-finite value Infinity at 5"),
+        new("zero-shot-classifier", "NaN logit scale", Key, SingleAt(8 * 4, float.NaN), "its logit scale NaN is not a positive finite number"),
+        new("zero-shot-classifier", "no labels", Key, Int32At(3 * 4, 0), "it holds 0 labels"),
+        new("zero-shot-classifier", "a label twice", Key, CopyInt32(from: 4 * 4, to: 5 * 4), "its labels are not distinct"),
+    };
+
+    public static IEnumerable<object[]> Cases => s_cases.Select(c => new object[] { c.Component, c.What });
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void CorruptEntry_FailsTheLoad_WithAFormatExceptionNamingTheEntryAndTheProblem(string component, string what)
+    {
+        var corruption = s_cases.Single(c => c.Component == component && c.What == what);
+        using var temp = TestModels.TempFolder();
+        string zip = temp.File(component + ".zip");
+        File.Copy(Path.Combine(PersistenceTests.FixtureFolder, component + ".zip"), zip);
+        Rewrite(zip, corruption.Entry, corruption.Edit);
+
+        var e = Record.Exception(() => PersistenceTests.DisposeModel(new MLContext().Model.Load(zip, out _)));
+        while (e is TargetInvocationException { InnerException: { } inner })
+        {
+            e = inner;
+        }
+
+        var format = Assert.IsType<FormatException>(e);
+        Assert.StartsWith($"The model zip entry '{corruption.Entry}' is corrupt: ", format.Message, StringComparison.Ordinal);
+        Assert.True(format.Message.Contains(corruption.Problem, StringComparison.Ordinal), $"'{corruption.Problem}' is not in: {format.Message}");
+    }
+
+    [Fact]
+    public void EveryComponent_HasCorruptionCases_AndEveryCaseChangesItsEntry()
+    {
+        Assert.Equal(FixtureModels.All.Select(c => c.Name).Order(StringComparer.Ordinal), s_cases.Select(c => c.Component).Distinct().Order(StringComparer.Ordinal));
+        foreach (var c in s_cases)
+        {
+            byte[] original = ReadEntry(Path.Combine(PersistenceTests.FixtureFolder, c.Component + ".zip"), c.Entry);
+            Assert.False(original.AsSpan().SequenceEqual(c.Edit(original.ToArray())), $"{c.Component}: {c.What} leaves {c.Entry} as it was");
+        }
+    }
+
+    private static byte[] FlipMiddleByte(byte[] bytes)
+    {
+        bytes[bytes.Length / 2] ^= 0x5A;
+        return bytes;
+    }
+
+    private static byte[] Truncate(byte[] bytes) => bytes.Take(bytes.Length / 2).ToArray();
+
+    private static Func<byte[], byte[]> Int32At(int offset, int value) => bytes =>
+    {
+        BitConverter.GetBytes(value).CopyTo(bytes, Header + offset);
+        return bytes;
+    };
+
+    private static Func<byte[], byte[]> SingleAt(int offset, float value) => bytes =>
+    {
+        BitConverter.GetBytes(value).CopyTo(bytes, Header + offset);
+        return bytes;
+    };
+
+    private static Func<byte[], byte[]> CopyInt32(int from, int to) => bytes =>
+    {
+        Array.Copy(bytes, Header + from, bytes, Header + to, 4);
+        return bytes;
+    };
+
+    /// <summary>Replaces the one occurrence of <paramref name="find"/> in a UTF-16 string of Model.key by text of the same length.</summary>
+    private static Func<byte[], byte[]> Text(string find, string replacement) => Replace(Encoding.Unicode, find, replacement);
+
+    private static Func<byte[], byte[]> Utf8Text(string find, string replacement) => Replace(Encoding.UTF8, find, replacement);
+
+    private static Func<byte[], byte[]> Replace(Encoding encoding, string find, string replacement) => bytes =>
+    {
+        Assert.Equal(find.Length, replacement.Length);
+        byte[] pattern = encoding.GetBytes(find);
+        int at = bytes.AsSpan().IndexOf(pattern);
+        Assert.True(at >= 0, $"'{find}' is not in the entry");
+        Assert.True(bytes.AsSpan(at + 1).IndexOf(pattern) < 0, $"'{find}' is in the entry more than once");
+        encoding.GetBytes(replacement).CopyTo(bytes, at);
+        return bytes;
+    };
+
+    private static byte[] ReadEntry(string zip, string entry)
+    {
+        using var archive = ZipFile.OpenRead(zip);
+        using var stream = archive.GetEntry(entry)!.Open();
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    private static void Rewrite(string zip, string entry, Func<byte[], byte[]> edit)
+    {
+        byte[] content = edit(ReadEntry(zip, entry));
+        using var archive = ZipFile.Open(zip, ZipArchiveMode.Update);
+        archive.GetEntry(entry)!.Delete();
+        using var output = archive.CreateEntry(entry).Open();
+        output.Write(content);
+    }
+
+    private sealed record Corruption(string Component, string What, string Entry, Func<byte[], byte[]> Edit, string Problem);
+}
