@@ -91,6 +91,21 @@ public sealed class CorruptZipTests
     }
 
     [Fact]
+    public void Sampling_output_column_that_is_blank()
+    {
+        // Column names live in the entry's string table (UTF-16): "Samples" overwritten by as many spaces.
+        var ex = Corrupt(FixtureModels.Sampling.Name, SamplingEntry, bytes => Blank(bytes, "Samples"));
+        Assert.Equal($"The model zip entry '{SamplingEntry}' is corrupt: OutputColumnName is blank.", ex.Message);
+    }
+
+    [Fact]
+    public void InfoNce_similarity_column_that_is_blank()
+    {
+        var ex = Corrupt(FixtureModels.InfoNce.Name, InfoNceEntry, bytes => Blank(bytes, "Similarity"));
+        Assert.Equal($"The model zip entry '{InfoNceEntry}' is corrupt: SimilarityColumnName is blank.", ex.Message);
+    }
+
+    [Fact]
     public void InfoNce_weight_that_is_infinite()
     {
         var ex = Corrupt(FixtureModels.InfoNce.Name, InfoNceEntry, bytes =>
@@ -141,6 +156,12 @@ public sealed class CorruptZipTests
         int count = Find(bytes, s_infoNceSizes) + 4 * 5;
         Assert.Equal(InfoNceParameters, BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(count)));
         return count;
+    }
+
+    private static void Blank(byte[] bytes, string text)
+    {
+        int at = Find(bytes, System.Text.Encoding.Unicode.GetBytes(text));
+        System.Text.Encoding.Unicode.GetBytes(new string(' ', text.Length)).CopyTo(bytes, at);
     }
 
     private static byte[] Ints(params int[] values)
