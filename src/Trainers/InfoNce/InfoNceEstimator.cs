@@ -178,7 +178,7 @@ public sealed class InfoNceEstimator : IEstimator<InfoNceTransformer>
         Check(options.NumberOfEpochs >= 1, nameof(Options.NumberOfEpochs), $"NumberOfEpochs must be at least 1, got {options.NumberOfEpochs}.");
         Check(options.MaximumLogitScale >= 1 && double.IsFinite(options.MaximumLogitScale), nameof(Options.MaximumLogitScale), $"MaximumLogitScale must be at least 1, got {options.MaximumLogitScale}.");
         Check(options.InitialTemperature > 0 && 1 / options.InitialTemperature <= options.MaximumLogitScale && 1 / options.InitialTemperature >= 1, nameof(Options.InitialTemperature),
-            $"InitialTemperature must be in [1 / MaximumLogitScale, 1], got {options.InitialTemperature}.");
+            $"InitialTemperature must be in [1 / MaximumLogitScale, 1] = [{1 / options.MaximumLogitScale}, 1], got {options.InitialTemperature}.");
         Check(options.EarlyStoppingPatience >= 0, nameof(Options.EarlyStoppingPatience), $"EarlyStoppingPatience must be at least 0, got {options.EarlyStoppingPatience}.");
         Check(options.ValidationFraction is >= 0 and < 1, nameof(Options.ValidationFraction), $"ValidationFraction must be in [0, 1), got {options.ValidationFraction}.");
         Check(options.NumberOfThreads is null or >= 1, nameof(Options.NumberOfThreads), $"NumberOfThreads must be at least 1, got {options.NumberOfThreads}.");

@@ -39,7 +39,15 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
         };
         if (_options.NumberOfSamples < 1)
         {
-            ThrowHelper.CorruptModel($"The saved MDN sampling transformer is corrupt: {_options.NumberOfSamples} samples per row.");
+            ThrowHelper.CorruptEntry(ctx, $"{_options.NumberOfSamples} samples per row where at least 1 is needed");
+        }
+
+        foreach (var (name, value) in ColumnNames(_options))
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                ThrowHelper.CorruptEntry(ctx, $"{name} is blank");
+            }
         }
     }
 
@@ -56,8 +64,7 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
             ThrowHelper.BadOption(nameof(options.NumberOfSamples), $"NumberOfSamples must be at least 1, got {options.NumberOfSamples}.");
         }
 
-        foreach (var (name, value) in new[] { (nameof(options.OutputColumnName), options.OutputColumnName), (nameof(options.WeightsColumnName), options.WeightsColumnName),
-            (nameof(options.MeansColumnName), options.MeansColumnName), (nameof(options.StandardDeviationsColumnName), options.StandardDeviationsColumnName) })
+        foreach (var (name, value) in ColumnNames(options))
         {
             if (string.IsNullOrWhiteSpace(value))
             {
@@ -65,6 +72,12 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
             }
         }
     }
+
+    private static (string Name, string Value)[] ColumnNames(MdnSamplingEstimator.Options options) => new[]
+    {
+        (nameof(options.OutputColumnName), options.OutputColumnName), (nameof(options.WeightsColumnName), options.WeightsColumnName),
+        (nameof(options.MeansColumnName), options.MeansColumnName), (nameof(options.StandardDeviationsColumnName), options.StandardDeviationsColumnName),
+    };
 
     /// <inheritdoc/>
     protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);

@@ -50,6 +50,36 @@ public sealed class MdnBadInputTests
         Assert.Equal("NumberOfComponents", ex.ParamName);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(int.MinValue)]
+    public void Sampling_without_samples_fails_when_the_estimator_is_built(int samples)
+    {
+        var ml = new MLContext();
+        var simple = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.SampleFromMixture("Samples", numberOfSamples: samples));
+        var options = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.SampleFromMixture(new MdnSamplingEstimator.Options { NumberOfSamples = samples }));
+        foreach (var ex in new[] { simple, options })
+        {
+            Assert.Equal("NumberOfSamples", ex.ParamName);
+            Assert.Contains($"NumberOfSamples must be at least 1, got {samples}.", ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData(nameof(MdnSamplingEstimator.Options.OutputColumnName))]
+    [InlineData(nameof(MdnSamplingEstimator.Options.WeightsColumnName))]
+    [InlineData(nameof(MdnSamplingEstimator.Options.MeansColumnName))]
+    [InlineData(nameof(MdnSamplingEstimator.Options.StandardDeviationsColumnName))]
+    public void Sampling_with_a_blank_column_name_fails_when_the_estimator_is_built(string option)
+    {
+        var options = new MdnSamplingEstimator.Options();
+        typeof(MdnSamplingEstimator.Options).GetProperty(option)!.SetValue(options, " ");
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new MLContext().Transforms.SampleFromMixture(options));
+        Assert.Equal(option, ex.ParamName);
+        Assert.Contains($"{option} must name a column.", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Options_are_copied_when_the_trainer_is_built()
     {

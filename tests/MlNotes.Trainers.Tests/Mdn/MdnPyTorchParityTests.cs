@@ -60,8 +60,11 @@ public sealed class MdnPyTorchParityTests
         _output.WriteLine($"initial    {initial,10:F6}  {torchInitial,10:F6}  {initial - torchInitial:E2}");
         _output.WriteLine($"1 epoch    {afterOne,10:F6}  {torchOne,10:F6}  {afterOne - torchOne:E2}");
         _output.WriteLine($"final      {final,10:F6}  {torchFinal,10:F6}  {final - torchFinal:E2}");
-        Assert.Equal(torchInitial, initial, 1e-5);
-        Assert.Equal(torchOne, afterOne!.Value, 1e-4);
-        Assert.True(Math.Abs(final - torchFinal) <= 0.02, $"final test NLL {final:F5} vs PyTorch {torchFinal:F5}");
+        // Same float32 weights, shuffles and schedule; the gaps are float32 rounding in a different summation order (the trajectories do
+        // not drift apart). Measured here (deterministic: one thread, fixed seeds): initial -4.4e-9, after one epoch -8.1e-8, final -1.5e-7.
+        // Each tolerance leaves 6x to 10x for another SIMD width (AVX-512 vs AVX2 reorders the float sums).
+        Assert.Equal(torchInitial, initial, 5e-8);
+        Assert.Equal(torchOne, afterOne!.Value, 5e-7);
+        Assert.Equal(torchFinal, final, 1e-6);
     }
 }
