@@ -20,7 +20,7 @@ public static class MlNotesModelOperationsCatalog
     /// <param name="inputSchema">The schema the model was saved with.</param>
     /// <returns>The loaded model.</returns>
     /// <exception cref="NotSupportedException">The provider is not available and <paramref name="fallbackToCpu"/> is false.</exception>
-    /// <exception cref="FormatException">The model zip is corrupt (for example its ONNX bytes were altered).</exception>
+    /// <exception cref="FormatException">The model zip is corrupt (for example its ONNX bytes were altered): the message names the zip, the entry and the problem.</exception>
     public static ITransformer LoadWithExecutionProvider(this ModelOperationsCatalog catalog, string filePath,
         OnnxExecutionProvider executionProvider, int gpuDeviceId, bool fallbackToCpu, out DataViewSchema inputSchema)
     {
@@ -34,9 +34,14 @@ public static class MlNotesModelOperationsCatalog
             {
                 return catalog.Load(filePath, out inputSchema);
             }
+            catch (TargetInvocationException e) when (e.InnerException is FormatException corrupt)
+            {
+                // ML.NET calls loaders through reflection: one FormatException naming the zip as well as the entry and the problem.
+                throw new FormatException($"The model zip '{filePath}' cannot be loaded: {corrupt.Message}", corrupt);
+            }
             catch (TargetInvocationException e) when (e.InnerException != null)
             {
-                // ML.NET calls loaders through reflection; surface the loader's own exception (FormatException for a corrupt zip).
+                // Surface the loader's own exception (NotSupportedException for a provider that is not available, say).
                 ExceptionDispatchInfo.Throw(e.InnerException);
                 throw;
             }

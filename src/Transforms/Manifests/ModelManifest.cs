@@ -77,6 +77,13 @@ internal sealed class ModelManifest
     /// <summary>VAE decoder: the encoder's manifest, relative to this one's folder.</summary>
     public string? Encoder { get; set; }
 
+    /// <summary>VAE decoder: the image its output is (size, channels, layout).</summary>
+    public OutputImageSpec? OutputImage { get; set; }
+
+    /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Other { get; set; }
+
     /// <summary>The text the manifest was read from, stored as is in a model zip.</summary>
     [JsonIgnore]
     public string Json { get; private set; } = "{}";
@@ -132,6 +139,7 @@ internal sealed class ModelManifest
 
         manifest.Json = json;
         manifest.Source = source;
+        ManifestFields.Check(manifest);
         return manifest;
     }
 
@@ -202,6 +210,10 @@ internal sealed class ManifestTensor
     public string? Dtype { get; set; }
 
     public long[]? Shape { get; set; }
+
+    /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Other { get; set; }
 }
 
 /// <summary>The training transform of an image model, as the manifest's <c>preprocessing</c> block gives it.</summary>
@@ -230,6 +242,13 @@ internal sealed class ImagePreprocessingSpec
     public float[]? Std { get; set; }
 
     public string? Layout { get; set; }
+
+    /// <summary>"grey" (1 channel) or "rgb" (3 channels): checked against <see cref="Channels"/>.</summary>
+    public string? Color { get; set; }
+
+    /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Other { get; set; }
 }
 
 /// <summary>The tokenizer of a text model, as the manifest's <c>tokenizer</c> block gives it.</summary>
@@ -252,6 +271,10 @@ internal sealed class TokenizerSpec
     public int? MaxCharsPerWord { get; set; }
 
     public Dictionary<string, string>? SpecialTokens { get; set; }
+
+    /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Other { get; set; }
 }
 
 /// <summary>How token states become one vector, as the manifest's <c>pooling</c> block gives it.</summary>
@@ -262,6 +285,10 @@ internal sealed class PoolingSpec
 
     /// <summary>A graph output that already holds the pooled vector, if any.</summary>
     public string? Output { get; set; }
+
+    /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Other { get; set; }
 }
 
 /// <summary>A VAE decoder's likelihood, as the manifest's <c>likelihood</c> block gives it.</summary>
@@ -274,6 +301,13 @@ internal sealed class LikelihoodSpec
 
     /// <summary>"logits" or "probabilities".</summary>
     public string? OutputIs { get; set; }
+
+    /// <summary>The range of the pixels the likelihood is over: [0, 1], the only one supported.</summary>
+    public double[]? DataRange { get; set; }
+
+    /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Other { get; set; }
 }
 
 /// <summary>The class a VAE did not see in training, as the manifest's <c>held_out_class</c> block gives it.</summary>
@@ -282,4 +316,25 @@ internal sealed class HeldOutClassSpec
     public int Index { get; set; }
 
     public string? Name { get; set; }
+
+    /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Other { get; set; }
+}
+
+/// <summary>The image a VAE decoder's output is, as the manifest's <c>output_image</c> block gives it.</summary>
+internal sealed class OutputImageSpec
+{
+    public int Width { get; set; }
+
+    public int Height { get; set; }
+
+    public int Channels { get; set; }
+
+    /// <summary>"CHW", the only layout MlNotes reads.</summary>
+    public string? Layout { get; set; }
+
+    /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Other { get; set; }
 }

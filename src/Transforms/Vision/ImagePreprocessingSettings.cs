@@ -14,7 +14,7 @@ internal sealed record ImagePreprocessingSettings(
         null or "" or "none" => ResizeKind.None,
         "exact" => ResizeKind.Exact,
         "shortest" or "shortest_side" or "shortest-side" => ResizeKind.ShortestSide,
-        _ => ThrowHelper.InvalidOperation<ResizeKind>($"The model manifest {source} has an unknown resize mode '{text}' (none, exact, shortest)."),
+        _ => throw ManifestFields.Unsupported(source, "preprocessing.resize", text, "none, exact, shortest"),
     };
 
     public void Validate()
@@ -97,6 +97,7 @@ internal sealed record ImagePreprocessingSettings(
         return null;
     }
 
+    /// <summary>The settings a manifest's <c>preprocessing</c> block gives (its values were checked when it was read: ManifestFields).</summary>
     public static ImagePreprocessingSettings FromManifest(ImagePreprocessingSpec spec, string source)
     {
         var resize = ParseResize(spec.Resize, source);

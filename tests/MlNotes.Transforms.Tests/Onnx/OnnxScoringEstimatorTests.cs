@@ -274,6 +274,10 @@ public sealed class OnnxScoringEstimatorTests
         var inner = Assert.IsType<FormatException>(wrapped.InnerException);
         Assert.Contains("SHA-256 does not match", inner.Message);
         Assert.Contains("SHA-256 does not match", direct.Message);
+        // One exception naming the zip, the entry and the problem; the loader's own is kept inside it.
+        Assert.StartsWith($"The model zip '{zip}' cannot be loaded: The model zip entry 'TransformerChain/", direct.Message, StringComparison.Ordinal);
+        Assert.Contains("/OnnxModel' is corrupt: its ONNX model's SHA-256 does not match", direct.Message, StringComparison.Ordinal);
+        Assert.Equal(inner.Message, Assert.IsType<FormatException>(direct.InnerException).Message);
     }
 
     [NoCudaFact]

@@ -1,0 +1,145 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+
+namespace MlNotes.Transforms.Manifests;
+
+/// <summary>
+/// The manifest's fields that MlNotes does not model: each is either descriptive prose for people (documented as informative in
+/// docs/manifest.md) or refused, so that a field a user writes never changes nothing in silence.
+/// </summary>
+internal static class ManifestFields
+{
+    /// <summary>The manifest format this version reads.</summary>
+    public const int FormatVersion = 1;
+
+    // Per block: the keys that describe and are not read. Everything the classes of ModelManifest.cs model is read.
+    private static readonly Dictionary<string, string[]> s_informative = new(StringComparer.Ordinal)
+    {
+        [""] = new[]
+        {
+            "architecture", "training", "metrics", "opset", "elbo", "reparameterization", "similarity", "postprocessing", "zero_shot",
+            "train_templates", "log_logit_scale", "logit_scale_max",
+        },
+        ["inputs"] = new[] { "dynamic_axes" },
+        ["outputs"] = new[] { "dynamic_axes" },
+        ["preprocessing"] = new[] { "formula" },
+        ["tokenizer"] = new[] { "sequence", "special_token_ids", "continuation_prefix" },
+        ["pooling"] = new[] { "description", "token" },
+        ["likelihood"] = new[] { "probabilities", "nll" },
+        ["output_image"] = new[] { "pixel" },
+        ["held_out_class"] = Array.Empty<string>(),
+    };
+
+    /// <summary>Refuses a format version other than <see cref="FormatVersion"/> and any field that is neither read nor informative.</summary>
+    /// <exception cref="NotSupportedException">The manifest has such a field, naming the manifest, the field and what is supported.</exception>
+    public static void Check(ModelManifest manifest)
+    {
+        if (manifest.FormatVersion != FormatVersion)
+        {
+            throw new NotSupportedException(
+                $"The model manifest {manifest.Source} has format_version {manifest.FormatVersion}: this version of MlNotes reads format_version {FormatVersion}.");
+        }
+
+        CheckBlock(manifest, "", manifest.Other);
+        foreach (var tensor in manifest.Inputs)
+        {
+            CheckBlock(manifest, "inputs", tensor.Other);
+        }
+
+        foreach (var tensor in manifest.Outputs)
+        {
+            CheckBlock(manifest, "outputs", tensor.Other);
+        }
+
+        CheckBlock(manifest, "preprocessing", manifest.Preprocessing?.Other);
+        CheckBlock(manifest, "tokenizer", manifest.Tokenizer?.Other);
+        CheckBlock(manifest, "pooling", manifest.Pooling?.Other);
+        CheckBlock(manifest, "likelihood", manifest.Likelihood?.Other);
+        CheckBlock(manifest, "held_out_class", manifest.HeldOutClass?.Other);
+        CheckBlock(manifest, "output_image", manifest.OutputImage?.Other);
+        if (manifest.Preprocessing is { } preprocessing)
+        {
+            CheckPreprocessing(manifest, preprocessing);
+        }
+
+        if (manifest.Tokenizer?.Other is { } tokenizer && tokenizer.TryGetValue("continuation_prefix", out var prefix)
+            && !(prefix.ValueKind == JsonValueKind.String && prefix.GetString() == "##"))
+        {
+            throw Unsupported(manifest, "tokenizer.continuation_prefix", prefix.ToString(), "##, WordPiece's");
+        }
+
+        if (manifest.Likelihood?.DataRange is { } range && !(range.Length == 2 && range[0] == 0 && range[1] == 1))
+        {
+            throw Unsupported(manifest, "likelihood.data_range", $"[{string.Join(", ", range)}]", "[0, 1]: the Bernoulli likelihood is over pixels scaled to [0, 1]");
+        }
+
+        if (manifest.OutputImage is { Layout: { } layout } && !string.Equals(layout, "CHW", StringComparison.OrdinalIgnoreCase))
+        {
+            throw Unsupported(manifest, "output_image.layout", layout, "CHW");
+        }
+    }
+
+    /// <summary>A field whose value MlNotes cannot honour.</summary>
+    public static NotSupportedException Unsupported(ModelManifest manifest, string field, string value, string supported)
+        => Unsupported(manifest.Source, field, value, supported);
+
+    /// <summary>A field whose value MlNotes cannot honour, for a manifest named by <paramref name="source"/>.</summary>
+    public static NotSupportedException Unsupported(string source, string field, string value, string supported)
+        => new($"The model manifest {source} has {field} '{value}', which MlNotes does not support (supported: {supported}).");
+
+    private static void CheckPreprocessing(ModelManifest manifest, ImagePreprocessingSpec spec)
+    {
+        _ = Vision.ImagePreprocessingSettings.ParseResize(spec.Resize, manifest.Source);
+        if (spec.Crop != null && !(Is(spec.Crop, "none") || Is(spec.Crop, "center")))
+        {
+            throw Unsupported(manifest, "preprocessing.crop", spec.Crop, "none, center");
+        }
+
+        // Pillow's antialiased bilinear is the one resampling implemented: a graph trained with another would get other pixels.
+        if (spec.Interpolation != null && !Is(spec.Interpolation, "bilinear"))
+        {
+            throw Unsupported(manifest, "preprocessing.interpolation", spec.Interpolation, "bilinear (Pillow's antialiased bilinear, what torchvision runs on PIL images)");
+        }
+
+        if (spec.Layout != null && !Is(spec.Layout, "CHW"))
+        {
+            throw Unsupported(manifest, "preprocessing.layout", spec.Layout, "CHW");
+        }
+
+        int channels = spec.Channels == 0 ? 3 : spec.Channels;
+        bool colorFits = channels switch
+        {
+            1 => Is(spec.Color, "grey") || Is(spec.Color, "gray"),
+            3 => Is(spec.Color, "rgb"),
+            _ => false,
+        };
+        if (spec.Color != null && !colorFits)
+        {
+            throw Unsupported(manifest, "preprocessing.color", spec.Color, $"{(channels == 1 ? "grey" : "rgb")} for {channels} channel(s)");
+        }
+
+        static bool Is(string? value, string expected) => string.Equals(value, expected, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static void CheckBlock(ModelManifest manifest, string block, Dictionary<string, JsonElement>? other)
+    {
+        if (other == null || other.Count == 0)
+        {
+            return;
+        }
+
+        var informative = s_informative[block];
+        foreach (string key in other.Keys)
+        {
+            if (!informative.Contains(key, StringComparer.Ordinal))
+            {
+                string field = block.Length == 0 ? key : $"{block}.{key}";
+                throw new NotSupportedException(
+                    $"The model manifest {manifest.Source} has the field '{field}', which MlNotes does not read: remove it or describe it in a field " +
+                    $"MlNotes reads (docs/manifest.md lists them; informative fields here: {(informative.Length == 0 ? "none" : string.Join(", ", informative))}).");
+            }
+        }
+    }
+}

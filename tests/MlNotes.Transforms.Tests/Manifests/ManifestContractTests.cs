@@ -1,0 +1,84 @@
+using System;
+using System.IO;
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using MlNotes.Transforms.Manifests;
+using MlNotes.Transforms.Vision;
+using Xunit;
+
+namespace MlNotes.Transforms.Tests.Manifests;
+
+/// <summary>Every manifest field is honoured or refused: a field MlNotes cannot honour fails when the pipeline is built, naming it.</summary>
+public sealed class ManifestContractTests
+{
+    [Theory]
+    [InlineData("vit-fashion.json", "preprocessing.interpolation", "\"bicubic\"", "preprocessing.interpolation 'bicubic'")]
+    [InlineData("vit-fashion.json", "preprocessing.layout", "\"HWC\"", "preprocessing.layout 'HWC'")]
+    [InlineData("vit-fashion.json", "preprocessing.crop", "\"random\"", "preprocessing.crop 'random'")]
+    [InlineData("vit-fashion.json", "preprocessing.resize", "\"squash\"", "preprocessing.resize 'squash'")]
+    [InlineData("vit-fashion.json", "preprocessing.color", "\"rgb\"", "preprocessing.color 'rgb'")]
+    [InlineData("vit-fashion.json", "preprocessing.antialias", "false", "field 'preprocessing.antialias'")]
+    [InlineData("vit-fashion.json", "format_version", "2", "format_version 2")]
+    [InlineData("vit-fashion.json", "normalize_embeddings", "true", "field 'normalize_embeddings'")]
+    [InlineData("vit-fashion.json", "inputs.0.layout", "\"NHWC\"", "field 'inputs.layout'")]
+    [InlineData("vae-fashion-decoder.json", "output_image.layout", "\"HWC\"", "output_image.layout 'HWC'")]
+    [InlineData("vae-fashion-decoder.json", "likelihood.data_range", "[-1, 1]", "likelihood.data_range '[-1, 1]'")]
+    [InlineData("vae-fashion-decoder.json", "likelihood.sigma", "0.1", "field 'likelihood.sigma'")]
+    [InlineData("text-fortunes.json", "tokenizer.continuation_prefix", "\"@@\"", "tokenizer.continuation_prefix '@@'")]
+    [InlineData("text-fortunes.json", "tokenizer.add_prefix_space", "true", "field 'tokenizer.add_prefix_space'")]
+    [InlineData("text-fortunes.json", "pooling.weights", "\"idf\"", "field 'pooling.weights'")]
+    public void AFieldMlNotesCannotHonour_IsRefused_NamingTheManifestTheFieldAndTheValue(string manifest, string path, string value, string expected)
+    {
+        string json = Edit(File.ReadAllText(RepoPaths.Model(manifest)), path, value);
+
+        var e = Assert.Throws<NotSupportedException>(() => ModelManifest.Parse(json, "'edited.json'", corruptIsFormatError: false));
+
+        Assert.Contains("'edited.json'", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheCommittedManifests_UseOnlyFieldsThatAreReadOrInformative()
+    {
+        foreach (string file in Directory.GetFiles(RepoPaths.ModelsOnnx, "*.json"))
+        {
+            if (Path.GetFileName(file) != "metrics.json")
+            {
+                Assert.NotNull(ModelManifest.Load(file));
+            }
+        }
+    }
+
+    [Fact]
+    public void AClassifierWithAnUnsupportedManifestField_FailsWhenThePipelineIsBuilt()
+    {
+        using var folder = TestModels.TempFolder();
+        string manifest = folder.File("vit.json");
+        File.WriteAllText(manifest, Edit(File.ReadAllText(RepoPaths.Model("vit-fashion.json")), "preprocessing.interpolation", "\"nearest\""));
+        var ml = new MLContext(seed: 1);
+
+        var e = Assert.Throws<NotSupportedException>(() => ml.Transforms.ClassifyImageOnnx(new OnnxImageClassifierEstimator.Options
+        {
+            ModelFile = RepoPaths.Model("vit-fashion.onnx"),
+            ManifestFile = manifest,
+        }));
+
+        Assert.Equal($"The model manifest '{manifest}' has preprocessing.interpolation 'nearest', which MlNotes does not support " +
+            "(supported: bilinear (Pillow's antialiased bilinear, what torchvision runs on PIL images)).", e.Message);
+    }
+
+    // Sets the field at a dotted path ("preprocessing.layout", "inputs.0.layout") to a JSON value.
+    private static string Edit(string json, string path, string value)
+    {
+        var root = JsonNode.Parse(json)!;
+        var parts = path.Split('.');
+        JsonNode node = root;
+        foreach (string part in parts[..^1])
+        {
+            node = int.TryParse(part, out int index) ? node[index]! : node[part]!;
+        }
+
+        node[parts[^1]] = JsonNode.Parse(value);
+        return root.ToJsonString();
+    }
+}
