@@ -1,10 +1,11 @@
 using System.Linq;
 using System.Text.Json;
+using Microsoft.ML;
 using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vision;
 
-/// <summary>Everything an image classifier resolved from its manifest and options; stored as JSON in the model zip.</summary>
+/// <summary>Everything an image classifier resolved from its manifest and options; stored in the model zip as explicit fields (v2; JSON in v1).</summary>
 internal sealed record ImageClassifierConfig
 {
     private static readonly JsonSerializerOptions s_json = new() { IncludeFields = false };
@@ -63,6 +64,81 @@ internal sealed record ImageClassifierConfig
             RawPixelWidth < 0 || RawPixelHeight < 0 || RawPixelChannels is not (0 or 1 or 3)
                 ? $"its raw pixel size {RawPixelWidth} x {RawPixelHeight} x {RawPixelChannels} is not valid" : null,
             Preprocessing == null ? "it has no preprocessing settings" : Preprocessing.Problem());
+    }
+
+    /// <summary>Writes the settings as explicit fields: the v2 format (v1 was this record as JSON).</summary>
+    public void Save(ModelSaveContext ctx)
+    {
+        ctx.SaveNonEmptyString(InputColumnName);
+        ctx.SaveNonEmptyString(ScoreColumnName);
+        ctx.SaveNonEmptyString(PredictedLabelColumnName);
+        ctx.SaveStringOrNull(EmbeddingColumnName);
+        ctx.Writer.Write(TopK);
+        ctx.SaveStringOrNull(ErrorColumnName);
+        ctx.SaveNonEmptyString(ImageTensorName);
+        ctx.SaveNonEmptyString(LogitsTensorName);
+        ctx.SaveStringOrNull(EmbeddingTensorName);
+        ctx.Writer.Write(ClassNames.Length);
+        foreach (string item in ClassNames)
+        {
+            ctx.SaveNonEmptyString(item);
+        }
+        Preprocessing.Save(ctx);
+        ctx.Writer.Write(RawPixelWidth);
+        ctx.Writer.Write(RawPixelHeight);
+        ctx.Writer.Write(RawPixelChannels);
+        ctx.Writer.Write(BatchSize);
+        ctx.SaveStringOrNull(ImageFolder);
+        ctx.SaveStringOrNull(ImagePathColumnName);
+    }
+
+    /// <summary>Reads what <see cref="Save"/> wrote; the caller checks <see cref="Problem"/>.</summary>
+    public static ImageClassifierConfig Load(ModelLoadContext ctx)
+    {
+        var r = ctx.Reader;
+        string inputColumnName = ctx.LoadNonEmptyString();
+        string scoreColumnName = ctx.LoadNonEmptyString();
+        string predictedLabelColumnName = ctx.LoadNonEmptyString();
+        string? embeddingColumnName = ctx.LoadStringOrNull();
+        int topK = r.ReadInt32();
+        string? errorColumnName = ctx.LoadStringOrNull();
+        string imageTensorName = ctx.LoadNonEmptyString();
+        string logitsTensorName = ctx.LoadNonEmptyString();
+        string? embeddingTensorName = ctx.LoadStringOrNull();
+        int classNamesCount = r.ReadInt32();
+        ModelEntry.Check(ctx, classNamesCount >= 0, $"its ClassNames count {classNamesCount} is negative");
+        var classNames = new string[classNamesCount];
+        for (int i = 0; i < classNamesCount; i++)
+        {
+            classNames[i] = ctx.LoadNonEmptyString();
+        }
+        var preprocessing = ImagePreprocessingSettings.Load(ctx);
+        int rawPixelWidth = r.ReadInt32();
+        int rawPixelHeight = r.ReadInt32();
+        int rawPixelChannels = r.ReadInt32();
+        int batchSize = r.ReadInt32();
+        string? imageFolder = ctx.LoadStringOrNull();
+        string? imagePathColumnName = ctx.LoadStringOrNull();
+        return new ImageClassifierConfig
+        {
+            InputColumnName = inputColumnName,
+            ScoreColumnName = scoreColumnName,
+            PredictedLabelColumnName = predictedLabelColumnName,
+            EmbeddingColumnName = embeddingColumnName,
+            TopK = topK,
+            ErrorColumnName = errorColumnName,
+            ImageTensorName = imageTensorName,
+            LogitsTensorName = logitsTensorName,
+            EmbeddingTensorName = embeddingTensorName,
+            ClassNames = classNames,
+            Preprocessing = preprocessing,
+            RawPixelWidth = rawPixelWidth,
+            RawPixelHeight = rawPixelHeight,
+            RawPixelChannels = rawPixelChannels,
+            BatchSize = batchSize,
+            ImageFolder = imageFolder,
+            ImagePathColumnName = imagePathColumnName,
+        };
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, s_json);

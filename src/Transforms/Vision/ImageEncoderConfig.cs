@@ -1,9 +1,10 @@
 using System.Text.Json;
+using Microsoft.ML;
 using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vision;
 
-/// <summary>Everything an image encoder resolved from its manifest and options; stored as JSON in the model zip.</summary>
+/// <summary>Everything an image encoder resolved from its manifest and options; stored in the model zip as explicit fields (v2; JSON in v1).</summary>
 internal sealed record ImageEncoderConfig
 {
     public string InputColumnName { get; init; } = "Image";
@@ -46,6 +47,59 @@ internal sealed record ImageEncoderConfig
             RawPixelWidth < 0 || RawPixelHeight < 0 || RawPixelChannels is not (0 or 1 or 3)
                 ? $"its raw pixel size {RawPixelWidth} x {RawPixelHeight} x {RawPixelChannels} is not valid" : null,
             Preprocessing == null ? "it has no preprocessing settings" : Preprocessing.Problem());
+    }
+
+    /// <summary>Writes the settings as explicit fields: the v2 format (v1 was this record as JSON).</summary>
+    public void Save(ModelSaveContext ctx)
+    {
+        ctx.SaveNonEmptyString(InputColumnName);
+        ctx.SaveNonEmptyString(OutputColumnName);
+        ctx.SaveStringOrNull(ErrorColumnName);
+        ctx.SaveNonEmptyString(ImageTensorName);
+        ctx.SaveNonEmptyString(EmbeddingTensorName);
+        ctx.Writer.Write(Normalize);
+        Preprocessing.Save(ctx);
+        ctx.Writer.Write(RawPixelWidth);
+        ctx.Writer.Write(RawPixelHeight);
+        ctx.Writer.Write(RawPixelChannels);
+        ctx.Writer.Write(BatchSize);
+        ctx.SaveStringOrNull(ImageFolder);
+        ctx.SaveStringOrNull(ImagePathColumnName);
+    }
+
+    /// <summary>Reads what <see cref="Save"/> wrote; the caller checks <see cref="Problem"/>.</summary>
+    public static ImageEncoderConfig Load(ModelLoadContext ctx)
+    {
+        var r = ctx.Reader;
+        string inputColumnName = ctx.LoadNonEmptyString();
+        string outputColumnName = ctx.LoadNonEmptyString();
+        string? errorColumnName = ctx.LoadStringOrNull();
+        string imageTensorName = ctx.LoadNonEmptyString();
+        string embeddingTensorName = ctx.LoadNonEmptyString();
+        bool normalize = r.ReadBoolean();
+        var preprocessing = ImagePreprocessingSettings.Load(ctx);
+        int rawPixelWidth = r.ReadInt32();
+        int rawPixelHeight = r.ReadInt32();
+        int rawPixelChannels = r.ReadInt32();
+        int batchSize = r.ReadInt32();
+        string? imageFolder = ctx.LoadStringOrNull();
+        string? imagePathColumnName = ctx.LoadStringOrNull();
+        return new ImageEncoderConfig
+        {
+            InputColumnName = inputColumnName,
+            OutputColumnName = outputColumnName,
+            ErrorColumnName = errorColumnName,
+            ImageTensorName = imageTensorName,
+            EmbeddingTensorName = embeddingTensorName,
+            Normalize = normalize,
+            Preprocessing = preprocessing,
+            RawPixelWidth = rawPixelWidth,
+            RawPixelHeight = rawPixelHeight,
+            RawPixelChannels = rawPixelChannels,
+            BatchSize = batchSize,
+            ImageFolder = imageFolder,
+            ImagePathColumnName = imagePathColumnName,
+        };
     }
 
     public string ToJson() => JsonSerializer.Serialize(this);

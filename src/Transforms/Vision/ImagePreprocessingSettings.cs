@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.Linq;
+using Microsoft.ML;
 using MlNotes.Transforms.Manifests;
 
 namespace MlNotes.Transforms.Vision;
@@ -95,6 +96,57 @@ internal sealed record ImagePreprocessingSettings(
         }
 
         return null;
+    }
+
+    /// <summary>Writes the settings as explicit fields (the v2 formats of the image models and the VAE).</summary>
+    public void Save(ModelSaveContext ctx)
+    {
+        var w = ctx.Writer;
+        w.Write(Width);
+        w.Write(Height);
+        w.Write(Channels);
+        w.Write((int)Resize);
+        w.Write(ResizeSize);
+        w.Write(CenterCrop);
+        w.Write(Scale);
+        w.Write(Mean.Length);
+        foreach (float m in Mean)
+        {
+            w.Write(m);
+        }
+
+        w.Write(Std.Length);
+        foreach (float v in Std)
+        {
+            w.Write(v);
+        }
+    }
+
+    /// <summary>Reads what <see cref="Save"/> wrote; the caller checks <see cref="Problem"/>.</summary>
+    public static ImagePreprocessingSettings Load(ModelLoadContext ctx)
+    {
+        var r = ctx.Reader;
+        int width = r.ReadInt32(), height = r.ReadInt32(), channels = r.ReadInt32();
+        var resize = (ResizeKind)r.ReadInt32();
+        int resizeSize = r.ReadInt32();
+        bool crop = r.ReadBoolean();
+        double scale = r.ReadDouble();
+        var mean = ReadFloats(ctx, "preprocessing mean");
+        var std = ReadFloats(ctx, "preprocessing std");
+        return new ImagePreprocessingSettings(width, height, channels, resize, resizeSize, crop, scale, mean, std);
+    }
+
+    private static float[] ReadFloats(ModelLoadContext ctx, string what)
+    {
+        int count = ctx.Reader.ReadInt32();
+        ModelEntry.Check(ctx, count is >= 0 and <= 4, $"its {what} has {count} values, not one per channel (1 or 3)");
+        var values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = ctx.Reader.ReadSingle();
+        }
+
+        return values;
     }
 
     /// <summary>The settings a manifest's <c>preprocessing</c> block gives (its values were checked when it was read: ManifestFields).</summary>

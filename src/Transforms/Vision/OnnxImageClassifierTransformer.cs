@@ -134,7 +134,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         _model.Save(ctx);
-        ctx.SaveNonEmptyString(Config.ToJson());
+        Config.Save(ctx);
     }
 
     IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => _input.Columns(inputSchema);
@@ -236,10 +236,13 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         return (image, outputs.ToArray(), config.ClassNames.Select(n => n.AsMemory()).ToArray());
     }
 
+    // 0x00010001: the settings as JSON; 0x00010002: explicit fields.
+    private const uint ExplicitFieldsVersion = 0x00010002;
+
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "MLNIMGCL",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
+        verWrittenCur: 0x00010002,
+        verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(OnnxImageClassifierTransformer).Assembly.FullName);
@@ -252,7 +255,9 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         var model = OnnxModel.Load(env, host, ctx);
         try
         {
-            var config = ModelEntry.Json(ctx, "image classifier", ImageClassifierConfig.FromJson);
+            var config = ctx.Header.ModelVerWritten >= ExplicitFieldsVersion
+                ? ModelEntry.Read(ctx, () => ImageClassifierConfig.Load(ctx))
+                : ModelEntry.Json(ctx, "image classifier", ImageClassifierConfig.FromJson);
             ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxImageClassifierTransformer(host, model, config);
         }

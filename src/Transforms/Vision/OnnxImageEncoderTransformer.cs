@@ -123,7 +123,7 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         _model.Save(ctx);
-        ctx.SaveNonEmptyString(Config.ToJson());
+        Config.Save(ctx);
     }
 
     IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => _input.Columns(inputSchema);
@@ -197,10 +197,13 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
         return (image, embedding, input);
     }
 
+    // 0x00010001: the settings as JSON; 0x00010002: explicit fields.
+    private const uint ExplicitFieldsVersion = 0x00010002;
+
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "MLNIMGEN",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
+        verWrittenCur: 0x00010002,
+        verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(OnnxImageEncoderTransformer).Assembly.FullName);
@@ -213,7 +216,9 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
         var model = OnnxModel.Load(env, host, ctx);
         try
         {
-            var config = ModelEntry.Json(ctx, "image encoder", ImageEncoderConfig.FromJson);
+            var config = ctx.Header.ModelVerWritten >= ExplicitFieldsVersion
+                ? ModelEntry.Read(ctx, () => ImageEncoderConfig.Load(ctx))
+                : ModelEntry.Json(ctx, "image encoder", ImageEncoderConfig.FromJson);
             ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxImageEncoderTransformer(host, model, config);
         }
