@@ -10,8 +10,18 @@ using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vision;
 
-/// <summary>Decoded pixels of one row.</summary>
-internal readonly record struct ImageSource(ReadOnlyMemory<byte> Pixels, int Width, int Height, PixelFormat Format);
+/// <summary>Decoded pixels of one row: bytes, or (from a Single pixel vector) floats kept as they are.</summary>
+internal readonly record struct ImageSource(ReadOnlyMemory<byte> Pixels, int Width, int Height, PixelFormat Format)
+{
+    /// <summary>The float pixels (HWC, grey or RGB, 0-255) when <see cref="IsFloat"/>; <see cref="Pixels"/> is then empty.</summary>
+    public ReadOnlyMemory<float> Floats { get; init; }
+
+    /// <summary>Whether the pixels are floats, preprocessed in float end to end.</summary>
+    public bool IsFloat { get; init; }
+
+    public static ImageSource FromFloats(ReadOnlyMemory<float> floats, int width, int height, PixelFormat format)
+        => new(ReadOnlyMemory<byte>.Empty, width, height, format) { Floats = floats, IsFloat = true };
+}
 
 /// <summary>
 /// How an image model reads its image column, shared by every image model: the column check (at schema time), the path column
@@ -218,33 +228,31 @@ internal sealed class ImageInput
 
         int width = RawWidth, height = RawHeight, channels = RawChannels;
         var rawFormat = channels == 1 ? PixelFormat.Grey : PixelFormat.Rgb;
-        var bytes = new byte[width * height * channels];
+        int length = width * height * channels;
         if (vector.ItemType == NumberDataViewType.Byte)
         {
+            var bytes = new byte[length];
             var getter = source.GetGetter<VBuffer<byte>>(column);
             VBuffer<byte> value = default;
             return () =>
             {
                 getter(ref value);
-                CheckLength(value.Length, bytes.Length);
+                CheckLength(value.Length, length);
                 value.CopyTo(bytes);
                 return new ImageSource(bytes, width, height, rawFormat);
             };
         }
 
+        // Single pixels stay floats (fractions kept, NaN kept): the preprocessor's float path, not a rounding to bytes.
+        var pixels = new float[length];
         var floatGetter = source.GetGetter<VBuffer<float>>(column);
         VBuffer<float> floats = default;
         return () =>
         {
             floatGetter(ref floats);
-            CheckLength(floats.Length, bytes.Length);
-            int i = 0;
-            foreach (float v in floats.DenseValues())
-            {
-                bytes[i++] = (byte)Math.Clamp(MathF.Round(v), 0, 255);
-            }
-
-            return new ImageSource(bytes, width, height, rawFormat);
+            CheckLength(floats.Length, length);
+            floats.CopyTo(pixels);
+            return ImageSource.FromFloats(pixels, width, height, rawFormat);
         };
 
         void CheckLength(int actual, int expected)
@@ -324,7 +332,14 @@ internal sealed class ImageSlotFiller
         try
         {
             var image = _read();
-            _preprocessor.Run(image.Pixels.Span, image.Width, image.Height, image.Format, destination);
+            if (image.IsFloat)
+            {
+                _preprocessor.Run(image.Floats.Span, image.Width, image.Height, image.Format, destination);
+            }
+            else
+            {
+                _preprocessor.Run(image.Pixels.Span, image.Width, image.Height, image.Format, destination);
+            }
             return true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -6,8 +6,9 @@ namespace MlNotes.Transforms.Vision;
 /// An image model's training transform, as torchvision runs it on PIL images: convert to grey or RGB, resize
 /// (exact, or shortest side with torchvision's size rule) with Pillow's bilinear filter, center crop, scale to [0, 1],
 /// subtract the per-channel mean and divide by the std, CHW. One instance per cursor (it keeps scratch buffers).
+/// Float pixels take torchvision's tensor path instead (ImagePreprocessor.Float.cs).
 /// </summary>
-internal sealed class ImagePreprocessor
+internal sealed partial class ImagePreprocessor
 {
     private readonly ImagePreprocessingSettings _settings;
     private readonly float _divisor;
