@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNotes.Trainers.Mdn;
 using MlNotes.Trainers.Tests.Mdn;
 using Xunit;
 using Xunit.Abstractions;
@@ -107,6 +108,34 @@ public sealed class FixtureZipTests
         }
 
         MdnTrainerTests.AssertSame(transformed[0], engine.Predict(rows[0])); // no state carried from one prediction to the next
+    }
+
+    [Fact]
+    public void Mdn_v1_zip_gives_the_log_weights_column_it_predates()
+    {
+        // MixtureLogWeights is computed from the stored weights, not stored: a v1 zip has it, the log-softmax whose exponential is the
+        // committed MixtureWeights.
+        var ml = new MLContext();
+        var loaded = ml.Model.Load(ZipPath(FixtureModels.Mdn.Name), out _);
+        var scored = loaded.Transform(FixtureModels.Mdn.Inputs(ml));
+        Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 2), scored.Schema[MdnColumnNames.MixtureLogWeights].Type);
+        var logs = Read(scored, MdnColumnNames.MixtureLogWeights);
+        var weights = Expected(FixtureModels.Mdn.Name).Outputs[MdnColumnNames.MixtureWeights];
+        Assert.Equal(weights.Length, logs.Length);
+        double worst = 0;
+        for (int r = 0; r < logs.Length; r++)
+        {
+            for (int k = 0; k < 2; k++)
+            {
+                worst = Math.Max(worst, Math.Abs(Math.Exp(logs[r][k]) - weights[r][k]));
+            }
+
+            Assert.Equal(0, Math.Log(Math.Exp(logs[r][0]) + Math.Exp(logs[r][1])), 1e-6); // normalized
+        }
+
+        // Both are Single roundings of the same double: weights of order 0.5 round by 3e-8, log-weights of order 1 by 6e-8.
+        _output.WriteLine($"largest |exp(log-weight) - weight| {worst:E2}");
+        Assert.True(worst < 2e-7, $"exp(MixtureLogWeights) differs from MixtureWeights by {worst:E2}");
     }
 
     [Fact]
