@@ -76,7 +76,8 @@ public static class MlNotesTrainersCatalog
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">The column of samples: a vector of S x D values, sample-major.</param>
     /// <param name="numberOfSamples">S, the draws per row.</param>
-    /// <param name="seed">Seed of the draws (combined with each row's position, so results are reproducible).</param>
+    /// <param name="seed">Seed of the draws (combined with each row's <c>DataViewRowId</c>, so results are reproducible and shards draw
+    /// what a full run draws).</param>
     /// <returns>The estimator.</returns>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static MdnSamplingEstimator SampleFromMixture(this TransformsCatalog catalog, string outputColumnName = MdnSamplingEstimator.Defaults.OutputColumnName,
