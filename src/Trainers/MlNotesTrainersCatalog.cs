@@ -49,7 +49,11 @@ public static class MlNotesTrainersCatalog
     /// <summary>
     /// Scores predicted distributions against the labels: mean negative log-likelihood, CRPS, coverage of the central interval and a PIT
     /// calibration summary. Reads the label and the <c>MixtureWeights</c>, <c>MixtureMeans</c> and <c>MixtureStandardDeviations</c> columns
-    /// of an MDN's output. <c>mlContext.Regression.Evaluate</c> still gives the point metrics of <c>Score</c>.
+    /// of an MDN's output. The likelihood is computed from the <c>MixtureLogWeights</c> column (<see cref="MdnColumnNames.MixtureLogWeights"/>)
+    /// when the data has one, as an MDN's output does (also of models saved before the column existed), so it stays finite wherever
+    /// training's log-softmax does. Without that column it takes log(weight) of <c>MixtureWeights</c>: a component whose Single weight
+    /// underflowed to 0 (log-weight below about -103) then drops out of the likelihood, overstating the negative log-likelihood of labels
+    /// that lie under it. <c>mlContext.Regression.Evaluate</c> still gives the point metrics of <c>Score</c>.
     /// </summary>
     /// <param name="catalog">The regression catalog.</param>
     /// <param name="data">Scored data.</param>
@@ -72,7 +76,8 @@ public static class MlNotesTrainersCatalog
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">The column of samples: a vector of S x D values, sample-major.</param>
     /// <param name="numberOfSamples">S, the draws per row.</param>
-    /// <param name="seed">Seed of the draws (combined with each row's position, so results are reproducible).</param>
+    /// <param name="seed">Seed of the draws (combined with each row's <c>DataViewRowId</c>, so results are reproducible and shards draw
+    /// what a full run draws).</param>
     /// <returns>The estimator.</returns>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static MdnSamplingEstimator SampleFromMixture(this TransformsCatalog catalog, string outputColumnName = MdnSamplingEstimator.Defaults.OutputColumnName,

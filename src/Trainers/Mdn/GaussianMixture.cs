@@ -5,22 +5,23 @@ namespace MlNotes.Trainers.Mdn;
 
 /// <summary>
 /// Summaries of a diagonal Gaussian mixture given as weights (K), means (K, D) and standard deviations (K, D), component-major.
-/// Per-dimension functions work on the marginal of dimension <c>d</c>, itself a one-dimensional mixture.
+/// Per-dimension functions work on the marginal of dimension <c>d</c>, itself a one-dimensional mixture. Densities take the log-weights,
+/// which stay finite where a weight underflows to 0 (below about e^-103 in float, e^-745 in double).
 /// </summary>
 internal static class GaussianMixture
 {
     private const double HalfLogTwoPi = 0.91893853320467274178;
     private const double InvSqrtTwoPi = 0.39894228040143267794;
 
-    /// <summary>log p(y), y of length D.</summary>
-    public static double LogDensity(ReadOnlySpan<double> weights, ReadOnlySpan<double> means, ReadOnlySpan<double> sigmas, ReadOnlySpan<double> y)
+    /// <summary>log p(y), y of length D, from the log-weights (K).</summary>
+    public static double LogDensity(ReadOnlySpan<double> logWeights, ReadOnlySpan<double> means, ReadOnlySpan<double> sigmas, ReadOnlySpan<double> y)
     {
-        int k = weights.Length;
+        int k = logWeights.Length;
         int dims = y.Length;
         Span<double> terms = k <= 128 ? stackalloc double[k] : new double[k];
         for (int c = 0; c < k; c++)
         {
-            double logN = Math.Log(weights[c]);
+            double logN = logWeights[c];
             for (int j = 0; j < dims; j++)
             {
                 double s = sigmas[c * dims + j];
@@ -103,11 +104,12 @@ internal static class GaussianMixture
 
     /// <summary>
     /// The highest mode of the mixture density (all D dimensions jointly): fixed-point (mean-shift) iterations started at every
-    /// component mean, keeping the end point of highest density.
+    /// component mean (of components of weight at least 1e-6), keeping the end point of highest density. Takes the log-weights (K).
     /// </summary>
-    public static void Mode(ReadOnlySpan<double> weights, ReadOnlySpan<double> means, ReadOnlySpan<double> sigmas, Span<double> mode)
+    public static void Mode(ReadOnlySpan<double> logWeights, ReadOnlySpan<double> means, ReadOnlySpan<double> sigmas, Span<double> mode)
     {
-        int k = weights.Length;
+        const double LogMinimumStartWeight = -13.815510557964274; // log(1e-6)
+        int k = logWeights.Length;
         int dims = mode.Length;
         Span<double> x = dims <= 64 ? stackalloc double[dims] : new double[dims];
         Span<double> numerator = dims <= 64 ? stackalloc double[dims] : new double[dims];
@@ -116,7 +118,7 @@ internal static class GaussianMixture
         double best = double.NegativeInfinity;
         for (int start = 0; start < k; start++)
         {
-            if (weights[start] < 1e-6)
+            if (logWeights[start] < LogMinimumStartWeight)
             {
                 continue;
             }
@@ -126,7 +128,7 @@ internal static class GaussianMixture
             {
                 for (int c = 0; c < k; c++)
                 {
-                    double log = Math.Log(weights[c]);
+                    double log = logWeights[c];
                     for (int j = 0; j < dims; j++)
                     {
                         double s = sigmas[c * dims + j];
@@ -165,7 +167,7 @@ internal static class GaussianMixture
                 }
             }
 
-            double density = LogDensity(weights, means, sigmas, x);
+            double density = LogDensity(logWeights, means, sigmas, x);
             if (density > best)
             {
                 best = density;

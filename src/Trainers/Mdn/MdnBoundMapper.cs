@@ -18,6 +18,7 @@ internal sealed class MdnBoundMapper : ISchemaBoundRowMapper
     private const int WeightsIndex = 5;
     private const int MeansIndex = 6;
     private const int SigmasIndex = 7;
+    private const int LogWeightsIndex = 8; // added after the v1 columns; computed, so models saved before it have it too
 
     private readonly MdnModelParameters _model;
 
@@ -45,6 +46,7 @@ internal sealed class MdnBoundMapper : ISchemaBoundRowMapper
         builder.AddColumn(MdnColumnNames.MixtureWeights, new VectorDataViewType(NumberDataViewType.Single, model.NumberOfComponents));
         builder.AddColumn(MdnColumnNames.MixtureMeans, new VectorDataViewType(NumberDataViewType.Single, model.NumberOfComponents * labelSize));
         builder.AddColumn(MdnColumnNames.MixtureStandardDeviations, new VectorDataViewType(NumberDataViewType.Single, model.NumberOfComponents * labelSize));
+        builder.AddColumn(MdnColumnNames.MixtureLogWeights, new VectorDataViewType(NumberDataViewType.Single, model.NumberOfComponents));
         OutputSchema = builder.ToSchema();
     }
 
@@ -88,6 +90,7 @@ internal sealed class MdnBoundMapper : ISchemaBoundRowMapper
             getters[WeightsIndex] = Vector(state, p.Weights);
             getters[MeansIndex] = Vector(state, p.Means);
             getters[SigmasIndex] = Vector(state, p.Sigmas);
+            getters[LogWeightsIndex] = Vector(state, p.LogWeights);
             for (int i = 0; i < getters.Length; i++)
             {
                 if (!active[i])

@@ -18,6 +18,12 @@ public static class MdnColumnNames
     /// <summary>The K mixture weights, summing to 1.</summary>
     public const string MixtureWeights = "MixtureWeights";
 
+    /// <summary>
+    /// The K log mixture weights: the log-softmax of the network's logits, computed in double and stored as Single. Finite where a weight
+    /// underflows to 0 in Single (a log-weight below about -103); <c>EvaluateMdn</c> reads it for the likelihood.
+    /// </summary>
+    public const string MixtureLogWeights = "MixtureLogWeights";
+
     /// <summary>The component means, K x label size, component-major.</summary>
     public const string MixtureMeans = "MixtureMeans";
 

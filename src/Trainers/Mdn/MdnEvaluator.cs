@@ -6,7 +6,11 @@ using Microsoft.ML.Data;
 
 namespace MlNotes.Trainers.Mdn;
 
-/// <summary>Computes <see cref="MdnMetrics"/> from the label and the mixture columns of scored data.</summary>
+/// <summary>
+/// Computes <see cref="MdnMetrics"/> from the label and the mixture columns of scored data. The likelihood is computed from the
+/// log-weights column when the data has it (an MDN's output does), else from log(weight): a weight that underflowed to 0 in Single then
+/// drops its component from the likelihood. CRPS, coverage and PIT use the weights (a weight that underflowed to 0 was below 1.4e-45, and changes them by less than that).
+/// </summary>
 internal static class MdnEvaluator
 {
     public static MdnMetrics Evaluate(IDataView data, string labelColumnName, double intervalCoverage, int pitBins)
@@ -24,6 +28,7 @@ internal static class MdnEvaluator
         var schema = data.Schema;
         var label = Find(schema, labelColumnName);
         var weightsColumn = Find(schema, MdnColumnNames.MixtureWeights);
+        var logWeightsColumn = schema.GetColumnOrNull(MdnColumnNames.MixtureLogWeights);
         var meansColumn = Find(schema, MdnColumnNames.MixtureMeans);
         var sigmasColumn = Find(schema, MdnColumnNames.MixtureStandardDeviations);
         int components = weightsColumn.Type.GetVectorSize();
@@ -34,20 +39,35 @@ internal static class MdnEvaluator
                 $"{meansColumn.Type} and {sigmasColumn.Type} next to {weightsColumn.Type}");
         }
 
+        if (logWeightsColumn is { } logColumn && (logColumn.Type is not VectorDataViewType { ItemType: NumberDataViewType } logType
+            || logType.ItemType != NumberDataViewType.Single || logType.Size != components))
+        {
+            ThrowHelper.SchemaMismatch(nameof(data), MdnColumnNames.MixtureLogWeights, $"a vector of {components} Single next to {MdnColumnNames.MixtureWeights} ({components})",
+                $"{logColumn.Type}");
+        }
+
         if (label.Type.GetItemType() != NumberDataViewType.Single)
         {
             ThrowHelper.SchemaMismatch(nameof(data), labelColumnName, "Single or a vector of Single", $"{label.Type}");
         }
 
-        using var cursor = data.GetRowCursor(new[] { label, weightsColumn, meansColumn, sigmasColumn });
+        var read = new List<DataViewSchema.Column> { label, weightsColumn, meansColumn, sigmasColumn };
+        if (logWeightsColumn is { } log)
+        {
+            read.Add(log);
+        }
+
+        using var cursor = data.GetRowCursor(read);
         ValueGetter<float>? scalarLabel = label.Type is VectorDataViewType ? null : cursor.GetGetter<float>(label);
         ValueGetter<VBuffer<float>>? vectorLabel = scalarLabel == null ? cursor.GetGetter<VBuffer<float>>(label) : null;
         var getWeights = cursor.GetGetter<VBuffer<float>>(weightsColumn);
         var getMeans = cursor.GetGetter<VBuffer<float>>(meansColumn);
         var getSigmas = cursor.GetGetter<VBuffer<float>>(sigmasColumn);
+        var getLogWeights = logWeightsColumn is { } logWeights ? cursor.GetGetter<VBuffer<float>>(logWeights) : null;
         VBuffer<float> buffer = default;
         var y = new double[labelSize];
         var weights = new double[components];
+        var logs = new double[components];
         var means = new double[components * labelSize];
         var sigmas = new double[components * labelSize];
         var pits = new List<double>();
@@ -82,7 +102,20 @@ internal static class MdnEvaluator
             Copy(buffer, means);
             getSigmas(ref buffer);
             Copy(buffer, sigmas);
-            nll -= GaussianMixture.LogDensity(weights, means, sigmas, y);
+            if (getLogWeights != null)
+            {
+                getLogWeights(ref buffer);
+                Copy(buffer, logs);
+            }
+            else
+            {
+                for (int c = 0; c < components; c++)
+                {
+                    logs[c] = Math.Log(weights[c]);
+                }
+            }
+
+            nll -= GaussianMixture.LogDensity(logs, means, sigmas, y);
             for (int d = 0; d < labelSize; d++)
             {
                 crps += GaussianMixture.Crps(weights, means, sigmas, labelSize, d, y[d]);

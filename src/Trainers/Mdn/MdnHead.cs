@@ -95,11 +95,11 @@ internal readonly record struct MdnHead(int Components, int LabelSize, MdnSigmaT
     }
 
     /// <summary>
-    /// The mixture in label units: weights (K), means (K, D), standard deviations (K, D), undoing the label standardization
-    /// y = mean + scale * y'.
+    /// The mixture in label units: log-weights and weights (K), means (K, D), standard deviations (K, D), undoing the label
+    /// standardization y = mean + scale * y'. The log-weights are the log-softmax of the logits in double, as training computes them.
     /// </summary>
     public void Decode(ReadOnlySpan<float> output, ReadOnlySpan<double> labelMean, ReadOnlySpan<double> labelScale,
-        Span<double> weights, Span<double> means, Span<double> sigmas)
+        Span<double> logWeights, Span<double> weights, Span<double> means, Span<double> sigmas)
     {
         int k = Components;
         int d = LabelSize;
@@ -109,10 +109,10 @@ internal readonly record struct MdnHead(int Components, int LabelSize, MdnSigmaT
             logits[c] = output[c];
         }
 
-        LogSumExp.LogSoftmax<double>(logits, weights);
+        LogSumExp.LogSoftmax<double>(logits, logWeights);
         for (int c = 0; c < k; c++)
         {
-            weights[c] = Math.Exp(weights[c]);
+            weights[c] = Math.Exp(logWeights[c]);
             for (int j = 0; j < d; j++)
             {
                 int at = c * d + j;

@@ -151,7 +151,7 @@ public sealed class MdnModelParameters : ModelParametersBase<float>, ISchemaBind
     internal void Predict(ReadOnlySpan<float> features, Mlp<float>.Workspace workspace, MdnPrediction prediction, bool mode = true, bool interval = true)
     {
         var output = Network.Mlp.Forward(_parameters, features, 1, workspace);
-        Network.Head.Decode(output, _labelMean, _labelScale, prediction.Weights, prediction.Means, prediction.Sigmas);
+        Network.Head.Decode(output, _labelMean, _labelScale, prediction.LogWeights, prediction.Weights, prediction.Means, prediction.Sigmas);
         prediction.Summarize(IntervalCoverage, mode, interval);
     }
 

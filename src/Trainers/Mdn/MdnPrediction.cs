@@ -6,6 +6,7 @@ internal sealed class MdnPrediction
     public MdnPrediction(int components, int labelSize)
     {
         Weights = new double[components];
+        LogWeights = new double[components];
         Means = new double[components * labelSize];
         Sigmas = new double[components * labelSize];
         Mean = new double[labelSize];
@@ -16,6 +17,9 @@ internal sealed class MdnPrediction
     }
 
     public double[] Weights { get; }
+
+    /// <summary>log-softmax of the logits, computed in double: finite where a weight underflows to 0.</summary>
+    public double[] LogWeights { get; }
 
     public double[] Means { get; }
 
@@ -37,7 +41,7 @@ internal sealed class MdnPrediction
         int dims = Mean.Length;
         if (mode)
         {
-            GaussianMixture.Mode(Weights, Means, Sigmas, Mode);
+            GaussianMixture.Mode(LogWeights, Means, Sigmas, Mode);
         }
 
         for (int d = 0; d < dims; d++)

@@ -19,7 +19,11 @@ namespace MlNotes.Trainers.Mdn;
 /// | Output column data type | Known-size vector of Single: S samples x D, sample-major |
 /// | Exportable to ONNX | No |
 ///
-/// Each row's draws depend only on the seed and the row's position, so a transform is reproducible, also after save and load.
+/// Each row's draws depend only on the seed and the row's `DataViewRowId` (its identity in the source view, which filters, `SkipRows`
+/// and `TakeRows` keep), so a transform is reproducible, also after save and load, and a shard, a filtered view or a resumed run draws
+/// for each row what one full run draws. Models saved by the first format (v1) keep drawing by the row's position in the view.
+/// A `PredictionEngine` numbers its calls 0, 1, 2, ... as row ids: its n-th call draws what `Transform` draws for the row of id n,
+/// a fresh engine starts over, and the same input given twice gets different draws; use `Transform` for draws tied to rows.
 /// ]]></format>
 /// </remarks>
 public sealed class MdnSamplingEstimator : IEstimator<MdnSamplingTransformer>
@@ -87,7 +91,7 @@ public sealed class MdnSamplingEstimator : IEstimator<MdnSamplingTransformer>
         /// <summary>S, the draws per row.</summary>
         public int NumberOfSamples { get; set; } = Defaults.NumberOfSamples;
 
-        /// <summary>Seed of the draws (combined with each row's position).</summary>
+        /// <summary>Seed of the draws (combined with each row's <see cref="DataViewRowId"/>).</summary>
         public int Seed { get; set; }
 
         /// <summary>The mixture weights (K).</summary>

@@ -12,10 +12,16 @@ using MlNotes.Trainers.Numerics;
 
 namespace MlNotes.Trainers.Mdn;
 
-/// <summary>Adds S draws per row from the row's predicted mixture. Created by <see cref="MdnSamplingEstimator"/>.</summary>
+/// <summary>
+/// Adds S draws per row from the row's predicted mixture. Created by <see cref="MdnSamplingEstimator"/>. A row's draws depend on the seed
+/// and the row's <see cref="DataViewRowId"/>; models saved in the first format (v1) keep keying them by the row's position in the view.
+/// </summary>
 public sealed class MdnSamplingTransformer : RowToRowTransformerBase
 {
     internal const string LoaderSignature = "MlNotesMdnSampling";
+
+    // v1 (0x00010001): columns, samples, seed; draws keyed by row position. v2 (0x00010002): then an int, the SampleKey.
+    private const uint KeyedVersion = 0x00010002;
 
     private readonly MdnSamplingEstimator.Options _options;
 
@@ -23,6 +29,7 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
         : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(MdnSamplingTransformer)))
     {
         _options = options;
+        Key = SampleKey.RowId;
     }
 
     private MdnSamplingTransformer(IHostEnvironment env, ModelLoadContext ctx)
@@ -37,6 +44,12 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
             NumberOfSamples = ctx.Reader.ReadInt32(),
             Seed = ctx.Reader.ReadInt32(),
         };
+        Key = ctx.Header.ModelVerWritten >= KeyedVersion ? (SampleKey)ctx.Reader.ReadInt32() : SampleKey.Position;
+        if (!Enum.IsDefined(Key))
+        {
+            ThrowHelper.CorruptEntry(ctx, $"unknown sample key {(int)Key} where 0 (row position) and 1 (row id) are known");
+        }
+
         if (_options.NumberOfSamples < 1)
         {
             ThrowHelper.CorruptEntry(ctx, $"{_options.NumberOfSamples} samples per row where at least 1 is needed");
@@ -51,11 +64,23 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
         }
     }
 
+    /// <summary>What a row's random stream is derived from, with the seed.</summary>
+    internal enum SampleKey
+    {
+        /// <summary>The row's position in the view being read: how v1 models drew.</summary>
+        Position = 0,
+
+        /// <summary>The row's <see cref="DataViewRowId"/>, kept by filters, <c>SkipRows</c> and <c>TakeRows</c>.</summary>
+        RowId = 1,
+    }
+
     /// <summary>Draws per row.</summary>
     public int NumberOfSamples => _options.NumberOfSamples;
 
     /// <summary>The column of samples.</summary>
     public string OutputColumnName => _options.OutputColumnName;
+
+    internal SampleKey Key { get; }
 
     internal static void Validate(MdnSamplingEstimator.Options options)
     {
@@ -93,6 +118,7 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
         ctx.SaveNonEmptyString(_options.StandardDeviationsColumnName);
         ctx.Writer.Write(_options.NumberOfSamples);
         ctx.Writer.Write(_options.Seed);
+        ctx.Writer.Write((int)Key); // a v1 model saved again keeps drawing by position
     }
 
     // Found by ML.NET's ComponentCatalog; differs in visibility from the constructor of the same signature.
@@ -109,8 +135,8 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "MLNMDNSM",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
+        verWrittenCur: KeyedVersion,
+        verReadableCur: KeyedVersion,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(MdnSamplingTransformer).Assembly.FullName);
@@ -161,6 +187,8 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
             VBuffer<float> buffer = default;
             int samples = _parent._options.NumberOfSamples;
             ulong seed = (ulong)(uint)_parent._options.Seed;
+            var getId = _parent.Key == SampleKey.RowId ? input.GetIdGetter() : null;
+            DataViewRowId id = default;
             ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> dst) =>
             {
                 getWeights(ref buffer);
@@ -169,7 +197,18 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
                 Copy(buffer, means);
                 getSigmas(ref buffer);
                 Copy(buffer, sigmas);
-                var random = new SplitMix64(SplitMix64.Derive(seed, (ulong)input.Position));
+                ulong stream;
+                if (getId != null)
+                {
+                    getId(ref id);
+                    stream = RowStream(seed, id);
+                }
+                else
+                {
+                    stream = SplitMix64.Derive(seed, (ulong)input.Position);
+                }
+
+                var random = new SplitMix64(stream);
                 var editor = VBufferEditor.Create(ref dst, samples * _labelSize);
                 for (int s = 0; s < samples; s++)
                 {
@@ -183,6 +222,16 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
                 dst = editor.Commit();
             };
             return getter;
+        }
+
+        /// <summary>
+        /// The seed of a row's draws: Derive(seed, low word) for ids whose high word is 0 (so a full pass over a view whose ids are the row indices,
+        /// LoadFromEnumerable for one, draws what v1 drew by position), else Derive of that with the high word.
+        /// </summary>
+        private static ulong RowStream(ulong seed, DataViewRowId id)
+        {
+            ulong low = SplitMix64.Derive(seed, id.Low);
+            return id.High == 0 ? low : SplitMix64.Derive(low, id.High);
         }
 
         private static int Find(DataViewSchema schema, string name, out int size)

@@ -11,7 +11,7 @@ namespace MlNotes.Trainers.Tests.Fixtures;
 
 /// <summary>
 /// Each loader of MlNotes.Trainers refuses a corrupt saved model with a <see cref="FormatException"/> naming the zip entry and the problem.
-/// The committed v1 fixture zips are rewritten in one place (a weight, a count, a size), located from the format each loader writes.
+/// The committed fixture zips (v1, and v2 where a format has one) are rewritten in one place (a weight, a count, a size), located from the format each loader writes.
 /// </summary>
 public sealed class CorruptZipTests
 {
@@ -21,7 +21,7 @@ public sealed class CorruptZipTests
     private static readonly byte[] s_mdnSizes = Ints(1, 1, 2, 1, 4);
     private const int MdnParameters = (1 + 1) * 4 + (4 + 1) * 2 * 3;
 
-    // MdnSamplingTransformer (fixture: 4 samples, seed 42): four string ids, then ints samples and seed.
+    // MdnSamplingTransformer (fixtures: 4 samples, seed 42): four string ids, then ints samples and seed; v2 then an int, the sample key.
     private const string SamplingEntry = "TransformerChain/Model.key";
 
     // InfoNceTransformer (fixture: A 4, B 3, embedding 2, linear heads): five string ids, ints sizes A, B, embedding, hidden count,
@@ -82,20 +82,33 @@ public sealed class CorruptZipTests
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(-7)]
-    public void Sampling_with_no_samples_per_row(int samples)
+    [InlineData(0, "v1")]
+    [InlineData(-7, "v1")]
+    [InlineData(0, "v2")]
+    public void Sampling_with_no_samples_per_row(int samples, string version)
     {
-        var ex = Corrupt(FixtureModels.Sampling.Name, SamplingEntry, bytes => BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(Find(bytes, Ints(4, 42))), samples));
+        var ex = Corrupt(FixtureModels.Sampling.Name, SamplingEntry, bytes => BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(Find(bytes, Ints(4, 42))), samples), version);
         Assert.Equal($"The model zip entry '{SamplingEntry}' is corrupt: {samples} samples per row where at least 1 is needed.", ex.Message);
     }
 
-    [Fact]
-    public void Sampling_output_column_that_is_blank()
+    [Theory]
+    [InlineData("v1")]
+    [InlineData("v2")]
+    public void Sampling_output_column_that_is_blank(string version)
     {
         // Column names live in the entry's string table (UTF-16): "Samples" overwritten by as many spaces.
-        var ex = Corrupt(FixtureModels.Sampling.Name, SamplingEntry, bytes => Blank(bytes, "Samples"));
+        var ex = Corrupt(FixtureModels.Sampling.Name, SamplingEntry, bytes => Blank(bytes, "Samples"), version);
         Assert.Equal($"The model zip entry '{SamplingEntry}' is corrupt: OutputColumnName is blank.", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(-1)]
+    public void Sampling_v2_with_an_unknown_sample_key(int key)
+    {
+        // v2 writes the key (1, row id) right after the samples and the seed.
+        var ex = Corrupt(FixtureModels.Sampling.Name, SamplingEntry, bytes => BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(Find(bytes, Ints(4, 42, 1)) + 8), key), "v2");
+        Assert.Equal($"The model zip entry '{SamplingEntry}' is corrupt: unknown sample key {key} where 0 (row position) and 1 (row id) are known.", ex.Message);
     }
 
     [Fact]
@@ -184,10 +197,10 @@ public sealed class CorruptZipTests
     }
 
     /// <summary>Copies the committed fixture zip, rewrites <paramref name="entry"/> in place, loads the copy in a fresh MLContext and returns what the loader threw.</summary>
-    private static FormatException Corrupt(string fixture, string entry, Action<byte[]> change)
+    private static FormatException Corrupt(string fixture, string entry, Action<byte[]> change, string version = "v1")
     {
         string path = Path.Combine(Path.GetTempPath(), $"corrupt-{fixture}-{Guid.NewGuid():N}.zip");
-        File.Copy(FixtureZipTests.ZipPath(fixture), path);
+        File.Copy(FixtureZipTests.ZipPath(fixture, version), path);
         try
         {
             using (var archive = ZipFile.Open(path, ZipArchiveMode.Update))

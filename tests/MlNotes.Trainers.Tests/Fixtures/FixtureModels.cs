@@ -9,13 +9,19 @@ using MlNotes.Trainers.Tests.Mdn;
 
 namespace MlNotes.Trainers.Tests.Fixtures;
 
-/// <summary>One committed model zip: how its model is built today, the fixed rows it is scored on, and the columns compared.</summary>
+/// <summary>
+/// One committed model zip, Zips/&lt;Version&gt;/&lt;Name&gt;.zip: how its model is built today, the fixed rows it is scored on, and the columns compared.
+/// </summary>
 internal sealed record Fixture(string Name, Func<MLContext, (ITransformer Model, DataViewSchema InputSchema)> Build, Func<MLContext, IDataView> Inputs,
-    string[] InputColumns, string[] OutputColumns);
+    string[] InputColumns, string[] OutputColumns, string Version = "v1")
+{
+    public string Key => $"{Version}/{Name}";
+}
 
 /// <summary>
-/// The code that built the v1 fixture zips under Fixtures/Zips/v1 (format of today's loaders), kept so a fresh build can be checked against
-/// the committed outputs. Tiny models, one thread and fixed seeds: each zip is a few kB.
+/// The code that built the fixture zips under Fixtures/Zips/v1 (each component's first format) and Fixtures/Zips/v2 (the sampling
+/// transformer's second: draws keyed by row id), kept so a fresh build can be checked against the committed outputs. Tiny models, one
+/// thread and fixed seeds: each zip is a few kB.
 /// </summary>
 internal static class FixtureModels
 {
@@ -35,9 +41,17 @@ internal static class FixtureModels
         new[] { "A", "B" },
         new[] { "EmbeddingA", "EmbeddingB", "Similarity" });
 
-    public static IEnumerable<Fixture> All => new[] { Mdn, Sampling, InfoNce };
+    /// <summary>
+    /// v2 of the sampling transformer, scored on a view that skips the first of four rows: positions 0-2 but row ids 1-3, so the committed
+    /// draws are those keyed by row id (the v1 format would key them by position and draw otherwise).
+    /// </summary>
+    public static readonly Fixture SamplingV2 = new("MdnSamplingTransformer", BuildSamplingV2, ml => ml.Data.SkipRows(ml.Data.LoadFromEnumerable(MixtureInputsV2()), 1),
+        new[] { MdnColumnNames.MixtureWeights, MdnColumnNames.MixtureMeans, MdnColumnNames.MixtureStandardDeviations },
+        new[] { "Samples" }, "v2");
 
-    public static Fixture Named(string name) => All.Single(f => f.Name == name);
+    public static IEnumerable<Fixture> All => new[] { Mdn, Sampling, InfoNce, SamplingV2 };
+
+    public static Fixture Named(string key) => All.Single(f => f.Key == key);
 
     /// <summary>The MDN trainer's transformer, RegressionPredictionTransformer of MdnModelParameters: K = 2, one hidden layer of 4, 3 epochs on 64 rows.</summary>
     private static (ITransformer, DataViewSchema) BuildMdn(MLContext ml)
@@ -54,6 +68,13 @@ internal static class FixtureModels
     private static (ITransformer, DataViewSchema) BuildSampling(MLContext ml)
     {
         var data = ml.Data.LoadFromEnumerable(MixtureInputs());
+        return (ml.Transforms.SampleFromMixture("Samples", numberOfSamples: 4, seed: 42).Fit(data), data.Schema);
+    }
+
+    /// <summary>The sampling transformer alone, fitted on four mixture rows: K = 2, D = 1, 4 draws per row, seed 42.</summary>
+    private static (ITransformer, DataViewSchema) BuildSamplingV2(MLContext ml)
+    {
+        var data = ml.Data.LoadFromEnumerable(MixtureInputsV2());
         return (ml.Transforms.SampleFromMixture("Samples", numberOfSamples: 4, seed: 42).Fit(data), data.Schema);
     }
 
@@ -76,6 +97,9 @@ internal static class FixtureModels
         new MixtureRow { MixtureWeights = new[] { 0.5f, 0.5f }, MixtureMeans = new[] { 0f, 0f }, MixtureStandardDeviations = new[] { 1f, 2f } },
         new MixtureRow { MixtureWeights = new[] { 0.9f, 0.1f }, MixtureMeans = new[] { 10f, -10f }, MixtureStandardDeviations = new[] { 0.1f, 3f } },
     };
+
+    private static MixtureRow[] MixtureInputsV2() => MixtureInputs().Prepend(
+        new MixtureRow { MixtureWeights = new[] { 0.6f, 0.4f }, MixtureMeans = new[] { 1f, 5f }, MixtureStandardDeviations = new[] { 2f, 0.5f } }).ToArray();
 
     private static PairRow[] PairInputs() => Pairs(19).Skip(16).ToArray();
 

@@ -39,6 +39,8 @@ public sealed class MdnOutput
     public float[] MixtureMeans { get; set; } = Array.Empty<float>();
 
     public float[] MixtureStandardDeviations { get; set; } = Array.Empty<float>();
+
+    public float[] MixtureLogWeights { get; set; } = Array.Empty<float>();
 }
 
 /// <summary>Data sets of the MDN tests.</summary>

@@ -169,6 +169,89 @@ public sealed class MdnEvaluatorTests
             $"PITs {string.Join(", ", rows.Select(r => Pit(r).ToString("F5")))}");
     }
 
+    public sealed class LogWeightedRow
+    {
+        public float Label { get; set; }
+
+        [VectorType(2)]
+        public float[] MixtureWeights { get; set; } = Array.Empty<float>();
+
+        [VectorType(2)]
+        public float[] MixtureLogWeights { get; set; } = Array.Empty<float>();
+
+        [VectorType(2)]
+        public float[] MixtureMeans { get; set; } = Array.Empty<float>();
+
+        [VectorType(2)]
+        public float[] MixtureStandardDeviations { get; set; } = Array.Empty<float>();
+    }
+
+    // Component 1 has log-weight -200: finite, while its weight e^-200 = 1.4e-87 is 0 in Single. The label 30 sits on component 1's mean
+    // and 30 standard deviations from component 0's (log density -450.92 there).
+    private static LogWeightedRow Underflowing() => new()
+    {
+        Label = 30, MixtureWeights = new[] { 1f, (float)Math.Exp(-200) }, MixtureLogWeights = new[] { (float)-Math.Exp(-200), -200f },
+        MixtureMeans = new[] { 0f, 30f }, MixtureStandardDeviations = new[] { 1f, 1f },
+    };
+
+    [Fact]
+    public void Nll_comes_from_the_log_weights_where_a_Single_weight_underflows_to_zero()
+    {
+        var row = Underflowing();
+        Assert.Equal(0f, row.MixtureWeights[1]);
+        var ml = new MLContext(1);
+        var metrics = ml.Regression.EvaluateMdn(ml.Data.LoadFromEnumerable(new[] { row }));
+
+        // By hand in double: -log(e^(0 - 450 - log sqrt(2 pi)) + e^(-200 - log sqrt(2 pi))) = 200 + log sqrt(2 pi) - log1p(e^-250).
+        double halfLogTwoPi = 0.5 * Math.Log(2 * Math.PI);
+        double expected = 200 + halfLogTwoPi - Math.Log(1 + Math.Exp(-250));
+        _output.WriteLine($"NLL {metrics.NegativeLogLikelihood:R}, by hand {expected:R}");
+        Assert.True(double.IsFinite(metrics.NegativeLogLikelihood));
+        Assert.Equal(expected, metrics.NegativeLogLikelihood, 1e-12); // measured gap 0: the same double operations on the same floats
+    }
+
+    [Fact]
+    public void Without_log_weights_the_nll_takes_the_log_of_the_Single_weights()
+    {
+        // The documented fallback for mixture columns that come without MixtureLogWeights: component 1's weight is 0 in Single, so it drops
+        // out and the label is scored under component 0 alone: 450 + log sqrt(2 pi).
+        var row = Underflowing();
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(new[] { Row(row.Label, new[] { 1.0, 0.0 }, new[] { 0.0, 30.0 }, new[] { 1.0, 1.0 }) });
+        Assert.Equal(450 + 0.5 * Math.Log(2 * Math.PI), ml.Regression.EvaluateMdn(data).NegativeLogLikelihood, 1e-12);
+    }
+
+    public sealed class WrongLogWeightsRow
+    {
+        public float Label { get; set; }
+
+        [VectorType(2)]
+        public float[] MixtureWeights { get; set; } = Array.Empty<float>();
+
+        [VectorType(3)]
+        public float[] MixtureLogWeights { get; set; } = Array.Empty<float>();
+
+        [VectorType(2)]
+        public float[] MixtureMeans { get; set; } = Array.Empty<float>();
+
+        [VectorType(2)]
+        public float[] MixtureStandardDeviations { get; set; } = Array.Empty<float>();
+    }
+
+    [Fact]
+    public void A_log_weights_column_of_another_size_than_the_weights_fails_naming_it()
+    {
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(new[]
+        {
+            new WrongLogWeightsRow { MixtureWeights = new[] { 0.5f, 0.5f }, MixtureLogWeights = new float[3], MixtureMeans = new float[2], MixtureStandardDeviations = new[] { 1f, 1f } },
+        });
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Regression.EvaluateMdn(data));
+        Assert.Equal("data", ex.ParamName);
+        Assert.Contains("Schema mismatch for input column 'MixtureLogWeights': expected a vector of 2 Single next to MixtureWeights (2), got Vector<Single, 3>.",
+            ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Missing_mixture_columns_fail_naming_them()
     {

@@ -141,5 +141,7 @@ public sealed class MdnTrainerTests
         Assert.Equal(a.MixtureWeights, b.MixtureWeights);
         Assert.Equal(a.MixtureMeans, b.MixtureMeans);
         Assert.Equal(a.MixtureStandardDeviations, b.MixtureStandardDeviations);
+        Assert.Equal(a.MixtureLogWeights, b.MixtureLogWeights);
+        Assert.Equal(a.MixtureWeights.Length, a.MixtureLogWeights.Length);
     }
 }
