@@ -227,6 +227,18 @@ internal static class FixtureModels
 
     public static IEnumerable<object[]> Names => All.Select(c => new object[] { c.Name });
 
+    /// <summary>
+    /// The format each component writes today, by its fixture folder: a component whose format changed gets a zip in the new
+    /// folder (Fixtures/Zips/v2, ...) beside the old ones, which keep loading. Components not listed still write v1.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> CurrentFormat = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["image-classifier"] = "v2", // explicit fields instead of the settings as JSON
+        ["image-encoder"] = "v2",
+    };
+
+    public static string FormatOf(string name) => CurrentFormat.TryGetValue(name, out string? version) ? version : "v1";
+
     private static byte[] Bytes(string path) => File.ReadAllBytes(path);
 
     private static float[][] Random(int rows, int size, int seed, double scale = 1, double offset = 0)
