@@ -272,7 +272,15 @@ internal sealed partial class VaeMapper
 
             if (_scoring)
             {
-                destination.CopyTo(_x.AsSpan(_fillIndex * destination.Length, destination.Length));
+                // The likelihood's x is the pixel in [0, 1] (pixel * scale): the encoder's input with its normalization undone.
+                var x = _x.AsSpan(_fillIndex * destination.Length, destination.Length);
+                var p = _c.Preprocessing!;
+                int plane = destination.Length / p.Channels;
+                for (int i = 0; i < x.Length; i++)
+                {
+                    int channel = i / plane;
+                    x[i] = (destination[i] * p.Std[channel]) + p.Mean[channel];
+                }
             }
         }
 
