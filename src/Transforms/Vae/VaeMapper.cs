@@ -250,10 +250,10 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
         ctx.Writer.Write(_decoder != null);
         _encoder?.Save(ctx, EncoderStream);
         _decoder?.Save(ctx, DecoderStream);
-        ctx.SaveNonEmptyString(Config.ToJson());
+        VaeConfigFormat.Write(ctx, Config, _encoder != null, _decoder != null);
     }
 
-    /// <summary>Reads what <see cref="Save"/> wrote.</summary>
+    /// <summary>Reads what <see cref="Save"/> wrote: in v2 the config field by field, in v1 as JSON, with its noise keyed by row position.</summary>
     public static VaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx)
     {
         ArgumentNullException.ThrowIfNull(env);
@@ -264,7 +264,9 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
         {
             encoder = hasEncoder ? OnnxModel.Load(env, host, ctx, EncoderStream) : null;
             decoder = hasDecoder ? OnnxModel.Load(env, host, ctx, DecoderStream) : null;
-            var config = ModelEntry.Json(ctx, "VAE", VaeConfig.FromJson);
+            var config = ctx.Header.ModelVerWritten >= VaeTransformer.FieldsVersion
+                ? VaeConfigFormat.Read(ctx, hasEncoder, hasDecoder)
+                : ModelEntry.Json(ctx, "VAE", VaeConfig.FromJson) with { NoiseKeyedByPosition = true };
             ModelEntry.Check(ctx, config.Problem(encoder, decoder));
             return new VaeMapper(host, encoder, decoder, config);
         }
