@@ -219,7 +219,7 @@ internal sealed class BatchedDataView : IDataView
                 _sourceId(ref _ids[slot]);
                 _sourcePositions[slot] = _source.Position;
                 _sourceBatches[slot] = _source.Batch;
-                _batch.Add(_source.Position);
+                _batch.Add(_source.Position, _ids[slot]);
             }
 
             if (_batch.Count == 0)

@@ -67,7 +67,9 @@ internal sealed class BatchedRowMapper : IRowToRowMapper
         private readonly DataViewRow _input;
         private readonly bool[] _active;
         private readonly IBatch? _batch;
+        private readonly ValueGetter<DataViewRowId>? _inputId;
         private long _scoredPosition = -1;
+        private DataViewRowId _id;
 
         public MappedRow(BatchedRowMapper mapper, DataViewRow input, bool[] active)
         {
@@ -79,6 +81,7 @@ internal sealed class BatchedRowMapper : IRowToRowMapper
             if (activeOutputs.Any(a => a))
             {
                 _batch = mapper._parent.CreateBatch(input, activeOutputs, capacity: 1);
+                _inputId = input.GetIdGetter();
             }
         }
 
@@ -136,7 +139,8 @@ internal sealed class BatchedRowMapper : IRowToRowMapper
             }
 
             _batch!.Clear();
-            _batch.Add(_input.Position);
+            _inputId!(ref _id);
+            _batch.Add(_input.Position, _id);
             _batch.Run();
             _scoredPosition = _input.Position;
         }

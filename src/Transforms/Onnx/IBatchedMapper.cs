@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace MlNotes.Transforms.Onnx;
 
@@ -36,6 +37,12 @@ internal interface IBatch : IDisposable
 
     /// <summary>Reads the source's current row into the next slot.</summary>
     void Add(long position);
+
+    /// <summary>
+    /// Reads the source's current row, whose id is <paramref name="id"/>, into the next slot: what the engines call. A batch
+    /// whose outputs depend on which row it is (seeded noise) overrides it; the others read the row as <see cref="Add(long)"/>.
+    /// </summary>
+    void Add(long position, DataViewRowId id) => Add(position);
 
     /// <summary>Computes the added columns for the rows added since <see cref="Clear"/>.</summary>
     void Run();

@@ -19,7 +19,7 @@ namespace MlNotes.Transforms.Vae;
 /// |  |  |
 /// | -- | -- |
 /// | Does this estimator need to look at the data to train its parameters? | Yes: the threshold is a percentile of the training scores |
-/// | Input column data type | `MLImage` (from `LoadImages`), or a known-size vector of Single: channels x height x width pixels in the model's units |
+/// | Input column data type | `MLImage` (from `LoadImages`), or a known-size vector of Single: the encoder's input as is, channels x height x width (CHW), normalized as the manifest says ((pixel * scale - mean) / std); the likelihood reads it un-normalized, x = value * std + mean, which must be in [0, 1] |
 /// | Output column data type | `Score`: Single (higher is more anomalous); `PredictedLabel`: Boolean (true: anomaly) |
 /// | Exportable to ONNX | No |
 ///
@@ -120,7 +120,7 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
         /// <summary>The encoder's JSON manifest. Default: the file beside <see cref="OnnxModelOptions.ModelFile"/> with the extension .json, if any.</summary>
         public string? ManifestFile { get; set; }
 
-        /// <summary>The image column: <c>MLImage</c>, or a Single vector of preprocessed pixels (CHW).</summary>
+        /// <summary>The image column: <c>MLImage</c>, or a Single vector of the encoder's input as is (CHW, normalized as the manifest says).</summary>
         public string InputColumnName { get; set; } = Defaults.InputColumnName;
 
         /// <summary>The anomaly score column (higher is more anomalous).</summary>

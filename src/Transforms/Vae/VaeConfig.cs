@@ -1,12 +1,14 @@
 using System.Linq;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vision;
 
 namespace MlNotes.Transforms.Vae;
 
 /// <summary>
-/// Everything a VAE transformer resolved from its manifests and options; stored as JSON in the model zip.
+/// Everything a VAE transformer resolved from its manifests and options; stored field by field in a v2 model zip
+/// (<see cref="VaeConfigFormat"/>), as JSON in a v1 one.
 /// A null column name means the transformer does not add (or read) that column.
 /// </summary>
 internal sealed record VaeConfig
@@ -73,6 +75,13 @@ internal sealed record VaeConfig
 
     public int BatchSize { get; init; }
 
+    /// <summary>
+    /// True for a model zip of format v1: its seeded noise is keyed by the row's position in the cursor, as it was written.
+    /// Today's transformers key it by the upstream row's id. Not stored: the zip's version says it.
+    /// </summary>
+    [JsonIgnore]
+    public bool NoiseKeyedByPosition { get; init; }
+
     /// <summary>The first problem of settings read back from a model zip against the graphs saved with them, or null.</summary>
     public string? Problem(OnnxModel? encoder, OnnxModel? decoder)
     {
@@ -108,7 +117,6 @@ internal sealed record VaeConfig
             decoderProblem);
     }
 
-    public string ToJson() => JsonSerializer.Serialize(this, s_json);
-
+    /// <summary>Reads the settings of a v1 model zip.</summary>
     public static VaeConfig? FromJson(string json) => JsonSerializer.Deserialize<VaeConfig>(json, s_json);
 }

@@ -18,12 +18,15 @@ namespace MlNotes.Transforms.Vae;
 /// |  |  |
 /// | -- | -- |
 /// | Does this estimator need to look at the data to train its parameters? | No |
-/// | Input column data type | `MLImage` (from `LoadImages`, preprocessed as the manifest says), or a known-size vector of Single: channels x height x width pixels already in the model's units (for the notes' VAE, [0, 1]) |
+/// | Input column data type | `MLImage` (from `LoadImages`, preprocessed as the manifest says), or a known-size vector of Single: the encoder's input as is, channels x height x width (CHW), normalized as the manifest says (for the notes' VAE, mean 0 and std 1: [0, 1] pixels) |
 /// | Output column data type | `LatentMean`, `LatentLogVariance`: vectors of Single (latent size); `Latent`: vector of Single, latent size, or samples x latent size |
 /// | Exportable to ONNX | No |
 ///
-/// The noise eps of row position p and sample s is standard normal from a generator keyed by (seed, p, s) (SplitMix64,
-/// Box-Muller): the same seed gives the same latents on every run, in any batch size, and after Save and Load.
+/// The noise eps of sample s of the row whose upstream row id is r is standard normal from a generator keyed by (seed, r, s)
+/// (SplitMix64, Box-Muller): the same seed gives a row the same latents on every run, in any batch size, after Save and Load,
+/// and in a shard (SkipRows, TakeRows) or a filtered view. A <c>PredictionEngine</c>'s n-th call (from 0) is row id n: a fresh
+/// engine fed the rows of an in-memory view in order gives their samples; give <c>NoiseColumnName</c> to choose the noise.
+/// Models saved in format v1 keep keying the noise by the row's position in the cursor.
 /// `UseLatentMean` sets eps = 0; `NoiseColumnName` reads eps from a column instead (to reproduce another framework's draw).
 /// NaN pixels give NaN outputs. Apply models only from trusted sources.
 /// See the sample in `samples/MlNotes.Samples/Vae/VaeScenario.cs`.
@@ -80,7 +83,7 @@ public sealed class VaeEncoderEstimator : IEstimator<VaeEncoderTransformer>
         /// <summary>The encoder's JSON manifest. Default: the file beside <see cref="OnnxModelOptions.ModelFile"/> with the extension .json, if any.</summary>
         public string? ManifestFile { get; set; }
 
-        /// <summary>The image column: <c>MLImage</c>, or a Single vector of preprocessed pixels (CHW).</summary>
+        /// <summary>The image column: <c>MLImage</c>, or a Single vector of the encoder's input as is (CHW, normalized as the manifest says).</summary>
         public string InputColumnName { get; set; } = Defaults.InputColumnName;
 
         /// <summary>The posterior mean column; null for none.</summary>

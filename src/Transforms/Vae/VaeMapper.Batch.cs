@@ -92,7 +92,10 @@ internal sealed partial class VaeMapper
             _decoder?.Clear();
         }
 
-        public void Add(long position)
+        /// <summary>A row without an id of its own: keyed as the row id (position, 0).</summary>
+        public void Add(long position) => Add(position, new DataViewRowId((ulong)position, 0));
+
+        public void Add(long position, DataViewRowId id)
         {
             _fillIndex = _count;
             _positions[_count] = position;
@@ -103,7 +106,7 @@ internal sealed partial class VaeMapper
             else
             {
                 _encoder.Add(position);
-                ReadNoise(_count, position);
+                ReadNoise(_count, position, id);
             }
 
             _count++;
@@ -228,7 +231,7 @@ internal sealed partial class VaeMapper
             _scores[(4 * row) + 3] = _c.ImportanceSamples > 0 ? VaeMath.LogMeanExp(_weights) : double.NaN;
         }
 
-        private void ReadNoise(int row, long position)
+        private void ReadNoise(int row, long position, DataViewRowId id)
         {
             int n = _latent;
             var eps = _eps.AsSpan(row * _samples * n, _samples * n);
@@ -252,7 +255,14 @@ internal sealed partial class VaeMapper
 
             for (int s = 0; s < _samples; s++)
             {
-                VaeMath.Gaussian(eps.Slice(s * n, n), _c.Seed, position, s);
+                if (_c.NoiseKeyedByPosition)
+                {
+                    VaeMath.Gaussian(eps.Slice(s * n, n), _c.Seed, position, s); // a v1 model zip
+                }
+                else
+                {
+                    VaeMath.Gaussian(eps.Slice(s * n, n), _c.Seed, id, s);
+                }
             }
         }
 
@@ -272,7 +282,15 @@ internal sealed partial class VaeMapper
 
             if (_scoring)
             {
-                destination.CopyTo(_x.AsSpan(_fillIndex * destination.Length, destination.Length));
+                // The likelihood's x is the pixel in [0, 1] (pixel * scale): the encoder's input with its normalization undone.
+                var x = _x.AsSpan(_fillIndex * destination.Length, destination.Length);
+                var p = _c.Preprocessing!;
+                int plane = destination.Length / p.Channels;
+                for (int i = 0; i < x.Length; i++)
+                {
+                    int channel = i / plane;
+                    x[i] = (destination[i] * p.Std[channel]) + p.Mean[channel];
+                }
             }
         }
 

@@ -1,4 +1,5 @@
 using System;
+using Microsoft.ML.Data;
 
 namespace MlNotes.Transforms.Vae;
 
@@ -84,12 +85,17 @@ internal static class VaeMath
     }
 
     /// <summary>
-    /// Standard normal noise for one (seed, row position, sample): a SplitMix64 stream keyed by the three, through Box-Muller.
+    /// Standard normal noise for one (seed, row position, sample), as v1 model zips key it: a SplitMix64 stream keyed by the three, through Box-Muller.
     /// The same triple gives the same values on every machine and run, however the rows are batched.
     /// </summary>
     public static void Gaussian(Span<float> destination, int seed, long position, int sample)
     {
         ulong state = Mix(Mix(Mix((ulong)(uint)seed) ^ (ulong)position) ^ (ulong)(uint)sample);
+        Fill(destination, state);
+    }
+
+    private static void Fill(Span<float> destination, ulong state)
+    {
         for (int i = 0; i < destination.Length; i += 2)
         {
             // Two uniforms in (0, 1] from the top 53 bits.
@@ -102,6 +108,17 @@ internal static class VaeMath
                 destination[i + 1] = (float)(radius * Math.Sin(2 * Math.PI * u2));
             }
         }
+    }
+
+    /// <summary>
+    /// Standard normal noise for one (seed, upstream row id, sample): the row's noise wherever it is read, in a shard
+    /// (SkipRows, TakeRows), a filtered view or a resumed run, as in one full run. The stream of <see cref="Gaussian(Span{float}, int, long, int)"/>
+    /// keyed by the id's two halves.
+    /// </summary>
+    public static void Gaussian(Span<float> destination, int seed, DataViewRowId id, int sample)
+    {
+        ulong state = Mix(Mix(Mix(Mix((ulong)(uint)seed) ^ id.Low) ^ id.High) ^ (ulong)(uint)sample);
+        Fill(destination, state);
     }
 
     private static ulong Next(ref ulong state)

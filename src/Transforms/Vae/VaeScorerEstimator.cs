@@ -18,15 +18,17 @@ namespace MlNotes.Transforms.Vae;
 /// |  |  |
 /// | -- | -- |
 /// | Does this estimator need to look at the data to train its parameters? | No |
-/// | Input column data type | `MLImage` (from `LoadImages`), or a known-size vector of Single: channels x height x width pixels in the model's units ([0, 1] for the notes' VAE) |
+/// | Input column data type | `MLImage` (from `LoadImages`), or a known-size vector of Single: the encoder's input as is, channels x height x width (CHW), normalized as the manifest says ((pixel * scale - mean) / std); the likelihood reads it un-normalized, x = value * std + mean, which must be in [0, 1] |
 /// | Output column data type | `ReconstructionLogLikelihood`, `KlDivergence`, `Elbo`, and with `ImportanceSamples` above 0 `LogLikelihood`: Single |
 /// | Exportable to ONNX | No |
 ///
 /// The ELBO uses one sample z = mean + exp(logvar / 2) * eps (sample 0); log p(x) is estimated as
 /// log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x) by a stable log-sum-exp, with z_0 the ELBO's sample. eps is seeded per
-/// (seed, row position, sample), so scores repeat across runs, batch sizes and Save/Load; `UseLatentMean` makes eps = 0.
+/// (seed, upstream row id, sample), so a row's scores repeat across runs, batch sizes, Save/Load, shards and filtered views
+/// (a PredictionEngine's n-th call is row id n); `UseLatentMean` makes eps = 0.
 /// The decoder is found through the encoder manifest's `decoder` entry unless `DecoderModelFile` is given.
-/// The likelihood is Bernoulli: log p(x|z) = -sum(softplus(logits) - x logits). NaN pixels give NaN scores.
+/// The likelihood is Bernoulli on x = pixel * scale in [0, 1] (the manifest's `likelihood.data_range`; another range is
+/// refused): log p(x|z) = -sum(softplus(logits) - x logits). NaN pixels give NaN scores.
 /// Apply models only from trusted sources. See the sample in `samples/MlNotes.Samples/Vae/VaeScenario.cs`.
 /// ]]></format>
 /// </remarks>
@@ -92,7 +94,7 @@ public sealed class VaeScorerEstimator : IEstimator<VaeScorerTransformer>
         /// <summary>The encoder's JSON manifest. Default: the file beside <see cref="OnnxModelOptions.ModelFile"/> with the extension .json, if any.</summary>
         public string? ManifestFile { get; set; }
 
-        /// <summary>The image column: <c>MLImage</c>, or a Single vector of preprocessed pixels (CHW).</summary>
+        /// <summary>The image column: <c>MLImage</c>, or a Single vector of the encoder's input as is (CHW, normalized as the manifest says).</summary>
         public string InputColumnName { get; set; } = Defaults.InputColumnName;
 
         /// <summary>The log p(x|z) column; null for none.</summary>

@@ -66,12 +66,18 @@ public abstract class VaeTransformer : ITransformer, IDisposable
         Mapper.Save(ctx);
     }
 
+    /// <summary>
+    /// v2 (0x00010002): the config field by field, and seeded noise keyed by the upstream row's id. v1 (0x00010001): the config
+    /// as JSON, noise keyed by the row's position; still read, and its noise is still keyed by position.
+    /// </summary>
+    internal const uint FieldsVersion = 0x00010002;
+
     private protected abstract VersionInfo GetVersionInfo();
 
     private protected static VersionInfo Version(string modelSignature, string loaderSignature) => new(
         modelSignature: modelSignature,
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
+        verWrittenCur: FieldsVersion,
+        verReadableCur: FieldsVersion,
         verWeCanReadBack: 0x00010001,
         loaderSignature: loaderSignature,
         loaderAssemblyName: typeof(VaeTransformer).Assembly.FullName);

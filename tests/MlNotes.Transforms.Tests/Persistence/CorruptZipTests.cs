@@ -90,16 +90,65 @@ public sealed class CorruptZipTests
         new("zero-shot-classifier", "a label twice", Key, CopyInt32(from: 4 * 4, to: 5 * 4), "its labels are not distinct"),
     };
 
+    // The VAE's v2 Model.key: has-encoder and has-decoder (1 byte each), each graph's OnnxModel fields, 13 column string ids,
+    // with an encoder 3 tensor ids and the preprocessing (width, height, channels, resize, resize size: 4 bytes each; crop: 1;
+    // scale: 8; the channel count: 4; Mean, Std: 4 each for 1 channel), with a decoder 2 tensor ids, then latent size, sample
+    // count, importance samples (4 each), use-latent-mean (1), seed (4), threshold (4), percentile (8), batch size (4).
+    private const int VaeEncoderOnly = 2 + OnnxFields + (13 * 4) + (3 * 4); // the preprocessing of vae-encoder
+    private const int VaePair = 2 + (2 * OnnxFields) + (13 * 4) + (3 * 4); // the preprocessing of vae-scorer and the detector
+    private const int Preprocessing = (5 * 4) + 1 + 8 + 4 + (2 * 4);
+
+    private static readonly Corruption[] s_v2Cases =
+    {
+        new("vae-encoder", "tampered encoder bytes", Dir + "EncoderOnnxModel", FlipMiddleByte, "SHA-256 does not match"),
+        new("vae-encoder", "latent size not the graph's", Key, Int32At(VaeEncoderOnly + Preprocessing, 5), "its latent size 5 is not the encoder's (4)"),
+        new("vae-encoder", "sample count 0", Key, Int32At(VaeEncoderOnly + Preprocessing + 4, 0), "its sample count is 0, not at least 1"),
+        new("vae-encoder", "unknown resize mode", Key, Int32At(VaeEncoderOnly + 12, 7), "its preprocessing resize mode 7 is unknown"),
+        new("vae-encoder", "a million channel values", Key, Int32At(VaeEncoderOnly + (5 * 4) + 1 + 8, 1_000_000), "its preprocessing has 1000000 Mean and Std values for 1 channels"),
+        new("vae-decoder", "truncated decoder bytes", Dir + "DecoderOnnxModel", Truncate, "the ONNX model's bytes end before their saved length"),
+        new("vae-decoder", "latent size -1", Key, Int32At(2 + OnnxFields + (13 * 4) + (2 * 4), -1), "its latent size is -1, not at least 1"),
+        new("vae-decoder", "logits tensor id out of range", Key, Int32At(2 + OnnxFields + (13 * 4) + 4, 9999), "holds a value that does not decode"),
+        new("vae-scorer", "batch size 0", Key, Int32At(VaePair + Preprocessing + (2 * 4) + (3 * 4) + 1 + 4 + 4 + 8, 0), "its batch size is 0, not at least 1"),
+        new("vae-scorer", "std 0", Key, SingleAt(VaePair + Preprocessing - 4, 0f), "its preprocessing Std [0] is not positive"),
+        new("vae-scorer", "negative importance samples", Key, Int32At(VaePair + Preprocessing + (2 * 4) + 8, -2), "its importance samples -2 are negative"),
+        new("vae-anomaly-detector", "NaN threshold", Key, SingleAt(VaePair + Preprocessing + (2 * 4) + (3 * 4) + 1 + 4, float.NaN), "its anomaly threshold NaN is not a finite number"),
+        new("vae-anomaly-detector", "negative percentile", Key, DoubleAt(VaePair + Preprocessing + (2 * 4) + (3 * 4) + 1 + 4 + 4, -5), "its threshold percentile -5 is not in [0, 100)"),
+        new("vae-anomaly-detector", "NaN scale", Key, DoubleAt(VaePair + (5 * 4) + 1, double.NaN), "its preprocessing Scale NaN is not a positive finite number"),
+    };
+
     public static IEnumerable<object[]> Cases => s_cases.Select(c => new object[] { c.Component, c.What });
+
+    public static IEnumerable<object[]> V2Cases => s_v2Cases.Select(c => new object[] { c.Component, c.What });
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void CorruptEntry_FailsTheLoad_WithAFormatExceptionNamingTheEntryAndTheProblem(string component, string what)
     {
-        var corruption = s_cases.Single(c => c.Component == component && c.What == what);
+        AssertCorruptLoadFails(s_cases.Single(c => c.Component == component && c.What == what), PersistenceTests.FixtureFolder);
+    }
+
+    [Theory]
+    [MemberData(nameof(V2Cases))]
+    public void CorruptV2Entry_FailsTheLoad_WithAFormatExceptionNamingTheEntryAndTheProblem(string component, string what)
+        => AssertCorruptLoadFails(s_v2Cases.Single(c => c.Component == component && c.What == what), PersistenceTests.V2Folder);
+
+    [Fact]
+    public void EveryV2Component_HasCorruptionCases_AndEveryCaseChangesItsEntry()
+    {
+        Assert.Equal(PersistenceTests.V2Components.Select(c => (string)c[0]).Order(StringComparer.Ordinal), s_v2Cases.Select(c => c.Component).Distinct().Order(StringComparer.Ordinal));
+        foreach (var c in s_v2Cases)
+        {
+            byte[] original = ReadEntry(Path.Combine(PersistenceTests.V2Folder, c.Component + ".zip"), c.Entry);
+            Assert.False(original.AsSpan().SequenceEqual(c.Edit(original.ToArray())), $"{c.Component}: {c.What} leaves {c.Entry} as it was");
+        }
+    }
+
+    private static void AssertCorruptLoadFails(Corruption corruption, string folder)
+    {
+        string component = corruption.Component;
         using var temp = TestModels.TempFolder();
         string zip = temp.File(component + ".zip");
-        File.Copy(Path.Combine(PersistenceTests.FixtureFolder, component + ".zip"), zip);
+        File.Copy(Path.Combine(folder, component + ".zip"), zip);
         Rewrite(zip, corruption.Entry, corruption.Edit);
 
         var e = Record.Exception(() => PersistenceTests.DisposeModel(new MLContext().Model.Load(zip, out _)));
@@ -139,6 +188,12 @@ public sealed class CorruptZipTests
     };
 
     private static Func<byte[], byte[]> SingleAt(int offset, float value) => bytes =>
+    {
+        BitConverter.GetBytes(value).CopyTo(bytes, Header + offset);
+        return bytes;
+    };
+
+    private static Func<byte[], byte[]> DoubleAt(int offset, double value) => bytes =>
     {
         BitConverter.GetBytes(value).CopyTo(bytes, Header + offset);
         return bytes;

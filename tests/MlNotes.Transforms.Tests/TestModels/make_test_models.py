@@ -5,7 +5,8 @@ Run from the repository root:
     tools/with-torch tests/MlNotes.Transforms.Tests/TestModels/make_test_models.py [vae]
 (or any Debian python3 with python3-torch and python3-onnx). Weights are random but seeded, so the
 output is the same on every run with the same torch build. With the argument `vae`, only the tiny VAE pair
-(vae/, for the persistence fixtures) is written and the other graphs are left as they are.
+(vae/, for the persistence fixtures) is written and the other graphs are left as they are; with `vae_norm`, only the
+tiny VAE pair on normalized input and its -ELBO fixture (vae/tiny_vae_norm_*).
 """
 import json
 import math
@@ -270,9 +271,85 @@ def build_tiny_vae():
     print(describe(dec_path), flush=True)
 
 
+def build_tiny_vae_norm():
+    """vae/tiny_vae_norm_{encoder,decoder}.onnx: a tiny VAE pair whose encoder takes *normalized* pixels ((x - 0.5) / 0.25),
+    trained a few steps on random 8 x 8 images, and vae/tiny_vae_norm_expected.json: per image, for given eps, the
+    reconstruction log-likelihood, KL and -ELBO with the Bernoulli likelihood on x = pixel / 255 in [0, 1]."""
+    folder = os.path.join(HERE, "vae")
+    os.makedirs(folder, exist_ok=True)
+    torch.manual_seed(7)
+    mean_, std_ = 0.5, 0.25
+    encoder, decoder = TinyVaeEncoder(), TinyVaeDecoder()
+    train = torch.randint(0, 256, (64, 1, 8, 8)).float() / 255
+    optimizer = torch.optim.Adam(list(encoder.parameters()) + list(decoder.parameters()), lr=1e-2)
+    for _ in range(50):
+        m, lv = encoder((train - mean_) / std_)
+        z = m + torch.exp(0.5 * lv) * torch.randn_like(m)
+        rec = F.binary_cross_entropy_with_logits(decoder(z), train, reduction="sum")
+        kl = -0.5 * torch.sum(1 + lv - m * m - lv.exp())
+        optimizer.zero_grad()
+        ((rec + kl) / len(train)).backward()
+        optimizer.step()
+    enc_path = os.path.join(folder, "tiny_vae_norm_encoder.onnx")
+    dec_path = os.path.join(folder, "tiny_vae_norm_decoder.onnx")
+    export(encoder, (torch.rand(2, 1, 8, 8),), enc_path, ["image"], ["mean", "logvar"],
+           {"image": {0: "batch"}, "mean": {0: "batch"}, "logvar": {0: "batch"}})
+    export(decoder, (torch.randn(2, 4),), dec_path, ["z"], ["logits"], {"z": {0: "batch"}, "logits": {0: "batch"}})
+    likelihood = dict(LIKELIHOOD, data_range=[0, 1])
+    encoder_manifest = {
+        "name": "tiny-vae-norm-encoder", "family": "vae-encoder", "model_file": "tiny_vae_norm_encoder.onnx",
+        "decoder": "tiny_vae_norm_decoder.json",
+        "inputs": [tensor_spec("image", [-1, 1, 8, 8])],
+        "outputs": [tensor_spec("mean", [-1, 4]), tensor_spec("logvar", [-1, 4])],
+        "roles": {"image": "image", "mean": "mean", "logvar": "logvar"},
+        "preprocessing": {"width": 8, "height": 8, "channels": 1, "color": "grey", "resize": "none", "crop": "none",
+                          "scale": 1 / 255, "mean": [mean_], "std": [std_], "layout": "CHW",
+                          "formula": "x = (pixel * scale - mean[c]) / std[c]"},
+        "format_version": 1, "opset": OPSET, "latent_size": 4, "likelihood": likelihood,
+    }
+    decoder_manifest = {
+        "name": "tiny-vae-norm-decoder", "family": "vae-decoder", "model_file": "tiny_vae_norm_decoder.onnx",
+        "encoder": "tiny_vae_norm_encoder.json",
+        "inputs": [tensor_spec("z", [-1, 4])],
+        "outputs": [tensor_spec("logits", [-1, 1, 8, 8])],
+        "roles": {"z": "z", "logits": "logits"},
+        "format_version": 1, "opset": OPSET, "latent_size": 4, "likelihood": likelihood,
+    }
+    for name, manifest in (("tiny_vae_norm_encoder.json", encoder_manifest), ("tiny_vae_norm_decoder.json", decoder_manifest)):
+        with open(os.path.join(folder, name), "w", encoding="utf-8", newline="\n") as f:
+            f.write(json.dumps(manifest, indent=1) + "\n")
+
+    # The fixture: 4 images of 8-bit pixels, eps per image; everything as the exported graphs compute it, sums in float64.
+    pixels = torch.randint(0, 256, (4, 1, 8, 8))
+    eps = torch.randn(4, 4)
+    x = pixels.float() / 255
+    encoder.eval(), decoder.eval()
+    with torch.no_grad():
+        m, lv = encoder((x - mean_) / std_)
+        z = m + torch.exp(0.5 * lv) * eps
+        logits = decoder(z).double()
+        rec = -F.binary_cross_entropy_with_logits(logits, x.double(), reduction="none").sum(dim=(1, 2, 3))
+        kl = -0.5 * torch.sum(1 + lv.double() - m.double() ** 2 - lv.double().exp(), dim=1)
+    fixture = {
+        "pixels": tensor_json(pixels.reshape(4, 64).to(torch.int64)),
+        "eps": tensor_json(eps),
+        "reconstruction_log_likelihood": tensor_json(rec),
+        "kl": tensor_json(kl),
+        "neg_elbo": tensor_json(-(rec - kl)),
+    }
+    with open(os.path.join(folder, "tiny_vae_norm_expected.json"), "w", encoding="utf-8", newline="\n") as f:
+        f.write(dumps(fixture))
+    print(describe(enc_path), flush=True)
+    print(describe(dec_path), flush=True)
+    print("neg_elbo", [round(float(v), 4) for v in -(rec - kl)], flush=True)
+
+
 def main():
     if sys.argv[1:] == ["vae"]:
         build_tiny_vae()
+        return
+    if sys.argv[1:] == ["vae_norm"]:
+        build_tiny_vae_norm()
         return
 
     fixtures = {}
@@ -323,6 +400,7 @@ def main():
         f.write(dumps(fixtures))
 
     build_tiny_vae()
+    build_tiny_vae_norm()
 
     # check: multi_io outputs typed with concrete non-batch sizes, fixtures agree with the definitions
     mo = onnx.load(os.path.join(HERE, "multi_io.onnx"))
