@@ -1,6 +1,5 @@
 using System;
 using System.Linq;
-using System.Text.Json;
 using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vision;
@@ -60,12 +59,7 @@ internal sealed partial class VaeMapper
                 ThrowHelper.NotSupported<int>($"The model manifest {decoderManifest!.Source} has a '{likelihood.Kind}' likelihood with '{likelihood.OutputIs}' outputs; MlNotes' VAE supports Bernoulli logits.");
             }
 
-            CheckDataRange(decoderManifest);
-            if (encoderManifest != decoderManifest)
-            {
-                CheckDataRange(encoderManifest);
-            }
-
+            // likelihood.data_range other than [0, 1] is refused when the manifest is read (ManifestFields).
             int[] dims = decoder.OutputMetadata[logits].Dimensions;
             if (dims.Skip(1).Any(d => d <= 0) || (encoder != null && dims.Skip(1).Aggregate(1, (a, b) => a * b) != encoder.InputMetadata[c.ImageTensorName].Dimensions.Skip(1).Aggregate(1, (a, b) => a * b)))
             {
@@ -104,36 +98,5 @@ internal sealed partial class VaeMapper
         return dims.Length == 2 && dims[1] > 0
             ? dims[1]
             : ThrowHelper.InvalidOperation<int>($"The ONNX tensor '{tensor}' of model {model.Name} has shape [{string.Join(", ", dims)}]: a VAE latent is [batch, latent size].");
-    }
-
-    /// <summary>
-    /// Refuses a likelihood whose <c>data_range</c> is not [0, 1]: the Bernoulli likelihood reads x = pixel * scale. A
-    /// manifest without one gets [0, 1], as a missing preprocessing field gets its documented default.
-    /// </summary>
-    private static void CheckDataRange(ModelManifest? manifest)
-    {
-        if (manifest == null)
-        {
-            return;
-        }
-
-        var options = new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
-        using var document = JsonDocument.Parse(manifest.Json, options);
-        if (document.RootElement.ValueKind != JsonValueKind.Object
-            || !document.RootElement.TryGetProperty("likelihood", out var likelihood)
-            || likelihood.ValueKind != JsonValueKind.Object
-            || !likelihood.TryGetProperty("data_range", out var range))
-        {
-            return;
-        }
-
-        bool zeroOne = range.ValueKind == JsonValueKind.Array && range.GetArrayLength() == 2
-            && range[0].ValueKind == JsonValueKind.Number && range[0].GetDouble() == 0
-            && range[1].ValueKind == JsonValueKind.Number && range[1].GetDouble() == 1;
-        if (!zeroOne)
-        {
-            string shown = JsonSerializer.Serialize(range);
-            ThrowHelper.NotSupported<int>($"The model manifest {manifest.Source} gives likelihood.data_range {shown}; MlNotes' VAE supports [0, 1] (x = pixel * scale).");
-        }
     }
 }

@@ -235,6 +235,10 @@ internal static class FixtureModels
     {
         ["image-classifier"] = "v2", // explicit fields instead of the settings as JSON
         ["image-encoder"] = "v2",
+        ["vae-encoder"] = "v2", // explicit fields, noise keyed by row id
+        ["vae-decoder"] = "v2",
+        ["vae-scorer"] = "v2",
+        ["vae-anomaly-detector"] = "v2",
     };
 
     public static string FormatOf(string name) => CurrentFormat.TryGetValue(name, out string? version) ? version : "v1";

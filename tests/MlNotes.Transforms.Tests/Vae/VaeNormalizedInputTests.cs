@@ -47,8 +47,8 @@ public sealed class VaeNormalizedInputTests
     }
 
     [Theory]
-    [InlineData("[0, 255]", "[0,255]")]
-    [InlineData("\"unit\"", "\"unit\"")]
+    [InlineData("[0, 255]", "'[0, 255]'")]
+    [InlineData("[-1, 1]", "'[-1, 1]'")]
     public void ADataRangeOtherThanZeroOne_IsRefused(string range, string shown)
     {
         using var temp = TestModels.TempFolder();
@@ -63,7 +63,8 @@ public sealed class VaeNormalizedInputTests
         File.WriteAllText(temp.File("tiny_vae_norm_decoder.json"), edited);
 
         var e = Assert.Throws<NotSupportedException>(() => new MLContext().Transforms.ScoreVae(temp.File("tiny_vae_norm_encoder.onnx")));
-        Assert.Equal($"The model manifest '{temp.File("tiny_vae_norm_decoder.json")}' gives likelihood.data_range {shown}; MlNotes' VAE supports [0, 1] (x = pixel * scale).", e.Message);
+        Assert.Equal($"The model manifest '{temp.File("tiny_vae_norm_decoder.json")}' has likelihood.data_range {shown}, which MlNotes does not support " +
+            "(supported: [0, 1]: the Bernoulli likelihood is over pixels scaled to [0, 1]).", e.Message);
     }
 
     /// <summary>The fixture's images as the encoder's input, as is: ((pixel / 255) - mean) / std, with the fixture's eps.</summary>
