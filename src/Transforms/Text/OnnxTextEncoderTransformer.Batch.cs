@@ -254,7 +254,7 @@ public sealed partial class OnnxTextEncoderTransformer
         private void Hidden(int[] rows, int width, ReadOnlySpan<float> states)
         {
             var c = _parent.Config;
-            int d = c.EmbeddingSize;
+            int d = c.HiddenSize; // the token states' size: a pooled output (Graph pooling) may have another
             Span<float> pooled = stackalloc float[d];
             for (int r = 0; r < rows.Length; r++)
             {
