@@ -77,6 +77,9 @@ internal sealed class FixtureComponent<TIn, TOut> : FixtureComponent
 
 internal static class FixtureModels
 {
+    /// <summary>The components whose format is at v2 (a v2 fixture zip beside the v1 one).</summary>
+    public static readonly string[] V2Names = { "text-encoder", "clip-text-encoder" };
+
     private static readonly string s_vision = TestModels.Path("vision");
     private static readonly string s_text = TestModels.Path("text");
     private static readonly string s_vae = TestModels.Path("vae");
