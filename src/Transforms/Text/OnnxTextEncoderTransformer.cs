@@ -2,11 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Text;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Tokenizers;
 using MlNotes.Transforms.Manifests;
@@ -33,6 +31,8 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
     private readonly byte[] _vocab;
     private readonly BertTokenizer _tokenizer;
     private readonly ReadOnlyMemory<char>[] _classNames;
+    private readonly TextOutputColumn[] _columns;
+    private readonly TextGraphBindings _graphOutputs;
     private long _truncated;
 
     internal OnnxTextEncoderTransformer(IHostEnvironment env, OnnxTextEncoderEstimator.Options options)
@@ -66,6 +66,8 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
                 _ => null,
             });
             _classNames = Config.ClassNames.Select(c => c.AsMemory()).ToArray();
+            _columns = Columns(Config, _classNames);
+            _graphOutputs = TextGraphBindings.Create(_model, Config);
             CheckVocabFitsTheGraph(vocabFile);
         }
         catch
@@ -83,6 +85,8 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         Config = config;
         _tokenizer = CreateTokenizer(vocab, config);
         _classNames = config.ClassNames.Select(c => c.AsMemory()).ToArray();
+        _columns = Columns(config, _classNames);
+        _graphOutputs = TextGraphBindings.Create(model, config);
     }
 
     /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
@@ -191,17 +195,10 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
 
     internal DataViewSchema OutputColumnsSchema()
     {
-        var c = Config;
         var builder = new DataViewSchema.Builder();
-        builder.AddColumn(c.EmbeddingColumnName, new VectorDataViewType(NumberDataViewType.Single, c.EmbeddingSize));
-        if (c.ScoreColumnName != null && c.PredictedLabelColumnName != null)
+        foreach (var column in _columns)
         {
-            ClassificationOutputs.AddColumns(builder, c.ScoreColumnName, c.PredictedLabelColumnName, _classNames);
-        }
-
-        if (c.TokenEmbeddingsColumnName != null)
-        {
-            builder.AddColumn(c.TokenEmbeddingsColumnName, new VectorDataViewType(NumberDataViewType.Single));
+            builder.AddColumn(column.Name, column.Type, column.Annotations);
         }
 
         return builder.ToSchema();
@@ -285,70 +282,6 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         }
 
         return Path.Combine(folder, relative);
-    }
-
-    /// <summary>
-    /// The graph's embedding table must hold every id of the vocab. ONNX Runtime rejects an id past the table, so a probe
-    /// with the vocab's last id tells; a binary search then finds the table's size for the message.
-    /// </summary>
-    private void CheckVocabFitsTheGraph(string vocabFile)
-    {
-        int vocabSize = Encoding.UTF8.GetString(_vocab).Split('\n').Count(line => line.TrimEnd('\r').Length > 0);
-        if (Probe(vocabSize - 1))
-        {
-            return;
-        }
-
-        int low = 0, high = vocabSize - 1; // low works, high fails
-        while (high - low > 1)
-        {
-            int mid = low + ((high - low) / 2);
-            if (Probe(mid))
-            {
-                low = mid;
-            }
-            else
-            {
-                high = mid;
-            }
-        }
-
-        ThrowHelper.InvalidOperation(
-            $"The vocab file '{vocabFile}' has {vocabSize} tokens, but the embedding table of the ONNX model {_model.Name} has {low + 1} rows: " +
-            "this vocab does not belong to this graph.");
-
-        bool Probe(int id)
-        {
-            var c = Config;
-            var names = new List<string> { c.InputIdsTensorName };
-            var values = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(new long[] { 0, id }, new long[] { 1, 2 }) };
-            if (c.AttentionMaskTensorName != null)
-            {
-                names.Add(c.AttentionMaskTensorName);
-                values.Add(OrtValue.CreateTensorValueFromMemory(new long[] { 1, 1 }, new long[] { 1, 2 }));
-            }
-
-            if (c.TokenTypeIdsTensorName != null)
-            {
-                names.Add(c.TokenTypeIdsTensorName);
-                values.Add(OrtValue.CreateTensorValueFromMemory(new long[] { 0, 0 }, new long[] { 1, 2 }));
-            }
-
-            try
-            {
-                using var options = new RunOptions();
-                using var results = _model.Session.Run(options, names, values, new[] { _model.OutputMetadata.Keys.First() });
-                return true;
-            }
-            catch (OnnxRuntimeException)
-            {
-                return false;
-            }
-            finally
-            {
-                values.ForEach(v => v.Dispose());
-            }
-        }
     }
 
     private static VersionInfo GetVersionInfo() => new(
