@@ -14,7 +14,8 @@ internal static class ManifestFields
     /// <summary>The manifest format this version reads.</summary>
     public const int FormatVersion = 1;
 
-    // Per block: the keys that describe and are not read. Everything the classes of ModelManifest.cs model is read.
+    // Per block: the keys these classes do not model, allowed because they only describe, or because a family checks them from
+    // the manifest's text (the text encoder: tokenizer.special_token_ids against the vocab, continuation_prefix "##", pooling.token).
     private static readonly Dictionary<string, string[]> s_informative = new(StringComparer.Ordinal)
     {
         [""] = new[]
@@ -62,12 +63,6 @@ internal static class ManifestFields
         if (manifest.Preprocessing is { } preprocessing)
         {
             CheckPreprocessing(manifest, preprocessing);
-        }
-
-        if (manifest.Tokenizer?.Other is { } tokenizer && tokenizer.TryGetValue("continuation_prefix", out var prefix)
-            && !(prefix.ValueKind == JsonValueKind.String && prefix.GetString() == "##"))
-        {
-            throw Unsupported(manifest, "tokenizer.continuation_prefix", prefix.ToString(), "##, WordPiece's");
         }
 
         if (manifest.Likelihood?.DataRange is { } range && !(range.Length == 2 && range[0] == 0 && range[1] == 1))

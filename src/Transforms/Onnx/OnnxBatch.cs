@@ -73,9 +73,18 @@ internal sealed class OnnxBatch : IBatch
     /// <summary>Fills a computed input's row (its fixed length) for the source row at <paramref name="position"/>.</summary>
     public delegate void RowFiller<T>(Span<T> destination, long position);
 
+    /// <summary>Fills a sequence input's row (<see cref="SequenceLength"/> values) for the caller's row <paramref name="row"/> (as given to <see cref="Add(long, int)"/>).</summary>
+    public delegate void SequenceFiller<T>(Span<T> destination, int row);
+
     public int Capacity { get; }
 
     public int Count { get; private set; }
+
+    /// <summary>
+    /// The length of this batch's sequences (0: none): each <see cref="Sequence{T}"/> input's rows have it, and an output with one
+    /// dynamic axis besides the batch takes it there, so ONNX Runtime writes that output straight into the batch's buffer too.
+    /// </summary>
+    public int SequenceLength { get; set; }
 
     /// <summary>A graph input read from the column the binding names.</summary>
     public static InputSlots FromColumn(OnnxColumnBinding binding, DataViewRow source, int capacity)
@@ -89,6 +98,11 @@ internal sealed class OnnxBatch : IBatch
         where T : unmanaged
         => new ComputedInputSlots<T>(binding, fill, capacity);
 
+    /// <summary>A graph input [batch, sequence] whose rows <paramref name="fill"/> computes at <see cref="SequenceLength"/> (token ids, masks).</summary>
+    public static InputSlots Sequence<T>(OnnxColumnBinding binding, SequenceFiller<T> fill, int capacity)
+        where T : unmanaged
+        => new SequenceInputSlots<T>(binding, fill, capacity);
+
     public bool HasOutputs => _runOutputs.Length > 0;
 
     public void Clear()
@@ -101,12 +115,15 @@ internal sealed class OnnxBatch : IBatch
     }
 
     /// <summary>Copies the source row's input columns into the next slot.</summary>
-    public void Add(long position)
+    public void Add(long position) => Add(position, -1);
+
+    /// <summary>Fills the next slot for the source row at <paramref name="position"/>; sequence inputs fill it from the caller's <paramref name="row"/>.</summary>
+    public void Add(long position, int row)
     {
         int slot = Count;
         foreach (var input in _inputs)
         {
-            input.Fill(slot, position, _model.Name);
+            input.Fill(slot, position, row, SequenceLength, _model.Name);
         }
 
         _positions[slot] = position;
@@ -180,18 +197,19 @@ internal sealed class OnnxBatch : IBatch
                 _inputValues[i] = _inputs[i].CreateTensor(first, count);
             }
 
-            if (_bindOutputs)
+            int sequence = SequenceLength;
+            if (_bindOutputs || (sequence > 0 && Array.TrueForAll(_runOutputs, o => o.Binding.Tensor.RowElements > 0 || o.Binding.Tensor.DynamicRowAxes == 1)))
             {
                 for (int i = 0; i < _runOutputs.Length; i++)
                 {
-                    _outputValues[i] = _runOutputs[i].CreateBoundTensor(first, count);
+                    _outputValues[i] = _runOutputs[i].CreateBoundTensor(first, count, sequence);
                 }
 
                 _lease.Session.Run(_runOptions, _inputNames, _inputValues, _runOutputNames, _outputValues);
                 _model.CountRun();
                 for (int i = 0; i < _runOutputs.Length; i++)
                 {
-                    _runOutputs[i].CommitBound(first, count);
+                    _runOutputs[i].CommitBound(first, count, sequence);
                 }
             }
             else
@@ -246,7 +264,7 @@ internal sealed class OnnxBatch : IBatch
 
         public int RowLength(int slot) => Offsets[slot + 1] - Offsets[slot];
 
-        public abstract void Fill(int slot, long position, string modelName);
+        public abstract void Fill(int slot, long position, int row, int sequenceLength, string modelName);
 
         public abstract OrtValue CreateTensor(int first, int count);
 
@@ -327,12 +345,42 @@ internal sealed class OnnxBatch : IBatch
             _fill = fill;
         }
 
-        public override void Fill(int slot, long position, string modelName)
+        public override void Fill(int slot, long position, int row, int sequenceLength, string modelName)
         {
             int offset = Offsets[slot];
             int length = Binding.Tensor.RowElements;
             _fill(Data.AsSpan(offset, length), position);
             Offsets[slot + 1] = offset + length;
+        }
+    }
+
+    private sealed class SequenceInputSlots<T> : InputSlots<T>
+        where T : unmanaged
+    {
+        private readonly SequenceFiller<T> _fill;
+
+        public SequenceInputSlots(OnnxColumnBinding binding, SequenceFiller<T> fill, int capacity)
+            : base(binding, capacity)
+        {
+            if (binding.Tensor.RowDims.Length != 1 || binding.Tensor.DynamicRowAxes != 1)
+            {
+                throw new ArgumentException($"A sequence input is [batch, sequence]; '{binding.Tensor.Name}' is {binding.Tensor.ShapeText}.", nameof(binding));
+            }
+
+            _fill = fill;
+        }
+
+        public override void Fill(int slot, long position, int row, int sequenceLength, string modelName)
+        {
+            if (sequenceLength < 1)
+            {
+                throw new InvalidOperationException($"The sequence input '{Binding.Tensor.Name}' needs a SequenceLength of at least 1, got {sequenceLength}.");
+            }
+
+            int offset = Offsets[slot];
+            Reserve(offset + sequenceLength);
+            _fill(Data.AsSpan(offset, sequenceLength), row);
+            Offsets[slot + 1] = offset + sequenceLength;
         }
     }
 
@@ -357,7 +405,7 @@ internal sealed class OnnxBatch : IBatch
             }
         }
 
-        public override void Fill(int slot, long position, string modelName)
+        public override void Fill(int slot, long position, int row, int sequenceLength, string modelName)
         {
             int offset = Offsets[slot];
             if (_scalarGetter != null)
@@ -402,11 +450,11 @@ internal sealed class OnnxBatch : IBatch
 
         public void Clear() => Offsets[0] = 0;
 
-        public abstract OrtValue CreateBoundTensor(int first, int count);
+        public abstract OrtValue CreateBoundTensor(int first, int count, int sequence);
 
-        public void CommitBound(int first, int count)
+        public void CommitBound(int first, int count, int sequence)
         {
-            int rowElements = Binding.Tensor.RowElements;
+            int rowElements = BoundRowElements(sequence);
             for (int i = 0; i < count; i++)
             {
                 Offsets[first + i + 1] = Offsets[first + i] + rowElements;
@@ -414,6 +462,10 @@ internal sealed class OnnxBatch : IBatch
         }
 
         public abstract void CopyFrom(OrtValue value, int first, int count, string modelName);
+
+        /// <summary>A row's elements when bound: the graph's fixed size, or the known dims times the sequence length at the one dynamic axis.</summary>
+        protected int BoundRowElements(int sequence)
+            => Binding.Tensor.RowElements > 0 ? Binding.Tensor.RowElements : Binding.Tensor.KnownRowElements * sequence;
 
         public abstract Delegate MakeGetter(Func<int> slot);
     }
@@ -430,17 +482,25 @@ internal sealed class OnnxBatch : IBatch
             _data = GC.AllocateUninitializedArray<T>(Math.Max(1, capacity * perRow), pinned: true);
         }
 
-        public override OrtValue CreateBoundTensor(int first, int count)
+        public override OrtValue CreateBoundTensor(int first, int count, int sequence)
         {
             var tensor = Binding.Tensor;
             Shape[0] = count;
             for (int d = 0; d < tensor.RowDims.Length; d++)
             {
-                Shape[d + 1] = tensor.RowDims[d];
+                Shape[d + 1] = tensor.RowDims[d] > 0 ? tensor.RowDims[d] : sequence;
             }
 
             int start = Offsets[first];
-            return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(_data, start, count * tensor.RowElements), Shape);
+            int length = count * BoundRowElements(sequence);
+            if (start + length > _data.Length)
+            {
+                var larger = GC.AllocateUninitializedArray<T>(Math.Max(start + length, _data.Length * 2), pinned: true);
+                _data.AsSpan(0, start).CopyTo(larger);
+                _data = larger;
+            }
+
+            return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(_data, start, length), Shape);
         }
 
         public override void CopyFrom(OrtValue value, int first, int count, string modelName)

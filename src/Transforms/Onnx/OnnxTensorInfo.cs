@@ -61,7 +61,12 @@ internal sealed class OnnxTensorInfo
         ? $"{ItemType}"
         : RowElements > 0 ? $"Vector<{ItemType}, {RowElements}>" : $"Vector<{ItemType}>";
 
-    public static OnnxTensorInfo Create(string name, NodeMetadata metadata, string modelName, bool isInput)
+    /// <param name="name">The tensor's name.</param>
+    /// <param name="metadata">The graph's metadata of it.</param>
+    /// <param name="modelName">The model, for messages.</param>
+    /// <param name="isInput">An input (else an output).</param>
+    /// <param name="float16">Map float16 too, as Float16 values (a family that converts them itself: the text encoder); else refused.</param>
+    public static OnnxTensorInfo Create(string name, NodeMetadata metadata, string modelName, bool isInput, bool float16 = false)
     {
         string role = isInput ? "input" : "output";
         if (!metadata.IsTensor)
@@ -72,6 +77,7 @@ internal sealed class OnnxTensorInfo
         (Type clrType, DataViewType itemType) = metadata.ElementDataType switch
         {
             TensorElementType.Float => (typeof(float), (DataViewType)NumberDataViewType.Single),
+            TensorElementType.Float16 when float16 => (typeof(Float16), NumberDataViewType.Single),
             TensorElementType.Double => (typeof(double), NumberDataViewType.Double),
             TensorElementType.Int32 => (typeof(int), NumberDataViewType.Int32),
             TensorElementType.Int64 => (typeof(long), NumberDataViewType.Int64),

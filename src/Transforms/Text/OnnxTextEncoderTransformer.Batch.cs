@@ -1,10 +1,8 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.OnnxRuntime;
 using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Text;
@@ -13,7 +11,8 @@ public sealed partial class OnnxTextEncoderTransformer
 {
     /// <summary>
     /// A window of rows: tokenized as they are added; on <see cref="Run"/> sorted by length and cut into runs of BatchSize,
-    /// each padded to its own longest row, so short texts never pay for long ones. Results go back to the rows' own slots.
+    /// each padded to its own longest row and scored through the engine's <see cref="OnnxBatch"/>; each row's embedding,
+    /// probabilities, label and token states are computed there once, and the getters copy them out.
     /// </summary>
     private sealed class Batch : IBatch
     {
@@ -22,14 +21,15 @@ public sealed partial class OnnxTextEncoderTransformer
         private readonly List<int> _ids = new();
         private readonly int[] _offsets;
         private readonly int[] _order;
+        private readonly long[] _positions;
         private readonly bool _wantEmbedding, _wantClasses, _wantTokens;
-        private readonly string[] _outputNames;
+        private readonly OnnxBatch? _onnx;
         private readonly float[] _embeddings;
-        private readonly float[] _logits;
+        private readonly float[] _scores;
+        private readonly uint[] _labels;
         private readonly float[][] _tokens;
-        private readonly RunOptions _runOptions = new();
-        private readonly OnnxModel.SessionLease _lease;
-        private long[] _idBuffer = Array.Empty<long>(), _maskBuffer = Array.Empty<long>(), _typeBuffer = Array.Empty<long>();
+        private readonly float[] _states = Array.Empty<float>();
+        private readonly float[] _logits;
         private ReadOnlyMemory<char> _value;
 
         public Batch(OnnxTextEncoderTransformer parent, DataViewRow source, bool[] active, int capacity)
@@ -40,37 +40,39 @@ public sealed partial class OnnxTextEncoderTransformer
             _text = source.GetGetter<ReadOnlyMemory<char>>(source.Schema[c.InputColumnName]);
             _offsets = new int[capacity + 1];
             _order = new int[capacity];
-            int next = 1;
-            _wantEmbedding = active[0];
-            if (c.ScoreColumnName != null)
+            _positions = new long[capacity];
+            for (int i = 0; i < parent._columns.Length; i++)
             {
-                _wantClasses = active[1] || active[2];
-                next = 3;
+                switch (parent._columns[i].Kind)
+                {
+                    case TextOutputKind.Embedding: _wantEmbedding |= active[i]; break;
+                    case TextOutputKind.Score or TextOutputKind.PredictedLabel: _wantClasses |= active[i]; break;
+                    default: _wantTokens |= active[i]; break;
+                }
             }
 
-            _wantTokens = c.TokenEmbeddingsColumnName != null && active[next];
-            var names = new List<string>();
-            if ((_wantEmbedding && c.Pooling != TextPooling.Graph) || _wantTokens)
-            {
-                names.Add(c.HiddenStateTensorName!);
-            }
-
-            if (_wantEmbedding && c.Pooling == TextPooling.Graph)
-            {
-                names.Add(c.PooledTensorName!);
-            }
-
-            if (_wantClasses)
-            {
-                names.Add(c.LogitsTensorName!);
-            }
-
-            _outputNames = names.ToArray();
             _embeddings = new float[capacity * c.EmbeddingSize];
-            _logits = new float[capacity * Math.Max(c.ClassNames.Length, 1)];
+            _scores = new float[capacity * c.ClassNames.Length];
+            _logits = new float[c.ClassNames.Length];
+            _labels = new uint[capacity];
             _tokens = new float[capacity][];
-            // Last: nothing after it may throw, or the reference would never be released.
-            _lease = parent._model.Lease();
+            var graph = parent._graphOutputs;
+            bool[] onnxActive =
+            {
+                graph.Hidden != null && ((_wantEmbedding && c.Pooling != TextPooling.Graph) || _wantTokens),
+                graph.Pooled != null && _wantEmbedding && c.Pooling == TextPooling.Graph,
+                graph.Logits != null && _wantClasses,
+            };
+            if (Array.IndexOf(onnxActive, true) >= 0)
+            {
+                if (onnxActive[0] && c.Pooling != TextPooling.Graph)
+                {
+                    _states = new float[c.HiddenSize];
+                }
+
+                // Last: nothing after it may throw, or its session reference would never be released.
+                _onnx = parent.CreateOnnxBatch(TokenId, (row, t) => t < Length(row) ? 1 : 0, onnxActive, Math.Min(c.BatchSize, capacity));
+            }
         }
 
         public int Capacity { get; }
@@ -94,13 +96,14 @@ public sealed partial class OnnxTextEncoderTransformer
             }
 
             _ids.AddRange(ids);
+            _positions[Count] = position;
             _offsets[Count + 1] = _ids.Count;
             Count++;
         }
 
         public void Run()
         {
-            if (_outputNames.Length == 0 || Count == 0)
+            if (_onnx == null || Count == 0)
             {
                 return;
             }
@@ -112,10 +115,10 @@ public sealed partial class OnnxTextEncoderTransformer
 
             // Stable sort by length: equal lengths keep their order, so results do not depend on the sort.
             Array.Sort(_order, 0, Count, Comparer<int>.Create((a, b) => Length(a) != Length(b) ? Length(a).CompareTo(Length(b)) : a.CompareTo(b)));
-            int batch = _parent.Config.BatchSize;
+            int batch = _onnx.Capacity;
             for (int start = 0; start < Count; start += batch)
             {
-                RunGroup(_order.AsSpan(start, Math.Min(batch, Count - start)).ToArray());
+                RunGroup(start, Math.Min(batch, Count - start));
             }
         }
 
@@ -123,204 +126,119 @@ public sealed partial class OnnxTextEncoderTransformer
         {
             var c = _parent.Config;
             int size = c.EmbeddingSize, classes = c.ClassNames.Length;
-            if (outputIndex == 0)
+            return _parent._columns[outputIndex].Kind switch
             {
-                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
-                {
-                    var editor = VBufferEditor.Create(ref dst, size);
-                    _embeddings.AsSpan(slot() * size, size).CopyTo(editor.Values);
-                    dst = editor.Commit();
-                });
-            }
-
-            if (c.ScoreColumnName != null && outputIndex == 1)
-            {
-                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
-                {
-                    var editor = VBufferEditor.Create(ref dst, classes);
-                    ClassificationOutputs.Softmax(_logits.AsSpan(slot() * classes, classes), editor.Values);
-                    dst = editor.Commit();
-                });
-            }
-
-            if (c.ScoreColumnName != null && outputIndex == 2)
-            {
-                return (ValueGetter<uint>)((ref uint dst) =>
-                {
-                    dst = ClassificationOutputs.PredictedKey(_logits.AsSpan(slot() * classes, classes));
-                });
-            }
-
-            return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
-            {
-                var tokens = _tokens[slot()];
-                var editor = VBufferEditor.Create(ref dst, tokens.Length);
-                tokens.CopyTo(editor.Values);
-                dst = editor.Commit();
-            });
+                TextOutputKind.Embedding => Vector(() => _embeddings.AsSpan(slot() * size, size)),
+                TextOutputKind.Score => Vector(() => _scores.AsSpan(slot() * classes, classes)),
+                TextOutputKind.PredictedLabel => (ValueGetter<uint>)((ref uint dst) => dst = _labels[slot()]),
+                _ => Vector(() => _tokens[slot()]),
+            };
         }
 
-        public void Dispose()
-        {
-            _runOptions.Dispose();
-            _lease.Dispose();
-        }
+        public void Dispose() => _onnx?.Dispose();
 
-        private int Length(int slot) => _offsets[slot + 1] - _offsets[slot];
-
-        private void RunGroup(int[] rows)
+        private static ValueGetter<VBuffer<float>> Vector(SpanSource values) => (ref VBuffer<float> dst) =>
         {
+            var row = values();
+            var editor = VBufferEditor.Create(ref dst, row.Length);
+            row.CopyTo(editor.Values);
+            dst = editor.Commit();
+        };
+
+        private int Length(int row) => _offsets[row + 1] - _offsets[row];
+
+        private long TokenId(int row, int t) => t < Length(row) ? _ids[_offsets[row] + t] : _parent._tokenizer.PaddingTokenId;
+
+        // Rows _order[start .. start + count): one engine batch padded to the longest; then each row's outputs, once.
+        private void RunGroup(int start, int count)
+        {
+            var onnx = _onnx!;
+            int width = Length(_order[start + count - 1]); // sorted: the last is the longest
+            onnx.Clear();
+            onnx.SequenceLength = width;
+            for (int i = 0; i < count; i++)
+            {
+                int row = _order[start + i];
+                onnx.Add(_positions[row], row);
+            }
+
+            onnx.Run();
             var c = _parent.Config;
-            int n = rows.Length;
-            int width = rows.Max(Length);
-            int cells = n * width;
-            if (_idBuffer.Length < cells)
+            int d = c.HiddenSize, size = c.EmbeddingSize, classes = c.ClassNames.Length;
+            for (int i = 0; i < count; i++)
             {
-                _idBuffer = GC.AllocateUninitializedArray<long>(cells, pinned: true);
-                _maskBuffer = GC.AllocateUninitializedArray<long>(cells, pinned: true);
-                _typeBuffer = GC.AllocateArray<long>(cells, pinned: true);
-            }
-
-            long pad = _parent._tokenizer.PaddingTokenId;
-            for (int r = 0; r < n; r++)
-            {
-                int start = _offsets[rows[r]], length = Length(rows[r]);
-                for (int t = 0; t < width; t++)
+                int row = _order[start + i], length = Length(row);
+                if (_wantTokens || (_wantEmbedding && c.Pooling != TextPooling.Graph))
                 {
-                    bool real = t < length;
-                    _idBuffer[(r * width) + t] = real ? _ids[start + t] : pad;
-                    _maskBuffer[(r * width) + t] = real ? 1 : 0;
-                }
-            }
-
-            var shape = new long[] { n, width };
-            var names = new List<string> { c.InputIdsTensorName };
-            var values = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _idBuffer.AsMemory(0, cells), shape) };
-            if (c.AttentionMaskTensorName != null)
-            {
-                names.Add(c.AttentionMaskTensorName);
-                values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _maskBuffer.AsMemory(0, cells), shape));
-            }
-
-            if (c.TokenTypeIdsTensorName != null)
-            {
-                _typeBuffer.AsSpan(0, cells).Clear();
-                names.Add(c.TokenTypeIdsTensorName);
-                values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _typeBuffer.AsMemory(0, cells), shape));
-            }
-
-            try
-            {
-                using var results = _lease.Session.Run(_runOptions, names, values, _outputNames);
-                _parent._model.CountRun();
-                for (int o = 0; o < _outputNames.Length; o++)
-                {
-                    string name = _outputNames[o];
-                    var data = results[o].GetTensorDataAsSpan<float>();
-                    if (name == c.HiddenStateTensorName)
+                    var states = _wantTokens ? (_tokens[row] = new float[length * d]) : _states.Length >= length * d ? _states : new float[length * d];
+                    _parent.ReadFloats(onnx, 0, i, states.AsSpan(0, length * d));
+                    if (_wantEmbedding && c.Pooling != TextPooling.Graph)
                     {
-                        Hidden(rows, width, data);
-                    }
-
-                    if (name == c.PooledTensorName && _wantEmbedding && c.Pooling == TextPooling.Graph)
-                    {
-                        for (int r = 0; r < n; r++)
-                        {
-                            Store(rows[r], data.Slice(r * c.EmbeddingSize, c.EmbeddingSize));
-                        }
-                    }
-
-                    if (name == c.LogitsTensorName)
-                    {
-                        int classes = c.ClassNames.Length;
-                        for (int r = 0; r < n; r++)
-                        {
-                            data.Slice(r * classes, classes).CopyTo(_logits.AsSpan(rows[r] * classes, classes));
-                        }
+                        Pool(c.Pooling, states.AsSpan(0, length * d), length, d, _embeddings.AsSpan(row * size, size));
                     }
                 }
-            }
-            catch (OnnxRuntimeException e)
-            {
-                throw new InvalidOperationException($"ONNX Runtime failed while encoding a run of {n} texts (up to {width} tokens) with model {_parent._model.Name}: {e.Message}", e);
-            }
-            finally
-            {
-                values.ForEach(v => v.Dispose());
+
+                if (_wantEmbedding && c.Pooling == TextPooling.Graph)
+                {
+                    _parent.ReadFloats(onnx, 1, i, _embeddings.AsSpan(row * size, size));
+                }
+
+                if (_wantEmbedding && c.Normalize)
+                {
+                    EmbeddingMath.Normalize(_embeddings.AsSpan(row * size, size));
+                }
+
+                if (_wantClasses)
+                {
+                    _parent.ReadFloats(onnx, 2, i, _logits);
+                    ClassificationOutputs.Softmax(_logits, _scores.AsSpan(row * classes, classes));
+                    _labels[row] = ClassificationOutputs.PredictedKey(_logits);
+                }
             }
         }
 
-        // (n, width, D) token states -> pooled embeddings and token-level rows; pads are never read.
-        private void Hidden(int[] rows, int width, ReadOnlySpan<float> states)
+        // One text's token states (length x d, pads already left out) -> its embedding.
+        private static void Pool(TextPooling pooling, ReadOnlySpan<float> row, int length, int d, Span<float> pooled)
         {
-            var c = _parent.Config;
-            int d = c.EmbeddingSize;
-            Span<float> pooled = stackalloc float[d];
-            for (int r = 0; r < rows.Length; r++)
+            switch (pooling)
             {
-                int length = Length(rows[r]);
-                var row = states.Slice(r * width * d, length * d);
-                if (_wantTokens)
-                {
-                    _tokens[rows[r]] = row.ToArray();
-                }
-
-                if (!_wantEmbedding || c.Pooling == TextPooling.Graph)
-                {
-                    continue;
-                }
-
-                switch (c.Pooling)
-                {
-                    case TextPooling.Cls:
-                        row[..d].CopyTo(pooled);
-                        break;
-                    case TextPooling.EndOfText:
-                        row.Slice((length - 1) * d, d).CopyTo(pooled);
-                        break;
-                    case TextPooling.Max:
-                        row[..d].CopyTo(pooled);
-                        for (int t = 1; t < length; t++)
-                        {
-                            for (int k = 0; k < d; k++)
-                            {
-                                pooled[k] = Math.Max(pooled[k], row[(t * d) + k]);
-                            }
-                        }
-
-                        break;
-                    default:
-                        pooled.Clear();
-                        for (int t = 0; t < length; t++)
-                        {
-                            for (int k = 0; k < d; k++)
-                            {
-                                pooled[k] += row[(t * d) + k];
-                            }
-                        }
-
-                        float divisor = c.Pooling == TextPooling.MeanSqrtLength ? MathF.Sqrt(length) : length;
+                case TextPooling.Cls:
+                    row[..d].CopyTo(pooled);
+                    break;
+                case TextPooling.EndOfText:
+                    row.Slice((length - 1) * d, d).CopyTo(pooled);
+                    break;
+                case TextPooling.Max:
+                    row[..d].CopyTo(pooled);
+                    for (int t = 1; t < length; t++)
+                    {
                         for (int k = 0; k < d; k++)
                         {
-                            pooled[k] /= divisor;
+                            pooled[k] = Math.Max(pooled[k], row[(t * d) + k]);
                         }
+                    }
 
-                        break;
-                }
+                    break;
+                default:
+                    pooled.Clear();
+                    for (int t = 0; t < length; t++)
+                    {
+                        for (int k = 0; k < d; k++)
+                        {
+                            pooled[k] += row[(t * d) + k];
+                        }
+                    }
 
-                Store(rows[r], pooled);
+                    float divisor = pooling == TextPooling.MeanSqrtLength ? MathF.Sqrt(length) : length;
+                    for (int k = 0; k < d; k++)
+                    {
+                        pooled[k] /= divisor;
+                    }
+
+                    break;
             }
         }
 
-        private void Store(int slot, ReadOnlySpan<float> embedding)
-        {
-            int d = _parent.Config.EmbeddingSize;
-            var target = _embeddings.AsSpan(slot * d, d);
-            embedding.CopyTo(target);
-            if (_parent.Config.Normalize)
-            {
-                EmbeddingMath.Normalize(target);
-            }
-        }
+        private delegate Span<float> SpanSource();
     }
 }

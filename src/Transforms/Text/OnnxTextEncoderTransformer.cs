@@ -2,11 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Text;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Tokenizers;
 using MlNotes.Transforms.Manifests;
@@ -33,6 +31,8 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
     private readonly byte[] _vocab;
     private readonly BertTokenizer _tokenizer;
     private readonly ReadOnlyMemory<char>[] _classNames;
+    private readonly TextOutputColumn[] _columns;
+    private readonly TextGraphBindings _graphOutputs;
     private long _truncated;
 
     internal OnnxTextEncoderTransformer(IHostEnvironment env, OnnxTextEncoderEstimator.Options options)
@@ -40,11 +40,6 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         ArgumentNullException.ThrowIfNull(env);
         _host = env.Register(nameof(OnnxTextEncoderTransformer));
         OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
-        if (options.SortWindow < 1)
-        {
-            ThrowHelper.BadOption(nameof(options.SortWindow), $"SortWindow must be at least 1 batch, got {options.SortWindow}.");
-        }
-
         var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(options.ModelFile);
         string vocabFile = VocabPath(options, manifest);
         if (!File.Exists(vocabFile))
@@ -59,9 +54,20 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         try
         {
             manifest?.Validate(_model);
-            Config = Resolve(options, manifest, _model);
+            Config = TextEncoderResolver.Resolve(options, manifest, TextGraph.Of(_model));
             _tokenizer = CreateTokenizer(_vocab, Config);
+            TextEncoderResolver.CheckSpecialTokenIds(manifest, key => key switch
+            {
+                "unk" => _tokenizer.UnknownTokenId,
+                "cls" => _tokenizer.ClassificationTokenId,
+                "sep" => _tokenizer.SeparatorTokenId,
+                "pad" => _tokenizer.PaddingTokenId,
+                "mask" => _tokenizer.MaskingTokenId,
+                _ => null,
+            });
             _classNames = Config.ClassNames.Select(c => c.AsMemory()).ToArray();
+            _columns = Columns(Config, _classNames);
+            _graphOutputs = TextGraphBindings.Create(_model, Config);
             CheckVocabFitsTheGraph(vocabFile);
         }
         catch
@@ -79,6 +85,8 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         Config = config;
         _tokenizer = CreateTokenizer(vocab, config);
         _classNames = config.ClassNames.Select(c => c.AsMemory()).ToArray();
+        _columns = Columns(config, _classNames);
+        _graphOutputs = TextGraphBindings.Create(model, config);
     }
 
     /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
@@ -176,7 +184,7 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         ctx.SetVersionInfo(GetVersionInfo());
         _model.Save(ctx);
         ctx.SaveBinaryStream(VocabStreamName, writer => writer.Write(Convert.ToBase64String(_vocab)));
-        ctx.SaveNonEmptyString(Config.ToJson());
+        Config.Save(ctx);
     }
 
     IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => new[] { Config.InputColumnName };
@@ -187,17 +195,10 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
 
     internal DataViewSchema OutputColumnsSchema()
     {
-        var c = Config;
         var builder = new DataViewSchema.Builder();
-        builder.AddColumn(c.EmbeddingColumnName, new VectorDataViewType(NumberDataViewType.Single, c.EmbeddingSize));
-        if (c.ScoreColumnName != null && c.PredictedLabelColumnName != null)
+        foreach (var column in _columns)
         {
-            ClassificationOutputs.AddColumns(builder, c.ScoreColumnName, c.PredictedLabelColumnName, _classNames);
-        }
-
-        if (c.TokenEmbeddingsColumnName != null)
-        {
-            builder.AddColumn(c.TokenEmbeddingsColumnName, new VectorDataViewType(NumberDataViewType.Single));
+            builder.AddColumn(column.Name, column.Type, column.Annotations);
         }
 
         return builder.ToSchema();
@@ -283,188 +284,10 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         return Path.Combine(folder, relative);
     }
 
-    private static TextEncoderConfig Resolve(OnnxTextEncoderEstimator.Options o, ModelManifest? manifest, OnnxModel model)
-    {
-        string? Present(string? name, bool input) => name != null && (input ? model.InputMetadata : model.OutputMetadata).ContainsKey(name) ? name : null;
-        string Require(string? name, bool input, string option)
-        {
-            var graph = input ? model.InputMetadata : model.OutputMetadata;
-            if (name == null || !graph.ContainsKey(name))
-            {
-                return ThrowHelper.BadOption<string>(option,
-                    $"The ONNX model {model.Name} has no {(input ? "input" : "output")} named '{name}' (its {(input ? "inputs" : "outputs")}: {string.Join(", ", graph.Keys)}).");
-            }
-
-            return name;
-        }
-
-        string inputIds = Require(o.InputIdsTensorName ?? manifest?.Role("input_ids") ?? "input_ids", true, nameof(o.InputIdsTensorName));
-        string? mask = o.AttentionMaskTensorName != null ? Require(o.AttentionMaskTensorName, true, nameof(o.AttentionMaskTensorName)) : Present(manifest?.Role("attention_mask") ?? "attention_mask", true);
-        string? types = o.TokenTypeIdsTensorName != null ? Require(o.TokenTypeIdsTensorName, true, nameof(o.TokenTypeIdsTensorName)) : Present(manifest?.Role("token_type_ids") ?? "token_type_ids", true);
-        foreach (string input in model.InputMetadata.Keys)
-        {
-            if (input != inputIds && input != mask && input != types)
-            {
-                ThrowHelper.InvalidOperation($"The ONNX model {model.Name} has an input '{input}' that a text encoder does not feed (it feeds input ids, attention mask and token type ids).");
-            }
-        }
-
-        string? hidden = o.HiddenStateTensorName != null ? Require(o.HiddenStateTensorName, false, nameof(o.HiddenStateTensorName)) : Present(manifest?.Role("last_hidden_state") ?? "last_hidden_state", false);
-        // A graph without token states that names an embedding output (CLIP's text tower) pools inside the graph.
-        string? pooled = o.PooledTensorName != null
-            ? Require(o.PooledTensorName, false, nameof(o.PooledTensorName))
-            : Present(manifest?.Pooling?.Output, false) ?? (hidden == null ? Present(manifest?.Role("embedding"), false) : null);
-        string? logits = o.LogitsTensorName != null ? Require(o.LogitsTensorName, false, nameof(o.LogitsTensorName)) : Present(manifest?.Role("logits") ?? "logits", false);
-        var pooling = o.Pooling ?? ParsePooling(manifest?.Pooling?.Kind, pooled != null);
-        if (pooling == TextPooling.Graph && pooled == null)
-        {
-            pooling = TextPooling.Mean;
-        }
-
-        if (pooling != TextPooling.Graph && hidden == null)
-        {
-            ThrowHelper.BadOption(nameof(o.HiddenStateTensorName), $"Pooling {pooling} needs the token states: the ONNX model {model.Name} has no 'last_hidden_state' output; name it with HiddenStateTensorName.");
-        }
-
-        int embeddingSize = pooling == TextPooling.Graph ? LastDim(model.OutputMetadata[pooled!]) : LastDim(model.OutputMetadata[hidden!]);
-        if (embeddingSize <= 0)
-        {
-            ThrowHelper.InvalidOperation($"The ONNX model {model.Name} leaves the embedding size dynamic: its last axis must be fixed.");
-        }
-
-        string[] classes = Array.Empty<string>();
-        if (logits != null)
-        {
-            int count = LastDim(model.OutputMetadata[logits]);
-            classes = o.ClassNames ?? manifest?.Labels ?? Enumerable.Range(0, Math.Max(count, 0)).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-            if (count <= 0 || classes.Length != count)
-            {
-                ThrowHelper.BadOption(nameof(o.ClassNames), $"The ONNX output '{logits}' of model {model.Name} gives {count} classes, but there are {classes.Length} class names.");
-            }
-        }
-
-        var tokenizer = manifest?.Tokenizer;
-        var special = tokenizer?.SpecialTokens;
-        string Special(string key, string fallback) => special != null && special.TryGetValue(key, out string? token) ? token : fallback;
-        int maxLength = o.MaxLength ?? tokenizer?.MaxLength ?? 512;
-        if (maxLength < 2)
-        {
-            ThrowHelper.BadOption(nameof(o.MaxLength), $"MaxLength must leave room for [CLS] and [SEP]: at least 2, got {maxLength}.");
-        }
-
-        bool lower = o.LowerCase ?? tokenizer?.LowerCase ?? true;
-        return new TextEncoderConfig
-        {
-            InputColumnName = o.InputColumnName,
-            EmbeddingColumnName = o.EmbeddingColumnName,
-            ScoreColumnName = logits != null ? o.ScoreColumnName : null,
-            PredictedLabelColumnName = logits != null ? o.PredictedLabelColumnName : null,
-            TokenEmbeddingsColumnName = hidden != null ? o.TokenEmbeddingsColumnName : null,
-            InputIdsTensorName = inputIds,
-            AttentionMaskTensorName = mask,
-            TokenTypeIdsTensorName = types,
-            HiddenStateTensorName = hidden,
-            PooledTensorName = pooled,
-            LogitsTensorName = logits,
-            Pooling = pooling,
-            Normalize = o.Normalize,
-            MaxLength = maxLength,
-            LowerCase = lower,
-            StripAccents = tokenizer?.StripAccents ?? lower,
-            TokenizeCjk = tokenizer?.TokenizeCjkChars ?? true,
-            MaxCharsPerWord = tokenizer?.MaxCharsPerWord ?? 100,
-            UnknownToken = Special("unk", "[UNK]"),
-            ClsToken = Special("cls", "[CLS]"),
-            SepToken = Special("sep", "[SEP]"),
-            PadToken = Special("pad", "[PAD]"),
-            MaskToken = Special("mask", "[MASK]"),
-            ClassNames = classes,
-            EmbeddingSize = embeddingSize,
-            BatchSize = o.BatchSize,
-            SortWindow = o.SortWindow,
-        };
-    }
-
-    private static int LastDim(NodeMetadata metadata) => metadata.Dimensions.Length > 0 ? metadata.Dimensions[^1] : -1;
-
-    private static TextPooling ParsePooling(string? kind, bool hasPooledOutput) => kind?.ToLowerInvariant() switch
-    {
-        _ when hasPooledOutput => TextPooling.Graph,
-        "cls" => TextPooling.Cls,
-        "masked-max" or "max" => TextPooling.Max,
-        "mean-sqrt-len" or "mean_sqrt_len_tokens" => TextPooling.MeanSqrtLength,
-        "end-of-text" or "eot" => TextPooling.EndOfText,
-        _ => TextPooling.Mean,
-    };
-
-    /// <summary>
-    /// The graph's embedding table must hold every id of the vocab. ONNX Runtime rejects an id past the table, so a probe
-    /// with the vocab's last id tells; a binary search then finds the table's size for the message.
-    /// </summary>
-    private void CheckVocabFitsTheGraph(string vocabFile)
-    {
-        int vocabSize = Encoding.UTF8.GetString(_vocab).Split('\n').Count(line => line.TrimEnd('\r').Length > 0);
-        if (Probe(vocabSize - 1))
-        {
-            return;
-        }
-
-        int low = 0, high = vocabSize - 1; // low works, high fails
-        while (high - low > 1)
-        {
-            int mid = low + ((high - low) / 2);
-            if (Probe(mid))
-            {
-                low = mid;
-            }
-            else
-            {
-                high = mid;
-            }
-        }
-
-        ThrowHelper.InvalidOperation(
-            $"The vocab file '{vocabFile}' has {vocabSize} tokens, but the embedding table of the ONNX model {_model.Name} has {low + 1} rows: " +
-            "this vocab does not belong to this graph.");
-
-        bool Probe(int id)
-        {
-            var c = Config;
-            var names = new List<string> { c.InputIdsTensorName };
-            var values = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(new long[] { 0, id }, new long[] { 1, 2 }) };
-            if (c.AttentionMaskTensorName != null)
-            {
-                names.Add(c.AttentionMaskTensorName);
-                values.Add(OrtValue.CreateTensorValueFromMemory(new long[] { 1, 1 }, new long[] { 1, 2 }));
-            }
-
-            if (c.TokenTypeIdsTensorName != null)
-            {
-                names.Add(c.TokenTypeIdsTensorName);
-                values.Add(OrtValue.CreateTensorValueFromMemory(new long[] { 0, 0 }, new long[] { 1, 2 }));
-            }
-
-            try
-            {
-                using var options = new RunOptions();
-                using var results = _model.Session.Run(options, names, values, new[] { _model.OutputMetadata.Keys.First() });
-                return true;
-            }
-            catch (OnnxRuntimeException)
-            {
-                return false;
-            }
-            finally
-            {
-                values.ForEach(v => v.Dispose());
-            }
-        }
-    }
-
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "MLNTXTEN",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
+        verWrittenCur: 0x00010002, // v2: the settings as explicit fields (v1: one JSON string), with the token state size
+        verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(OnnxTextEncoderTransformer).Assembly.FullName);
@@ -510,7 +333,20 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
                 ThrowHelper.CorruptEntry(ctx, "the vocab is empty", stream: VocabStreamName);
             }
 
-            var config = ModelEntry.Json(ctx, "text encoder", TextEncoderConfig.FromJson);
+            TextEncoderConfig config;
+            if (ctx.Header.ModelVerWritten < 0x00010002)
+            {
+                config = ModelEntry.Json(ctx, "text encoder", TextEncoderConfig.FromJson);
+                // v1 did not store the token state size: it is the graph's (v1 sliced token states with the embedding size, equal for its graphs).
+                string? hidden = config.HiddenStateTensorName;
+                int hiddenSize = hidden != null && model.OutputMetadata.TryGetValue(hidden, out var states) && states.Dimensions.Length > 0 ? Math.Max(states.Dimensions[^1], 0) : 0;
+                config = config with { HiddenSize = hiddenSize };
+            }
+            else
+            {
+                config = TextEncoderConfig.Load(ctx);
+            }
+
             ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxTextEncoderTransformer(host, model, vocab, config);
         }

@@ -1,11 +1,15 @@
 using System;
 using System.Linq;
 using System.Text.Json;
+using Microsoft.ML;
 using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Text;
 
-/// <summary>What a text encoder resolved from its manifest and options; stored as JSON in the model zip.</summary>
+/// <summary>
+/// What a text encoder resolved from its manifest and options (<see cref="TextEncoderResolver.Resolve"/>). Format v1 stored it as
+/// JSON (still read); v2 writes each field explicitly (<see cref="Save"/>, <see cref="Load"/>).
+/// </summary>
 internal sealed record TextEncoderConfig
 {
     public string InputColumnName { get; init; } = "Text";
@@ -58,6 +62,9 @@ internal sealed record TextEncoderConfig
 
     public int EmbeddingSize { get; init; }
 
+    /// <summary>The last axis of the token states (the hidden size), which may differ from a pooled output's size; 0 without token states.</summary>
+    public int HiddenSize { get; init; }
+
     public int BatchSize { get; init; }
 
     public int SortWindow { get; init; }
@@ -67,6 +74,7 @@ internal sealed record TextEncoderConfig
     {
         string? embeddingTensor = Pooling == TextPooling.Graph ? PooledTensorName : HiddenStateTensorName;
         int size = embeddingTensor != null && model.OutputMetadata.TryGetValue(embeddingTensor, out var embedding) && embedding.Dimensions.Length > 0 ? embedding.Dimensions[^1] : -1;
+        int hiddenSize = HiddenStateTensorName != null && model.OutputMetadata.TryGetValue(HiddenStateTensorName, out var hidden) && hidden.Dimensions.Length > 0 ? Math.Max(hidden.Dimensions[^1], 0) : 0;
         int classes = LogitsTensorName != null && model.OutputMetadata.TryGetValue(LogitsTensorName, out var logits) && logits.Dimensions.Length > 0 ? logits.Dimensions[^1] : 0;
         return ModelEntry.First(
             string.IsNullOrEmpty(InputColumnName) || string.IsNullOrEmpty(EmbeddingColumnName) ? "its input or embedding column name is empty" : null,
@@ -82,12 +90,102 @@ internal sealed record TextEncoderConfig
             PooledTensorName != null ? ModelEntry.MissingTensor("pooled tensor", PooledTensorName, model.OutputMetadata, "output") : null,
             LogitsTensorName != null ? ModelEntry.MissingTensor("logits tensor", LogitsTensorName, model.OutputMetadata, "output") : null,
             EmbeddingSize < 1 || EmbeddingSize != size ? $"its embedding size {EmbeddingSize} is not the {size} of the saved ONNX model's '{embeddingTensor}'" : null,
+            HiddenSize != hiddenSize ? $"its token state size {HiddenSize} is not the {hiddenSize} of the saved ONNX model's '{HiddenStateTensorName}'" : null,
+            TokenEmbeddingsColumnName != null && (HiddenStateTensorName == null || HiddenSize < 1) ? "its token embeddings column comes without token states" : null,
+            string.IsNullOrEmpty(InputIdsTensorName) ? "its input ids tensor name is empty" : null,
+            ClassNames != null && ClassNames.Any(string.IsNullOrEmpty) ? "one of its class names is empty" : null,
             ClassNames == null || ClassNames.Length != classes ? $"it has {ClassNames?.Length ?? 0} class names for the {classes} classes of the saved ONNX model" : null,
             (ScoreColumnName == null) != (PredictedLabelColumnName == null) || (ScoreColumnName != null && LogitsTensorName == null)
                 ? "its score and predicted-label columns do not come with logits" : null);
     }
 
-    public string ToJson() => JsonSerializer.Serialize(this);
-
+    /// <summary>The v1 format: the settings as one JSON string (before <see cref="HiddenSize"/> was stored: the loader takes it from the graph).</summary>
     public static TextEncoderConfig? FromJson(string json) => JsonSerializer.Deserialize<TextEncoderConfig>(json);
+
+    /// <summary>The v2 format: each field in order (strings in the string table, -1 for null).</summary>
+    public void Save(ModelSaveContext ctx)
+    {
+        ctx.SaveNonEmptyString(InputColumnName);
+        ctx.SaveNonEmptyString(EmbeddingColumnName);
+        ctx.SaveStringOrNull(ScoreColumnName);
+        ctx.SaveStringOrNull(PredictedLabelColumnName);
+        ctx.SaveStringOrNull(TokenEmbeddingsColumnName);
+        ctx.SaveNonEmptyString(InputIdsTensorName);
+        ctx.SaveStringOrNull(AttentionMaskTensorName);
+        ctx.SaveStringOrNull(TokenTypeIdsTensorName);
+        ctx.SaveStringOrNull(HiddenStateTensorName);
+        ctx.SaveStringOrNull(PooledTensorName);
+        ctx.SaveStringOrNull(LogitsTensorName);
+        foreach (string token in new[] { UnknownToken, ClsToken, SepToken, PadToken, MaskToken })
+        {
+            ctx.SaveNonEmptyString(token);
+        }
+
+        var w = ctx.Writer;
+        w.Write((int)Pooling);
+        w.Write(Normalize);
+        w.Write(MaxLength);
+        w.Write(LowerCase);
+        w.Write(StripAccents);
+        w.Write(TokenizeCjk);
+        w.Write(MaxCharsPerWord);
+        w.Write(EmbeddingSize);
+        w.Write(HiddenSize);
+        w.Write(BatchSize);
+        w.Write(SortWindow);
+        w.Write(ClassNames.Length);
+        foreach (string name in ClassNames)
+        {
+            ctx.SaveNonEmptyString(name);
+        }
+    }
+
+    /// <summary>Reads what <see cref="Save"/> wrote; <see cref="Problem"/> then checks it against the graph.</summary>
+    public static TextEncoderConfig Load(ModelLoadContext ctx) => ModelEntry.Read(ctx, () =>
+    {
+        var r = ctx.Reader;
+        var config = new TextEncoderConfig
+        {
+            InputColumnName = ctx.LoadNonEmptyString(),
+            EmbeddingColumnName = ctx.LoadNonEmptyString(),
+            ScoreColumnName = ctx.LoadStringOrNull(),
+            PredictedLabelColumnName = ctx.LoadStringOrNull(),
+            TokenEmbeddingsColumnName = ctx.LoadStringOrNull(),
+            InputIdsTensorName = ctx.LoadNonEmptyString(),
+            AttentionMaskTensorName = ctx.LoadStringOrNull(),
+            TokenTypeIdsTensorName = ctx.LoadStringOrNull(),
+            HiddenStateTensorName = ctx.LoadStringOrNull(),
+            PooledTensorName = ctx.LoadStringOrNull(),
+            LogitsTensorName = ctx.LoadStringOrNull(),
+            UnknownToken = ctx.LoadNonEmptyString(),
+            ClsToken = ctx.LoadNonEmptyString(),
+            SepToken = ctx.LoadNonEmptyString(),
+            PadToken = ctx.LoadNonEmptyString(),
+            MaskToken = ctx.LoadNonEmptyString(),
+            Pooling = (TextPooling)r.ReadInt32(),
+            Normalize = r.ReadBoolean(),
+            MaxLength = r.ReadInt32(),
+            LowerCase = r.ReadBoolean(),
+            StripAccents = r.ReadBoolean(),
+            TokenizeCjk = r.ReadBoolean(),
+            MaxCharsPerWord = r.ReadInt32(),
+            EmbeddingSize = r.ReadInt32(),
+            HiddenSize = r.ReadInt32(),
+            BatchSize = r.ReadInt32(),
+            SortWindow = r.ReadInt32(),
+        };
+        int count = r.ReadInt32();
+        if (count < 0 || count > 1_000_000)
+        {
+            ThrowHelper.CorruptEntry(ctx, $"its class count {count} is not between 0 and 1000000");
+        }
+
+        var names = new string[count];
+        for (int i = 0; i < count; i++)
+        {
+            names[i] = ctx.LoadNonEmptyString();
+        }
+
+        return config with { ClassNames = names };
+    });
 }

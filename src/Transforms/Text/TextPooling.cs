@@ -3,7 +3,7 @@ namespace MlNotes.Transforms.Text;
 /// <summary>How the token states of a text become one embedding.</summary>
 public enum TextPooling
 {
-    /// <summary>The graph's own pooled output, when its manifest names one; otherwise <see cref="Mean"/>.</summary>
+    /// <summary>The graph's own pooled output (the manifest's pooling output or PooledTensorName); refused when the graph has none named.</summary>
     Graph = 0,
 
     /// <summary>The first token's state ([CLS]).</summary>

@@ -28,6 +28,9 @@ public sealed class CorruptZipTests
     // OnnxModel.Save's fields in Model.key: SHA-256 (Int32 length 32, 32 bytes), the name's string id, intra and inter threads.
     private const int OnnxFields = 4 + 32 + 4 + 4 + 4;
 
+    // The text encoder v2's fields before its pooling: the model's, then 16 string ids.
+    private const int TextFields = OnnxFields + (16 * 4);
+
     private static readonly Corruption[] s_cases =
     {
         // The ONNX scoring transformer: its model's fields, then 5 input and 5 output bindings (count, then string ids), the batch size.
@@ -56,6 +59,20 @@ public sealed class CorruptZipTests
         new("text-encoder", "embedding size not the graph's", Key, Text("\"EmbeddingSize\":16", "\"EmbeddingSize\":17"), "its embedding size 17 is not the 16 of the saved ONNX model's 'last_hidden_state'"),
         new("text-encoder", "unknown pooling", Key, Text("\"Pooling\":2", "\"Pooling\":9"), "its pooling 9 is unknown"),
         new("clip-text-encoder", "tampered ONNX bytes", Dir + "OnnxModel", FlipMiddleByte, "SHA-256 does not match"),
+
+        // The text encoder v2: its model's fields, 16 string ids (5 columns, 6 tensors, 5 special tokens), then pooling (Int32),
+        // Normalize, MaxLength, LowerCase, StripAccents, TokenizeCjk, MaxCharsPerWord, EmbeddingSize, HiddenSize, BatchSize,
+        // SortWindow, the class count and its string ids.
+        new("text-encoder", "truncated vocab (v2)", Dir + "Vocab", Truncate, "the vocab ends before its saved length", "v2"),
+        new("text-encoder", "unknown pooling (v2)", Key, Int32At(TextFields, 9), "its pooling 9 is unknown", "v2"),
+        new("text-encoder", "maximum length 1 (v2)", Key, Int32At(TextFields + 5, 1), "its maximum length 1 leaves no room for [CLS] and [SEP]", "v2"),
+        new("text-encoder", "max chars per word 0 (v2)", Key, Int32At(TextFields + 12, 0), "its maximum characters per word is 0, not at least 1", "v2"),
+        new("text-encoder", "embedding size not the graph's (v2)", Key, Int32At(TextFields + 16, 17), "its embedding size 17 is not the 16 of the saved ONNX model's 'last_hidden_state'", "v2"),
+        new("text-encoder", "hidden size not the graph's (v2)", Key, Int32At(TextFields + 20, 15), "its token state size 15 is not the 16 of the saved ONNX model's 'last_hidden_state'", "v2"),
+        new("text-encoder", "sort window 0 (v2)", Key, Int32At(TextFields + 28, 0), "its batch size 2 and sort window 0 must be at least 1", "v2"),
+        new("text-encoder", "negative class count (v2)", Key, Int32At(TextFields + 32, -1), "its class count -1 is not between 0 and 1000000", "v2"),
+        new("text-encoder", "a string id past the table (v2)", Key, Int32At(OnnxFields, 999), "or holds a value that does not decode", "v2"),
+        new("clip-text-encoder", "tampered ONNX bytes (v2)", Dir + "OnnxModel", FlipMiddleByte, "SHA-256 does not match", "v2"),
 
         new("vae-encoder", "tampered encoder bytes", Dir + "EncoderOnnxModel", FlipMiddleByte, "SHA-256 does not match"),
         new("vae-encoder", "latent size not the graph's", Key, Text("\"LatentSize\":4", "\"LatentSize\":5"), "its latent size 5 is not the encoder's (4)"),
@@ -148,7 +165,7 @@ public sealed class CorruptZipTests
         string component = corruption.Component;
         using var temp = TestModels.TempFolder();
         string zip = temp.File(component + ".zip");
-        File.Copy(Path.Combine(folder, component + ".zip"), zip);
+        File.Copy(Path.Combine(corruption.Version == "v1" ? folder : PersistenceTests.Folder(corruption.Version), component + ".zip"), zip);
         Rewrite(zip, corruption.Entry, corruption.Edit);
 
         var e = Record.Exception(() => PersistenceTests.DisposeModel(new MLContext().Model.Load(zip, out _)));
@@ -168,7 +185,7 @@ public sealed class CorruptZipTests
         Assert.Equal(FixtureModels.All.Select(c => c.Name).Order(StringComparer.Ordinal), s_cases.Select(c => c.Component).Distinct().Order(StringComparer.Ordinal));
         foreach (var c in s_cases)
         {
-            byte[] original = ReadEntry(Path.Combine(PersistenceTests.FixtureFolder, c.Component + ".zip"), c.Entry);
+            byte[] original = ReadEntry(Path.Combine(PersistenceTests.Folder(c.Version), c.Component + ".zip"), c.Entry);
             Assert.False(original.AsSpan().SequenceEqual(c.Edit(original.ToArray())), $"{c.Component}: {c.What} leaves {c.Entry} as it was");
         }
     }
@@ -239,5 +256,5 @@ public sealed class CorruptZipTests
         output.Write(content);
     }
 
-    private sealed record Corruption(string Component, string What, string Entry, Func<byte[], byte[]> Edit, string Problem);
+    private sealed record Corruption(string Component, string What, string Entry, Func<byte[], byte[]> Edit, string Problem, string Version = "v1");
 }

@@ -239,6 +239,8 @@ internal static class FixtureModels
         ["vae-decoder"] = "v2",
         ["vae-scorer"] = "v2",
         ["vae-anomaly-detector"] = "v2",
+        ["text-encoder"] = "v2", // explicit fields (and the token state size)
+        ["clip-text-encoder"] = "v2",
     };
 
     public static string FormatOf(string name) => CurrentFormat.TryGetValue(name, out string? version) ? version : "v1";
