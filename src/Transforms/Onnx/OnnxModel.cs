@@ -27,8 +27,11 @@ internal sealed class OnnxModel : IDisposable
     private readonly StrongBox<long> _runCount;
     private int _owners = 1;
 
-    private OnnxModel(byte[] bytes, string name, SharedSession shared, StrongBox<long> runCount, OnnxExecutionProvider provider, OnnxExecutionSettings settings, string owner)
+    private readonly IHost _host;
+
+    private OnnxModel(IHost host, byte[] bytes, string name, SharedSession shared, StrongBox<long> runCount, OnnxExecutionProvider provider, OnnxExecutionSettings settings, string owner)
     {
+        _host = host;
         Bytes = bytes;
         Name = name;
         _shared = shared;
@@ -77,7 +80,7 @@ internal sealed class OnnxModel : IDisposable
             ch.Warning($"Execution provider {settings.Provider} is not available: model {name} runs on {actual} (FallbackToCpu).");
         }
 
-        return new OnnxModel(bytes, name, new SharedSession(session), new StrongBox<long>(), actual, settings, OwnerName(host));
+        return new OnnxModel(host, bytes, name, new SharedSession(session), new StrongBox<long>(), actual, settings, OwnerName(host));
     }
 
     /// <summary>Reads the model named by a file path or given as bytes (exactly one of them).</summary>
@@ -214,8 +217,11 @@ internal sealed class OnnxModel : IDisposable
     public OnnxModel Share()
     {
         ThrowIfDisposed();
-        return _shared.TryAcquire() ? new OnnxModel(Bytes, Name, _shared, _runCount, ExecutionProvider, Settings, Owner) : throw Disposed();
+        return _shared.TryAcquire() ? new OnnxModel(_host, Bytes, Name, _shared, _runCount, ExecutionProvider, Settings, Owner) : throw Disposed();
     }
+
+    /// <summary>A new model over a new session of the same graph and settings, disposed or not this one: an estimator's next <c>Fit</c>.</summary>
+    public OnnxModel Reopen() => Create(_host, Bytes, Name, Settings, fromSavedModel: false);
 
     /// <summary>
     /// Releases one owner's share (<see cref="AddOwner"/>); after the last, the model is disposed (further calls do nothing) and its

@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -29,36 +28,21 @@ namespace MlNotes.Transforms.Onnx;
 /// input or a missing provider fails there, not while data flows. Apply models only from trusted sources.
 /// ]]></format>
 /// </remarks>
-[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
-public sealed class OnnxScoringEstimator : IEstimator<OnnxScoringTransformer>
+public sealed class OnnxScoringEstimator : OnnxEstimatorBase<OnnxScoringTransformer>
 {
-    private readonly OnnxScoringTransformer _transformer;
-
     internal OnnxScoringEstimator(IHostEnvironment env, Options options)
+        : base(new OnnxScoringTransformer(env, NotNull(options, nameof(options)).Clone()))
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        _transformer = new OnnxScoringTransformer(env, options.Clone());
-    }
-
-    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking that <paramref name="input"/> has the columns it reads.</summary>
-    /// <param name="input">The data the transformer will score.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A mapped column is missing or has the wrong type or size.</exception>
-    public OnnxScoringTransformer Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        _transformer.GetOutputSchema(input.Schema);
-        return _transformer.Share();
     }
 
     /// <summary>The output schema shape: the input columns plus one column per mapped graph output.</summary>
     /// <param name="inputSchema">The input schema shape.</param>
     /// <exception cref="ArgumentOutOfRangeException">A mapped column is missing or has the wrong item type or kind.</exception>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         var columns = inputSchema.ToDictionary(c => c.Name);
-        foreach (var binding in _transformer.Inputs)
+        foreach (var binding in Prototype.Inputs)
         {
             var tensor = binding.Tensor;
             if (!inputSchema.TryFindColumn(binding.ColumnName, out var column))
@@ -75,7 +59,7 @@ public sealed class OnnxScoringEstimator : IEstimator<OnnxScoringTransformer>
             }
         }
 
-        foreach (var binding in _transformer.Outputs)
+        foreach (var binding in Prototype.Outputs)
         {
             var tensor = binding.Tensor;
             var kind = tensor.RowDims.Length == 0
@@ -123,7 +107,7 @@ public sealed class OnnxScoringEstimator : IEstimator<OnnxScoringTransformer>
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>Rows per run.</summary>
         public const int BatchSize = 64;

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 
@@ -16,7 +15,7 @@ namespace MlNotes.Transforms.Onnx;
 /// Created by <see cref="OnnxScoringEstimator"/> (<c>mlContext.Transforms.ApplyOnnxModelBatched</c>).
 /// </summary>
 /// <remarks>
-/// <para><see cref="Transform"/> is lazy and streaming: memory stays proportional to the batch size whatever the row count,
+/// <para><see cref="OnnxTransformerBase.Transform"/> is lazy and streaming: memory stays proportional to the batch size whatever the row count,
 /// rows come back in their input order, and outputs no consumer reads are never computed.</para>
 /// <para>The ONNX model is saved inside the ML.NET model zip. A loaded model runs where the loading context says
 /// (<see cref="MLContext.GpuDeviceId"/>, <see cref="MLContext.FallbackToCpu"/>, or the explicit options of
@@ -24,7 +23,7 @@ namespace MlNotes.Transforms.Onnx;
 /// <para>Apply models only from trusted sources: an ONNX graph is code that ONNX Runtime executes.</para>
 /// <para>The transformer owns a native session: dispose it when done.</para>
 /// </remarks>
-public sealed class OnnxScoringTransformer : ITransformer, IDisposable, IBatchedMapper
+public sealed class OnnxScoringTransformer : OnnxTransformerBase, IBatchedMapper
 {
     internal const string LoaderSignature = "MlNotesOnnxScoring";
 
@@ -52,16 +51,12 @@ public sealed class OnnxScoringTransformer : ITransformer, IDisposable, IBatched
         (Inputs, Outputs, BatchSize) = BindOrDispose(model, inputColumns, inputTensors, outputColumns, outputTensors, batchSize);
     }
 
-    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
-    internal OnnxScoringTransformer Share() => new(_host, _model.Share(),
+    internal override OnnxTransformerBase Reopen() => new OnnxScoringTransformer(_host, _model.Reopen(),
         Inputs.Select(b => b.ColumnName).ToArray(), Inputs.Select(b => b.Tensor.Name).ToArray(),
         Outputs.Select(b => b.ColumnName).ToArray(), Outputs.Select(b => b.Tensor.Name).ToArray(), BatchSize);
 
     /// <summary>Rows per ONNX Runtime run (1 when the graph fixes its batch axis to 1).</summary>
     public int BatchSize { get; }
-
-    /// <summary>The execution provider the session actually runs on (after any fallback to the CPU).</summary>
-    public OnnxExecutionProvider ExecutionProvider => _model.ExecutionProvider;
 
     /// <summary>The columns read, one per graph input.</summary>
     public IReadOnlyList<string> InputColumnNames => Inputs.Select(b => b.ColumnName).ToArray();
@@ -69,8 +64,11 @@ public sealed class OnnxScoringTransformer : ITransformer, IDisposable, IBatched
     /// <summary>The columns added, one per mapped graph output.</summary>
     public IReadOnlyList<string> OutputColumnNames => Outputs.Select(b => b.ColumnName).ToArray();
 
-    /// <summary>Always true: the transformer maps rows one to one, so <c>PredictionEngine</c> works.</summary>
-    public bool IsRowToRowMapper => true;
+    internal override IReadOnlyList<OnnxModel> Sessions => [_model];
+
+    internal override IBatchedMapper BatchedMapper => this;
+
+    private protected override VersionInfo Version => GetVersionInfo();
 
     internal IReadOnlyList<OnnxColumnBinding> Inputs { get; }
 
@@ -83,10 +81,7 @@ public sealed class OnnxScoringTransformer : ITransformer, IDisposable, IBatched
     /// <summary>ONNX Runtime runs made so far (tests and benchmarks read it).</summary>
     internal long RunCount => _model.RunCount;
 
-    /// <summary>The input schema plus the output columns; input columns of the same names are hidden.</summary>
-    /// <param name="inputSchema">The schema of the data to score.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A mapped column is missing or has the wrong type or size.</exception>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    DataViewSchema IBatchedMapper.GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         foreach (var binding in Inputs)
@@ -104,33 +99,8 @@ public sealed class OnnxScoringTransformer : ITransformer, IDisposable, IBatched
         return builder.ToSchema();
     }
 
-    /// <summary>Returns a lazy view that scores <paramref name="input"/> in batches as it is read.</summary>
-    /// <param name="input">The data to score.</param>
-    public IDataView Transform(IDataView input)
+    private protected override void SaveModel(ModelSaveContext ctx)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        _model.ThrowIfDisposed();
-        return new BatchedDataView(this, input);
-    }
-
-    /// <summary>A row-to-row mapper that scores one row at a time (used by <c>PredictionEngine</c>).</summary>
-    /// <param name="inputSchema">The schema of the rows to map.</param>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        _model.ThrowIfDisposed();
-        _model.AddOwner(); // released when the engine disposes this transformer
-        return new BatchedRowMapper(this, inputSchema);
-    }
-
-    /// <summary>Releases the ONNX Runtime session.</summary>
-    public void Dispose() => _model.Dispose();
-
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        _model.ThrowIfDisposed();
-        ctx.CheckAtModel();
-        ctx.SetVersionInfo(GetVersionInfo());
         _model.Save(ctx);
         OnnxBindings.Save(ctx, Inputs);
         OnnxBindings.Save(ctx, Outputs);
@@ -143,7 +113,7 @@ public sealed class OnnxScoringTransformer : ITransformer, IDisposable, IBatched
     IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity)
         => new OnnxBatch(_model, Inputs.Select(b => OnnxBatch.FromColumn(b, source, capacity)).ToArray(), Outputs, activeOutputs, capacity);
 
-    void IBatchedMapper.ThrowIfDisposed() => _model.ThrowIfDisposed();
+    void IBatchedMapper.ThrowIfDisposed() => ThrowIfDisposed();
 
     internal static void CheckBatchSize(int batchSize)
     {
@@ -179,24 +149,12 @@ public sealed class OnnxScoringTransformer : ITransformer, IDisposable, IBatched
 
     // Found by ML.NET's ComponentCatalog through the LoadableClass attribute above.
     private static OnnxScoringTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ArgumentNullException.ThrowIfNull(env);
-        ctx.CheckAtModel(GetVersionInfo());
-        var host = env.Register(nameof(OnnxScoringTransformer));
-        var model = OnnxModel.Load(env, host, ctx);
-        try
+        => Load(env, ctx, GetVersionInfo(), nameof(OnnxScoringTransformer), (host, model) =>
         {
             var (inputColumns, inputTensors) = OnnxBindings.Load(ctx, model, isInput: true);
             var (outputColumns, outputTensors) = OnnxBindings.Load(ctx, model, isInput: false);
             int batchSize = ModelEntry.Read(ctx, ctx.Reader.ReadInt32);
             ModelEntry.Check(ctx, batchSize >= 1, $"its batch size is {batchSize}, not at least 1");
-
             return new OnnxScoringTransformer(host, model, inputColumns, inputTensors, outputColumns, outputTensors, batchSize);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+        });
 }

@@ -1,7 +1,7 @@
 using System;
-using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using Microsoft.ML;
+using MlNotes.Transforms.Onnx;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
@@ -33,34 +33,20 @@ namespace MlNotes.Transforms.Vision;
 /// error flag set, and the job goes on; `ErrorCount` counts them. Apply models only from trusted sources.
 /// ]]></format>
 /// </remarks>
-[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
-public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifierTransformer>
+public sealed class OnnxImageClassifierEstimator : OnnxEstimatorBase<OnnxImageClassifierTransformer>
 {
-    private readonly OnnxImageClassifierTransformer _transformer;
-
     internal OnnxImageClassifierEstimator(IHostEnvironment env, Options options)
+        : base(new OnnxImageClassifierTransformer(env, NotNull(options, nameof(options)).Clone()))
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        _transformer = new OnnxImageClassifierTransformer(env, options.Clone());
-    }
-
-    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the image column.</summary>
-    /// <param name="input">The data to classify.</param>
-    public OnnxImageClassifierTransformer Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        _transformer.GetOutputSchema(input.Schema);
-        return _transformer.Share();
     }
 
     /// <summary>The input columns plus the classifier's outputs.</summary>
     /// <param name="inputSchema">The input schema shape.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         var columns = inputSchema.ToDictionary(c => c.Name);
-        var config = _transformer.Config;
+        var config = Prototype.Config;
         if (!columns.TryGetValue(config.InputColumnName, out var image))
         {
             ThrowHelper.MissingColumn(nameof(inputSchema), config.InputColumnName);
@@ -75,7 +61,7 @@ public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifie
         }
 
         // Through SchemaShape.Create the key column keeps its key values, which MapKeyToValue downstream checks for.
-        foreach (var column in SchemaShape.Create(_transformer.OutputColumnsSchema()))
+        foreach (var column in SchemaShape.Create(Prototype.OutputColumnsSchema()))
         {
             columns[column.Name] = column;
         }
@@ -119,7 +105,7 @@ public sealed class OnnxImageClassifierEstimator : IEstimator<OnnxImageClassifie
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>The image column.</summary>
         public const string InputColumnName = "Image";

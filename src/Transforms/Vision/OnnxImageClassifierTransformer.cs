@@ -18,7 +18,7 @@ namespace MlNotes.Transforms.Vision;
 /// The transformer of <see cref="OnnxImageClassifierEstimator"/>: preprocesses images as the model was trained, scores them in
 /// batches, and adds probabilities, the predicted label, optional top-k and the embedding. Holds a native session: dispose it.
 /// </summary>
-public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, IBatchedMapper
+public sealed class OnnxImageClassifierTransformer : OnnxTransformerBase, IBatchedMapper
 {
     internal const string LoaderSignature = "MlNotesOnnxImageClass";
     private const string TopKLabelsSuffix = "TopKLabels";
@@ -69,8 +69,13 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         _input = CreateInput(config);
     }
 
-    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
-    internal OnnxImageClassifierTransformer Share() => new(_host, _model.Share(), Config);
+    internal override IReadOnlyList<OnnxModel> Sessions => [_model];
+
+    internal override OnnxTransformerBase Reopen() => new OnnxImageClassifierTransformer(_host, _model.Reopen(), Config);
+
+    internal override IBatchedMapper BatchedMapper => this;
+
+    private protected override VersionInfo Version => GetVersionInfo();
 
     /// <summary>Class names in the model's output order: the score slots and the predicted label's key values.</summary>
     public IReadOnlyList<string> ClassNames => Config.ClassNames;
@@ -78,14 +83,8 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
     /// <summary>Images per ONNX Runtime run.</summary>
     public int BatchSize => Config.BatchSize;
 
-    /// <summary>The execution provider the session actually runs on.</summary>
-    public OnnxExecutionProvider ExecutionProvider => _model.ExecutionProvider;
-
     /// <summary>Rows whose image could not be read so far (with <c>ContinueOnError</c>), over every view and pass of this transformer: a row read twice counts twice.</summary>
     public long ErrorCount => Interlocked.Read(ref _errorCount);
-
-    /// <summary>True: <c>PredictionEngine</c> works.</summary>
-    public bool IsRowToRowMapper => true;
 
     internal ImageClassifierConfig Config { get; }
 
@@ -93,10 +92,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
 
     int IBatchedMapper.BatchSize => Config.BatchSize;
 
-    /// <summary>The input schema plus the classifier's columns.</summary>
-    /// <param name="inputSchema">The schema of the data to classify.</param>
-    /// <exception cref="ArgumentOutOfRangeException">The image column is missing or of a type the classifier cannot read.</exception>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    DataViewSchema IBatchedMapper.GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         _input.CheckColumn(inputSchema);
@@ -106,33 +102,8 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         return builder.ToSchema();
     }
 
-    /// <summary>Classifies <paramref name="input"/> lazily, in batches.</summary>
-    /// <param name="input">The data to classify.</param>
-    public IDataView Transform(IDataView input)
+    private protected override void SaveModel(ModelSaveContext ctx)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        _model.ThrowIfDisposed();
-        return new BatchedDataView(this, input);
-    }
-
-    /// <summary>A row-to-row mapper for <c>PredictionEngine</c>.</summary>
-    /// <param name="inputSchema">The schema of the rows to map.</param>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        _model.ThrowIfDisposed();
-        _model.AddOwner(); // released when the engine disposes this transformer
-        return new BatchedRowMapper(this, inputSchema);
-    }
-
-    /// <summary>Releases the ONNX Runtime session.</summary>
-    public void Dispose() => _model.Dispose();
-
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        _model.ThrowIfDisposed();
-        ctx.CheckAtModel();
-        ctx.SetVersionInfo(GetVersionInfo());
         _model.Save(ctx);
         Config.Save(ctx);
     }
@@ -141,7 +112,7 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
 
     IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
 
-    void IBatchedMapper.ThrowIfDisposed() => _model.ThrowIfDisposed();
+    void IBatchedMapper.ThrowIfDisposed() => ThrowIfDisposed();
 
     internal DataViewSchema OutputColumnsSchema()
     {
@@ -248,25 +219,14 @@ public sealed class OnnxImageClassifierTransformer : ITransformer, IDisposable, 
         loaderAssemblyName: typeof(OnnxImageClassifierTransformer).Assembly.FullName);
 
     private static OnnxImageClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ArgumentNullException.ThrowIfNull(env);
-        ctx.CheckAtModel(GetVersionInfo());
-        var host = env.Register(nameof(OnnxImageClassifierTransformer));
-        var model = OnnxModel.Load(env, host, ctx);
-        try
+        => Load(env, ctx, GetVersionInfo(), nameof(OnnxImageClassifierTransformer), (host, model) =>
         {
             var config = ctx.Header.ModelVerWritten >= ExplicitFieldsVersion
                 ? ModelEntry.Read(ctx, () => ImageClassifierConfig.Load(ctx))
                 : ModelEntry.Json(ctx, "image classifier", ImageClassifierConfig.FromJson);
             ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxImageClassifierTransformer(host, model, config);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+        });
 
     /// <summary>One batch: images preprocessed straight into the input tensor, one run, then softmax and the rest per row.</summary>
     private sealed class Batch : IBatch

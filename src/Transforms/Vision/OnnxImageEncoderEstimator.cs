@@ -1,7 +1,7 @@
 using System;
-using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using Microsoft.ML;
+using MlNotes.Transforms.Onnx;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
@@ -27,34 +27,20 @@ namespace MlNotes.Transforms.Vision;
 /// Apply models only from trusted sources.
 /// ]]></format>
 /// </remarks>
-[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
-public sealed class OnnxImageEncoderEstimator : IEstimator<OnnxImageEncoderTransformer>
+public sealed class OnnxImageEncoderEstimator : OnnxEstimatorBase<OnnxImageEncoderTransformer>
 {
-    private readonly OnnxImageEncoderTransformer _transformer;
-
     internal OnnxImageEncoderEstimator(IHostEnvironment env, Options options)
+        : base(new OnnxImageEncoderTransformer(env, NotNull(options, nameof(options)).Clone()))
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        _transformer = new OnnxImageEncoderTransformer(env, options.Clone());
-    }
-
-    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the image column.</summary>
-    /// <param name="input">The data to embed.</param>
-    public OnnxImageEncoderTransformer Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        _transformer.GetOutputSchema(input.Schema);
-        return _transformer.Share();
     }
 
     /// <summary>The input columns plus the embedding (and error flag).</summary>
     /// <param name="inputSchema">The input schema shape.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         var columns = inputSchema.ToDictionary(c => c.Name);
-        string name = _transformer.Config.InputColumnName;
+        string name = Prototype.Config.InputColumnName;
         if (!columns.TryGetValue(name, out var image))
         {
             ThrowHelper.MissingColumn(nameof(inputSchema), name);
@@ -68,7 +54,7 @@ public sealed class OnnxImageEncoderEstimator : IEstimator<OnnxImageEncoderTrans
             ThrowHelper.SchemaMismatch(nameof(inputSchema), name, "an image, encoded image bytes or a pixel vector", image.GetTypeString());
         }
 
-        foreach (var column in SchemaShape.Create(_transformer.OutputColumnsSchema()))
+        foreach (var column in SchemaShape.Create(Prototype.OutputColumnsSchema()))
         {
             columns[column.Name] = column;
         }
@@ -99,7 +85,7 @@ public sealed class OnnxImageEncoderEstimator : IEstimator<OnnxImageEncoderTrans
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>The image column.</summary>
         public const string InputColumnName = "Image";

@@ -18,7 +18,7 @@ namespace MlNotes.Transforms.Vision;
 /// The transformer of <see cref="OnnxImageEncoderEstimator"/>: preprocesses images as the model was trained, scores them in
 /// batches and adds their (L2-normalized) embedding. Holds a native session: dispose it.
 /// </summary>
-public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBatchedMapper
+public sealed class OnnxImageEncoderTransformer : OnnxTransformerBase, IBatchedMapper
 {
     internal const string LoaderSignature = "MlNotesOnnxImageEnc";
 
@@ -58,8 +58,13 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
         (_image, _embedding, _input) = Bind(config, model);
     }
 
-    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
-    internal OnnxImageEncoderTransformer Share() => new(_host, _model.Share(), Config);
+    internal override IReadOnlyList<OnnxModel> Sessions => [_model];
+
+    internal override IBatchedMapper BatchedMapper => this;
+
+    private protected override VersionInfo Version => GetVersionInfo();
+
+    internal override OnnxTransformerBase Reopen() => new OnnxImageEncoderTransformer(_host, _model.Reopen(), Config);
 
     /// <summary>The embedding size.</summary>
     public int EmbeddingSize => _embedding.Tensor.RowElements;
@@ -67,14 +72,8 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
     /// <summary>Images per ONNX Runtime run.</summary>
     public int BatchSize => Config.BatchSize;
 
-    /// <summary>The execution provider the session actually runs on.</summary>
-    public OnnxExecutionProvider ExecutionProvider => _model.ExecutionProvider;
-
     /// <summary>Rows whose image could not be read so far (with <c>ContinueOnError</c>), over every view and pass: a row read twice counts twice.</summary>
     public long ErrorCount => Interlocked.Read(ref _errorCount);
-
-    /// <summary>True: <c>PredictionEngine</c> works.</summary>
-    public bool IsRowToRowMapper => true;
 
     internal ImageEncoderConfig Config { get; }
 
@@ -82,10 +81,7 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
 
     int IBatchedMapper.BatchSize => Config.BatchSize;
 
-    /// <summary>The input schema plus the embedding column.</summary>
-    /// <param name="inputSchema">The schema of the data to embed.</param>
-    /// <exception cref="ArgumentOutOfRangeException">The image column is missing or of a type the encoder cannot read.</exception>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    DataViewSchema IBatchedMapper.GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         _input.CheckColumn(inputSchema);
@@ -95,33 +91,8 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
         return builder.ToSchema();
     }
 
-    /// <summary>Embeds <paramref name="input"/> lazily, in batches.</summary>
-    /// <param name="input">The data to embed.</param>
-    public IDataView Transform(IDataView input)
+    private protected override void SaveModel(ModelSaveContext ctx)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        _model.ThrowIfDisposed();
-        return new BatchedDataView(this, input);
-    }
-
-    /// <summary>A row-to-row mapper for <c>PredictionEngine</c>.</summary>
-    /// <param name="inputSchema">The schema of the rows to map.</param>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        _model.ThrowIfDisposed();
-        _model.AddOwner(); // released when the engine disposes this transformer
-        return new BatchedRowMapper(this, inputSchema);
-    }
-
-    /// <summary>Releases the ONNX Runtime session.</summary>
-    public void Dispose() => _model.Dispose();
-
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        _model.ThrowIfDisposed();
-        ctx.CheckAtModel();
-        ctx.SetVersionInfo(GetVersionInfo());
         _model.Save(ctx);
         Config.Save(ctx);
     }
@@ -130,7 +101,7 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
 
     IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
 
-    void IBatchedMapper.ThrowIfDisposed() => _model.ThrowIfDisposed();
+    void IBatchedMapper.ThrowIfDisposed() => ThrowIfDisposed();
 
     internal DataViewSchema OutputColumnsSchema()
     {
@@ -209,25 +180,14 @@ public sealed class OnnxImageEncoderTransformer : ITransformer, IDisposable, IBa
         loaderAssemblyName: typeof(OnnxImageEncoderTransformer).Assembly.FullName);
 
     private static OnnxImageEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ArgumentNullException.ThrowIfNull(env);
-        ctx.CheckAtModel(GetVersionInfo());
-        var host = env.Register(nameof(OnnxImageEncoderTransformer));
-        var model = OnnxModel.Load(env, host, ctx);
-        try
+        => Load(env, ctx, GetVersionInfo(), nameof(OnnxImageEncoderTransformer), (host, model) =>
         {
             var config = ctx.Header.ModelVerWritten >= ExplicitFieldsVersion
                 ? ModelEntry.Read(ctx, () => ImageEncoderConfig.Load(ctx))
                 : ModelEntry.Json(ctx, "image encoder", ImageEncoderConfig.FromJson);
             ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxImageEncoderTransformer(host, model, config);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+        });
 
     /// <summary>One batch: images preprocessed straight into the input tensor, one run, the embedding normalized per row.</summary>
     private sealed class Batch : IBatch
