@@ -262,7 +262,7 @@ public sealed class InfoNceEstimator : IEstimator<InfoNceTransformer>
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>"EmbeddingA".</summary>
         public const string OutputColumnNameA = "EmbeddingA";

@@ -107,7 +107,7 @@ public sealed class MdnSamplingEstimator : IEstimator<MdnSamplingTransformer>
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>"Samples".</summary>
         public const string OutputColumnName = "Samples";

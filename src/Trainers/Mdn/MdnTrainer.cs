@@ -348,7 +348,7 @@ public sealed class MdnTrainer : TrainerEstimatorBase<RegressionPredictionTransf
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>Three components.</summary>
         public const int NumberOfComponents = 3;

@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -27,34 +26,20 @@ namespace MlNotes.Transforms.Clip;
 /// is not loaded into the batch. The towers' embedding sizes are checked when the estimator is built. Apply models only from trusted sources.
 /// ]]></format>
 /// </remarks>
-[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
-public sealed class DualEncoderEstimator : IEstimator<DualEncoderTransformer>
+public sealed class DualEncoderEstimator : OnnxEstimatorBase<DualEncoderTransformer>
 {
-    private readonly DualEncoderTransformer _transformer;
-
     internal DualEncoderEstimator(IHostEnvironment env, Options options)
+        : base(new DualEncoderTransformer(env, NotNull(options, nameof(options)).Clone()))
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        _transformer = new DualEncoderTransformer(env, options.Clone());
-    }
-
-    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the input columns.</summary>
-    /// <param name="input">Data with one or both tower inputs.</param>
-    public DualEncoderTransformer Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        _transformer.GetOutputSchema(input.Schema);
-        return _transformer.Share();
     }
 
     /// <summary>The input columns plus the embeddings of the towers whose input is present, and the similarity when both are.</summary>
     /// <param name="inputSchema">The input schema shape.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         var columns = inputSchema.ToDictionary(c => c.Name);
-        var o = _transformer.Names;
+        var o = Prototype.Names;
         bool hasA = columns.ContainsKey(o.ColumnNameA), hasB = columns.ContainsKey(o.ColumnNameB);
         if (!hasA && !hasB)
         {
@@ -138,7 +123,7 @@ public sealed class DualEncoderEstimator : IEstimator<DualEncoderTransformer>
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>Tower A's input column.</summary>
         public const string ColumnNameA = "A";

@@ -17,7 +17,7 @@ namespace MlNotes.Transforms.Clip;
 /// The transformer of <see cref="DualEncoderEstimator"/>: two ONNX sessions, one per tower, scored in batches; normalized embeddings
 /// and their scaled cosine. Holds native sessions: dispose it.
 /// </summary>
-public sealed class DualEncoderTransformer : ITransformer, IDisposable, IBatchedMapper
+public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
 {
     internal const string LoaderSignature = "MlNotesDualEncoder";
     private const string StreamA = "OnnxModelA";
@@ -84,9 +84,26 @@ public sealed class DualEncoderTransformer : ITransformer, IDisposable, IBatched
         CheckSizes();
     }
 
-    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
-    internal DualEncoderTransformer Share() => new(_host, _modelA.Share(), _modelB.Share(), Names,
-        new[] { _a.Input.Tensor.Name, _a.Output.Tensor.Name, _b.Input.Tensor.Name, _b.Output.Tensor.Name });
+    internal override IReadOnlyList<OnnxModel> Sessions => [_modelA, _modelB];
+
+    internal override IBatchedMapper BatchedMapper => this;
+
+    private protected override VersionInfo Version => GetVersionInfo();
+
+    internal override OnnxTransformerBase Reopen()
+    {
+        var modelA = _modelA.Reopen();
+        try
+        {
+            return new DualEncoderTransformer(_host, modelA, _modelB.Reopen(), Names,
+                new[] { _a.Input.Tensor.Name, _a.Output.Tensor.Name, _b.Input.Tensor.Name, _b.Output.Tensor.Name });
+        }
+        catch
+        {
+            modelA.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>The embedding size (the same for both towers).</summary>
     public int EmbeddingSize => _a.Output.Tensor.RowElements;
@@ -94,20 +111,11 @@ public sealed class DualEncoderTransformer : ITransformer, IDisposable, IBatched
     /// <summary>The logit scale multiplying the cosine.</summary>
     public float LogitScale => Names.LogitScale;
 
-    /// <summary>The execution provider the sessions actually run on.</summary>
-    public OnnxExecutionProvider ExecutionProvider => _modelA.ExecutionProvider;
-
-    /// <summary>True: <c>PredictionEngine</c> works.</summary>
-    public bool IsRowToRowMapper => true;
-
     internal DualEncoderEstimator.Options Names { get; }
 
     int IBatchedMapper.BatchSize => Names.BatchSize;
 
-    /// <summary>The input schema plus each present tower's embedding and, with both, the similarity.</summary>
-    /// <param name="inputSchema">The schema of the data to embed.</param>
-    /// <exception cref="ArgumentOutOfRangeException">Neither input column is present, or one does not fit its tower's input.</exception>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    DataViewSchema IBatchedMapper.GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         bool hasA = Present(inputSchema, _a), hasB = Present(inputSchema, _b);
@@ -137,38 +145,8 @@ public sealed class DualEncoderTransformer : ITransformer, IDisposable, IBatched
         return builder.ToSchema();
     }
 
-    /// <summary>Embeds <paramref name="input"/> lazily, in batches.</summary>
-    /// <param name="input">The data to embed.</param>
-    public IDataView Transform(IDataView input)
+    private protected override void SaveModel(ModelSaveContext ctx)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        ((IBatchedMapper)this).ThrowIfDisposed();
-        return new BatchedDataView(this, input);
-    }
-
-    /// <summary>A row-to-row mapper for <c>PredictionEngine</c>.</summary>
-    /// <param name="inputSchema">The schema of the rows to map.</param>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        ((IBatchedMapper)this).ThrowIfDisposed();
-        _modelA.AddOwner(); // both released when the engine disposes this transformer
-        _modelB.AddOwner();
-        return new BatchedRowMapper(this, inputSchema);
-    }
-
-    /// <summary>Releases both ONNX Runtime sessions.</summary>
-    public void Dispose()
-    {
-        _modelA.Dispose();
-        _modelB?.Dispose();
-    }
-
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        ((IBatchedMapper)this).ThrowIfDisposed();
-        ctx.CheckAtModel();
-        ctx.SetVersionInfo(GetVersionInfo());
         _modelA.Save(ctx, StreamA);
         _modelB.Save(ctx, StreamB);
         foreach (string name in new[]
@@ -201,11 +179,7 @@ public sealed class DualEncoderTransformer : ITransformer, IDisposable, IBatched
 
     IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
 
-    void IBatchedMapper.ThrowIfDisposed()
-    {
-        _modelA.ThrowIfDisposed();
-        _modelB.ThrowIfDisposed();
-    }
+    void IBatchedMapper.ThrowIfDisposed() => ThrowIfDisposed();
 
     private static bool Present(DataViewSchema schema, Tower tower)
     {

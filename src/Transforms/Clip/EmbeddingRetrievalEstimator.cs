@@ -195,7 +195,7 @@ public sealed class EmbeddingRetrievalEstimator : IEstimator<EmbeddingRetrievalT
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>The query embedding column.</summary>
         public const string InputColumnName = "Embedding";

@@ -104,7 +104,7 @@ public sealed class EmbeddingSimilarityEstimator : IEstimator<EmbeddingSimilarit
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>The first embedding column.</summary>
         public const string ColumnNameA = "ImageEmbedding";

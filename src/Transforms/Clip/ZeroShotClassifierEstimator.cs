@@ -246,7 +246,7 @@ public sealed class ZeroShotClassifierEstimator : IEstimator<ZeroShotClassifierT
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>The image embedding column.</summary>
         public const string InputColumnName = "ImageEmbedding";

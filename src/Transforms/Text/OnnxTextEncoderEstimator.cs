@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -31,34 +30,20 @@ namespace MlNotes.Transforms.Text;
 /// The vocab file and the manifest are saved inside the model zip. Apply models only from trusted sources.
 /// ]]></format>
 /// </remarks>
-[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
-public sealed class OnnxTextEncoderEstimator : IEstimator<OnnxTextEncoderTransformer>
+public sealed class OnnxTextEncoderEstimator : OnnxEstimatorBase<OnnxTextEncoderTransformer>
 {
-    private readonly OnnxTextEncoderTransformer _transformer;
-
     internal OnnxTextEncoderEstimator(IHostEnvironment env, Options options)
+        : base(new OnnxTextEncoderTransformer(env, NotNull(options, nameof(options)).Clone()))
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        _transformer = new OnnxTextEncoderTransformer(env, options.Clone());
-    }
-
-    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the text column.</summary>
-    /// <param name="input">The data to encode.</param>
-    public OnnxTextEncoderTransformer Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        _transformer.GetOutputSchema(input.Schema);
-        return _transformer.Share();
     }
 
     /// <summary>The input columns plus the encoder's outputs.</summary>
     /// <param name="inputSchema">The input schema shape.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         var columns = inputSchema.ToDictionary(c => c.Name);
-        string text = _transformer.Config.InputColumnName;
+        string text = Prototype.Config.InputColumnName;
         if (!columns.TryGetValue(text, out var column))
         {
             ThrowHelper.MissingColumn(nameof(inputSchema), text);
@@ -69,7 +54,7 @@ public sealed class OnnxTextEncoderEstimator : IEstimator<OnnxTextEncoderTransfo
             ThrowHelper.SchemaMismatch(nameof(inputSchema), text, "String", column.GetTypeString());
         }
 
-        foreach (var output in SchemaShape.Create(_transformer.OutputColumnsSchema()))
+        foreach (var output in SchemaShape.Create(Prototype.OutputColumnsSchema()))
         {
             columns[output.Name] = output;
         }
@@ -150,7 +135,7 @@ public sealed class OnnxTextEncoderEstimator : IEstimator<OnnxTextEncoderTransfo
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>The text column.</summary>
         public const string InputColumnName = "Text";

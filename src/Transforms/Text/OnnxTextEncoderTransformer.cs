@@ -21,7 +21,7 @@ namespace MlNotes.Transforms.Text;
 /// its own longest row, scores in batches, pools the token states into an embedding and, for classifier graphs, adds probabilities
 /// and the predicted label. Holds a native session: dispose it.
 /// </summary>
-public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposable, IBatchedMapper
+public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IBatchedMapper
 {
     internal const string LoaderSignature = "MlNotesOnnxTextEncoder";
     private const string VocabStreamName = "Vocab";
@@ -89,8 +89,13 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         _graphOutputs = TextGraphBindings.Create(model, config);
     }
 
-    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
-    internal OnnxTextEncoderTransformer Share() => new(_host, _model.Share(), _vocab, Config);
+    internal override IReadOnlyList<OnnxModel> Sessions => [_model];
+
+    internal override IBatchedMapper BatchedMapper => this;
+
+    private protected override VersionInfo Version => GetVersionInfo();
+
+    internal override OnnxTransformerBase Reopen() => new OnnxTextEncoderTransformer(_host, _model.Reopen(), _vocab, Config);
 
     /// <summary>Texts per ONNX Runtime run.</summary>
     public int BatchSize => Config.BatchSize;
@@ -101,14 +106,8 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
     /// <summary>Class names of a classifier graph, in its output order (empty for a pure encoder).</summary>
     public IReadOnlyList<string> ClassNames => Config.ClassNames;
 
-    /// <summary>The execution provider the session actually runs on.</summary>
-    public OnnxExecutionProvider ExecutionProvider => _model.ExecutionProvider;
-
     /// <summary>Texts cut to the maximum length so far (over every view and pass: a row read twice counts twice).</summary>
     public long TruncatedCount => Interlocked.Read(ref _truncated);
-
-    /// <summary>True: <c>PredictionEngine</c> works.</summary>
-    public bool IsRowToRowMapper => true;
 
     internal TextEncoderConfig Config { get; }
 
@@ -132,10 +131,7 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         return new OnnxTextEmbeddingGenerator(this, _model.Name);
     }
 
-    /// <summary>The input schema plus the encoder's columns.</summary>
-    /// <param name="inputSchema">The schema of the data to encode.</param>
-    /// <exception cref="ArgumentOutOfRangeException">The text column is missing or not text.</exception>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    DataViewSchema IBatchedMapper.GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         var column = inputSchema.GetColumnOrNull(Config.InputColumnName);
@@ -155,33 +151,8 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         return builder.ToSchema();
     }
 
-    /// <summary>Encodes <paramref name="input"/> lazily, in batches.</summary>
-    /// <param name="input">The data to encode.</param>
-    public IDataView Transform(IDataView input)
+    private protected override void SaveModel(ModelSaveContext ctx)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        _model.ThrowIfDisposed();
-        return new BatchedDataView(this, input);
-    }
-
-    /// <summary>A row-to-row mapper for <c>PredictionEngine</c>.</summary>
-    /// <param name="inputSchema">The schema of the rows to map.</param>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        _model.ThrowIfDisposed();
-        _model.AddOwner(); // released when the engine disposes this transformer
-        return new BatchedRowMapper(this, inputSchema);
-    }
-
-    /// <summary>Releases the ONNX Runtime session.</summary>
-    public void Dispose() => _model.Dispose();
-
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        _model.ThrowIfDisposed();
-        ctx.CheckAtModel();
-        ctx.SetVersionInfo(GetVersionInfo());
         _model.Save(ctx);
         ctx.SaveBinaryStream(VocabStreamName, writer => writer.Write(Convert.ToBase64String(_vocab)));
         Config.Save(ctx);
@@ -191,7 +162,7 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
 
     IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
 
-    void IBatchedMapper.ThrowIfDisposed() => _model.ThrowIfDisposed();
+    void IBatchedMapper.ThrowIfDisposed() => ThrowIfDisposed();
 
     internal DataViewSchema OutputColumnsSchema()
     {
@@ -293,12 +264,7 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
         loaderAssemblyName: typeof(OnnxTextEncoderTransformer).Assembly.FullName);
 
     private static OnnxTextEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ArgumentNullException.ThrowIfNull(env);
-        ctx.CheckAtModel(GetVersionInfo());
-        var host = env.Register(nameof(OnnxTextEncoderTransformer));
-        var model = OnnxModel.Load(env, host, ctx);
-        try
+        => Load(env, ctx, GetVersionInfo(), nameof(OnnxTextEncoderTransformer), (host, model) =>
         {
             string? vocabText = null;
             bool found;
@@ -349,13 +315,7 @@ public sealed partial class OnnxTextEncoderTransformer : ITransformer, IDisposab
 
             ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxTextEncoderTransformer(host, model, vocab, config);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+        });
 
     private sealed class TextRow
     {

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -29,7 +28,6 @@ namespace MlNotes.Transforms.Vae;
 /// See the sample in `samples/MlNotes.Samples/Vae/VaeScenario.cs`.
 /// ]]></format>
 /// </remarks>
-[SuppressMessage("Design", "CA1001", Justification = "The sessions that score the training rows live as long as the estimator, as the other estimators' transformers do.")]
 public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorTransformer>
 {
     private readonly VaeMapper _scoring;
@@ -60,6 +58,8 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
         var settings = o.ExecutionSettings;
         var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, o.DecoderModelFile, o.DecoderModelBytes, o.ManifestFile, settings, NeedsEncoder: true, NeedsDecoder: true);
         _scoring = VaeMapper.Create(env, nameof(VaeAnomalyDetectorTransformer), sources, config);
+        // The graphs were opened and checked; each Fit scores on sessions of its own.
+        _scoring.Dispose();
     }
 
     /// <summary>Scores <paramref name="input"/> and sets the threshold at the configured percentile of its scores.</summary>
@@ -69,8 +69,10 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
     public VaeAnomalyDetectorTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var scored = new BatchedDataView(_scoring, input);
-        var column = scored.Schema[_scoring.Config.ScoreColumnName!];
+        _scoring.GetOutputSchema(input.Schema);
+        using var scoring = _scoring.Reopen();
+        var scored = new BatchedDataView(scoring, input);
+        var column = scored.Schema[scoring.Config.ScoreColumnName!];
         var scores = new List<float>();
         using (var cursor = scored.GetRowCursor(new[] { column }))
         {
@@ -92,7 +94,8 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
         }
 
         float threshold = Percentile(scores, _scoring.Config.ThresholdPercentile);
-        return new VaeAnomalyDetectorTransformer(_scoring.WithConfig(_scoring.Config with { Threshold = threshold }));
+        // The scoring sessions, one more share each, for the transformer (the using above releases the scoring's).
+        return new VaeAnomalyDetectorTransformer(scoring.WithConfig(scoring.Config with { Threshold = threshold }));
     }
 
     /// <summary>The input columns plus <c>Score</c> and <c>PredictedLabel</c>.</summary>
@@ -157,7 +160,7 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>The image column.</summary>
         public const string InputColumnName = "Image";

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MlNotes.Transforms.Onnx;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Vae;
 
@@ -15,12 +16,14 @@ namespace MlNotes.Transforms.Vae;
 public sealed class VaeAnomalyDetectorTransformer : VaeTransformer
 {
     internal const string LoaderSignature = "MlNotesVaeAnomaly";
-    private static readonly VersionInfo s_version = Version("MLNVAEAD", LoaderSignature);
+    private static readonly VersionInfo s_version = VersionFor("MLNVAEAD", LoaderSignature);
 
     internal VaeAnomalyDetectorTransformer(VaeMapper mapper)
         : base(mapper)
     {
     }
+
+    internal override OnnxTransformerBase Reopen() => new VaeAnomalyDetectorTransformer(Mapper.Reopen());
 
     /// <summary>Scores above this are anomalies: the <see cref="ThresholdPercentile"/>-th percentile of the training scores.</summary>
     public float Threshold => Mapper.Config.Threshold;

@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -26,12 +25,14 @@ namespace MlNotes.Transforms.Vae;
 /// Apply models only from trusted sources. See the sample in `samples/MlNotes.Samples/Vae/VaeScenario.cs`.
 /// ]]></format>
 /// </remarks>
-[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
-public sealed class VaeDecoderEstimator : IEstimator<VaeDecoderTransformer>
+public sealed class VaeDecoderEstimator : OnnxEstimatorBase<VaeDecoderTransformer>
 {
-    private readonly VaeDecoderTransformer _transformer;
-
     internal VaeDecoderEstimator(IHostEnvironment env, Options options)
+        : base(Build(env, options))
+    {
+    }
+
+    private static VaeDecoderTransformer Build(IHostEnvironment env, Options options)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
@@ -44,21 +45,12 @@ public sealed class VaeDecoderEstimator : IEstimator<VaeDecoderTransformer>
         };
         var settings = o.ExecutionSettings;
         var sources = new VaeModelSources(null, null, o.ModelFile, o.ModelBytes, o.ManifestFile, settings, NeedsEncoder: false, NeedsDecoder: true);
-        _transformer = new VaeDecoderTransformer(VaeMapper.Create(env, nameof(VaeDecoderTransformer), sources, config));
-    }
-
-    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the latent column.</summary>
-    /// <param name="input">The latent vectors to decode.</param>
-    public VaeDecoderTransformer Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        _transformer.GetOutputSchema(input.Schema);
-        return _transformer.Share();
+        return new VaeDecoderTransformer(VaeMapper.Create(env, nameof(VaeDecoderTransformer), sources, config));
     }
 
     /// <summary>The input columns plus the reconstruction.</summary>
     /// <param name="inputSchema">The input schema shape.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => _transformer.Mapper.GetOutputSchema(inputSchema);
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     /// <summary>Options of <see cref="VaeDecoderEstimator"/>. Unset values come from the manifest.</summary>
     public sealed class Options : OnnxModelOptions
@@ -84,7 +76,7 @@ public sealed class VaeDecoderEstimator : IEstimator<VaeDecoderTransformer>
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>The latent column.</summary>
         public const string InputColumnName = "Latent";

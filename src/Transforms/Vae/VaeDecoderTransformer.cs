@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using Microsoft.ML;
+using MlNotes.Transforms.Onnx;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Vae;
@@ -18,15 +19,14 @@ namespace MlNotes.Transforms.Vae;
 public sealed class VaeDecoderTransformer : VaeTransformer
 {
     internal const string LoaderSignature = "MlNotesVaeDecoder";
-    private static readonly VersionInfo s_version = Version("MLNVAEDE", LoaderSignature);
+    private static readonly VersionInfo s_version = VersionFor("MLNVAEDE", LoaderSignature);
 
     internal VaeDecoderTransformer(VaeMapper mapper)
         : base(mapper)
     {
     }
 
-    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
-    internal VaeDecoderTransformer Share() => new(Mapper.Share());
+    internal override OnnxTransformerBase Reopen() => new VaeDecoderTransformer(Mapper.Reopen());
 
     /// <summary>The latent column the decoder reads.</summary>
     public string InputColumnName => Mapper.Config.LatentInputColumnName!;

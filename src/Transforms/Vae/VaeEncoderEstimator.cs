@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -32,12 +31,14 @@ namespace MlNotes.Transforms.Vae;
 /// See the sample in `samples/MlNotes.Samples/Vae/VaeScenario.cs`.
 /// ]]></format>
 /// </remarks>
-[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
-public sealed class VaeEncoderEstimator : IEstimator<VaeEncoderTransformer>
+public sealed class VaeEncoderEstimator : OnnxEstimatorBase<VaeEncoderTransformer>
 {
-    private readonly VaeEncoderTransformer _transformer;
-
     internal VaeEncoderEstimator(IHostEnvironment env, Options options)
+        : base(Build(env, options))
+    {
+    }
+
+    private static VaeEncoderTransformer Build(IHostEnvironment env, Options options)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
@@ -61,21 +62,12 @@ public sealed class VaeEncoderEstimator : IEstimator<VaeEncoderTransformer>
         };
         var settings = o.ExecutionSettings;
         var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, null, null, o.ManifestFile, settings, NeedsEncoder: true, NeedsDecoder: false);
-        _transformer = new VaeEncoderTransformer(VaeMapper.Create(env, nameof(VaeEncoderTransformer), sources, config));
-    }
-
-    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the input columns.</summary>
-    /// <param name="input">The images to encode.</param>
-    public VaeEncoderTransformer Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        _transformer.GetOutputSchema(input.Schema);
-        return _transformer.Share();
+        return new VaeEncoderTransformer(VaeMapper.Create(env, nameof(VaeEncoderTransformer), sources, config));
     }
 
     /// <summary>The input columns plus the encoder's outputs.</summary>
     /// <param name="inputSchema">The input schema shape.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => _transformer.Mapper.GetOutputSchema(inputSchema);
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     /// <summary>Options of <see cref="VaeEncoderEstimator"/>. Unset values come from the manifest.</summary>
     public sealed class Options : OnnxModelOptions
@@ -119,7 +111,7 @@ public sealed class VaeEncoderEstimator : IEstimator<VaeEncoderTransformer>
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>The image column.</summary>
         public const string InputColumnName = "Image";

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MlNotes.Transforms.Onnx;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Vae;
 
@@ -14,15 +15,14 @@ namespace MlNotes.Transforms.Vae;
 public sealed class VaeEncoderTransformer : VaeTransformer
 {
     internal const string LoaderSignature = "MlNotesVaeEncoder";
-    private static readonly VersionInfo s_version = Version("MLNVAEEN", LoaderSignature);
+    private static readonly VersionInfo s_version = VersionFor("MLNVAEEN", LoaderSignature);
 
     internal VaeEncoderTransformer(VaeMapper mapper)
         : base(mapper)
     {
     }
 
-    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
-    internal VaeEncoderTransformer Share() => new(Mapper.Share());
+    internal override OnnxTransformerBase Reopen() => new VaeEncoderTransformer(Mapper.Reopen());
 
     /// <summary>The seed of the noise eps (the option, else the <c>MLContext</c>'s seed, else 0).</summary>
     public int Seed => Mapper.Config.Seed;

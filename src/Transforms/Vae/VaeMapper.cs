@@ -52,8 +52,24 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
         _columns = Columns().ToArray();
     }
 
-    /// <summary>A new mapper over the same sessions (one more reference to each), for another transformer.</summary>
-    public VaeMapper Share() => WithConfig(Config);
+    /// <summary>The sessions (encoder, decoder, or both).</summary>
+    public IReadOnlyList<OnnxModel> Models => _encoder != null && _decoder != null ? [_encoder, _decoder] : [(_encoder ?? _decoder)!];
+
+    /// <summary>A new mapper of the same config over new sessions of the same graphs, disposed or not this one: an estimator's next <c>Fit</c>.</summary>
+    public VaeMapper Reopen()
+    {
+        OnnxModel? encoder = null;
+        try
+        {
+            encoder = _encoder?.Reopen();
+            return new VaeMapper(Host, encoder, _decoder?.Reopen(), Config);
+        }
+        catch
+        {
+            encoder?.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>The kinds of column a VAE transformer adds.</summary>
     internal enum VaeColumn
@@ -228,13 +244,6 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
     public IBatch CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
 
     public void ThrowIfDisposed() => (_encoder ?? _decoder)!.ThrowIfDisposed();
-
-    /// <summary>One more owner of both sessions (a PredictionEngine): see <see cref="OnnxModel.AddOwner"/>.</summary>
-    public void AddOwner()
-    {
-        _encoder?.AddOwner();
-        _decoder?.AddOwner();
-    }
 
     public void Dispose()
     {

@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -32,12 +31,14 @@ namespace MlNotes.Transforms.Vae;
 /// Apply models only from trusted sources. See the sample in `samples/MlNotes.Samples/Vae/VaeScenario.cs`.
 /// ]]></format>
 /// </remarks>
-[SuppressMessage("Design", "CA1001", Justification = "The transformer Fit returns is the caller's to dispose, as with ML.NET's ApplyOnnxModel.")]
-public sealed class VaeScorerEstimator : IEstimator<VaeScorerTransformer>
+public sealed class VaeScorerEstimator : OnnxEstimatorBase<VaeScorerTransformer>
 {
-    private readonly VaeScorerTransformer _transformer;
-
     internal VaeScorerEstimator(IHostEnvironment env, Options options)
+        : base(Build(env, options))
+    {
+    }
+
+    private static VaeScorerTransformer Build(IHostEnvironment env, Options options)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
@@ -58,21 +59,12 @@ public sealed class VaeScorerEstimator : IEstimator<VaeScorerTransformer>
         };
         var settings = o.ExecutionSettings;
         var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, o.DecoderModelFile, o.DecoderModelBytes, o.ManifestFile, settings, NeedsEncoder: true, NeedsDecoder: true);
-        _transformer = new VaeScorerTransformer(VaeMapper.Create(env, nameof(VaeScorerTransformer), sources, config));
-    }
-
-    /// <summary>A new transformer over the estimator's session (each <c>Fit</c> returns its own, disposed on its own), after checking the input columns.</summary>
-    /// <param name="input">The images to score.</param>
-    public VaeScorerTransformer Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        _transformer.GetOutputSchema(input.Schema);
-        return _transformer.Share();
+        return new VaeScorerTransformer(VaeMapper.Create(env, nameof(VaeScorerTransformer), sources, config));
     }
 
     /// <summary>The input columns plus the scores.</summary>
     /// <param name="inputSchema">The input schema shape.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => _transformer.Mapper.GetOutputSchema(inputSchema);
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     internal static void CheckImportanceSamples(int samples)
     {
@@ -134,7 +126,7 @@ public sealed class VaeScorerEstimator : IEstimator<VaeScorerTransformer>
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>
-    public static class Defaults
+    internal static class Defaults
     {
         /// <summary>The image column.</summary>
         public const string InputColumnName = "Image";

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MlNotes.Transforms.Onnx;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Vae;
 
@@ -15,15 +16,14 @@ namespace MlNotes.Transforms.Vae;
 public sealed class VaeScorerTransformer : VaeTransformer
 {
     internal const string LoaderSignature = "MlNotesVaeScorer";
-    private static readonly VersionInfo s_version = Version("MLNVAESC", LoaderSignature);
+    private static readonly VersionInfo s_version = VersionFor("MLNVAESC", LoaderSignature);
 
     internal VaeScorerTransformer(VaeMapper mapper)
         : base(mapper)
     {
     }
 
-    /// <summary>A new transformer over the same session (one more reference to it), for another <c>Fit</c>: each is disposed on its own.</summary>
-    internal VaeScorerTransformer Share() => new(Mapper.Share());
+    internal override OnnxTransformerBase Reopen() => new VaeScorerTransformer(Mapper.Reopen());
 
     /// <summary>The seed of the noise eps (the option, else the <c>MLContext</c>'s seed, else 0).</summary>
     public int Seed => Mapper.Config.Seed;

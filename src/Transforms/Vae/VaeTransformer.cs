@@ -1,15 +1,13 @@
-using System;
+using System.Collections.Generic;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vae;
 
 /// <summary>
-/// What the VAE transformers share: a lazy batched <c>Transform</c>, <c>PredictionEngine</c> support, persistence of the
-/// graphs and settings in the model zip, and disposal of the native sessions.
+/// What the VAE transformers share beyond <see cref="OnnxTransformerBase"/>: the encoder and decoder graphs and their settings.
 /// </summary>
-public abstract class VaeTransformer : ITransformer, IDisposable
+public abstract class VaeTransformer : OnnxTransformerBase
 {
     private protected VaeTransformer(VaeMapper mapper) => Mapper = mapper;
 
@@ -19,52 +17,15 @@ public abstract class VaeTransformer : ITransformer, IDisposable
     /// <summary>Rows per ONNX Runtime run.</summary>
     public int BatchSize => Mapper.BatchSize;
 
-    /// <summary>The execution provider the sessions actually run on.</summary>
-    public OnnxExecutionProvider ExecutionProvider => Mapper.ExecutionProvider;
-
-    /// <summary>True: <c>PredictionEngine</c> works.</summary>
-    public bool IsRowToRowMapper => true;
-
     internal VaeMapper Mapper { get; }
 
-    /// <summary>The input schema plus the added columns.</summary>
-    /// <param name="inputSchema">The schema of the data to transform.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An input column is missing or of the wrong type or size.</exception>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Mapper.GetOutputSchema(inputSchema);
+    internal override IReadOnlyList<OnnxModel> Sessions => Mapper.Models;
 
-    /// <summary>Transforms <paramref name="input"/> lazily, in batches.</summary>
-    /// <param name="input">The data to transform.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An input column is missing or of the wrong type or size.</exception>
-    public IDataView Transform(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        Mapper.ThrowIfDisposed();
-        return new BatchedDataView(Mapper, input);
-    }
+    internal override IBatchedMapper BatchedMapper => Mapper;
 
-    /// <summary>A row-to-row mapper for <c>PredictionEngine</c>.</summary>
-    /// <param name="inputSchema">The schema of the rows to map.</param>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        Mapper.ThrowIfDisposed();
-        Mapper.AddOwner(); // released when the engine disposes this transformer
-        return new BatchedRowMapper(Mapper, inputSchema);
-    }
+    private protected override VersionInfo Version => GetVersionInfo();
 
-    /// <summary>Releases the ONNX Runtime sessions.</summary>
-    public void Dispose()
-    {
-        Mapper.Dispose();
-        GC.SuppressFinalize(this);
-    }
-
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        ctx.CheckAtModel();
-        ctx.SetVersionInfo(GetVersionInfo());
-        Mapper.Save(ctx);
-    }
+    private protected override void SaveModel(ModelSaveContext ctx) => Mapper.Save(ctx);
 
     /// <summary>
     /// v2 (0x00010002): the config field by field, and seeded noise keyed by the upstream row's id. v1 (0x00010001): the config
@@ -74,7 +35,7 @@ public abstract class VaeTransformer : ITransformer, IDisposable
 
     private protected abstract VersionInfo GetVersionInfo();
 
-    private protected static VersionInfo Version(string modelSignature, string loaderSignature) => new(
+    private protected static VersionInfo VersionFor(string modelSignature, string loaderSignature) => new(
         modelSignature: modelSignature,
         verWrittenCur: FieldsVersion,
         verReadableCur: FieldsVersion,
