@@ -11,7 +11,7 @@ namespace MlNotes.Trainers.InfoNce;
 /// The row-wise parts of <see cref="InfoNceNetwork{T}.LossAndGradient"/>, each one pass of vector code over a row (Vector512 where accelerated,
 /// else Vector256, else scalars): the symmetric softmax cross-entropy over the (rows, rows) logits, and the L2 normalization forward and back.
 /// </summary>
-internal static class InfoNceKernels
+internal static partial class InfoNceKernels
 {
     /// <summary>
     /// Sum over rows and columns of logZ - logit of the partner, for logits = scale cos with entries of different groups at -inf.
@@ -327,102 +327,5 @@ internal static class InfoNceKernels
         }
 
         return dot;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Normalize<T, TV, TOps>(ReadOnlySpan<T> u, Span<T> z, Span<T> norms, int rows, int e)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        where TV : struct
-        where TOps : struct, ISimd<T, TV>
-    {
-        int w = TOps.Count;
-        T floor = T.CreateTruncating(1e-12);
-        for (int r = 0; r < rows; r++)
-        {
-            ref T ur = ref Unsafe.Add(ref MemoryMarshal.GetReference(u), r * e);
-            ref T zr = ref Unsafe.Add(ref MemoryMarshal.GetReference(z), r * e);
-            T squares = T.Zero;
-            int j = 0;
-            if (e >= w)
-            {
-                TV acc = default;
-                for (; j + w <= e; j += w)
-                {
-                    TV v = TOps.Load(ref Unsafe.Add(ref ur, j));
-                    acc = TOps.MultiplyAdd(v, v, acc);
-                }
-
-                squares = TOps.Sum(acc);
-            }
-
-            for (; j < e; j++)
-            {
-                T v = Unsafe.Add(ref ur, j);
-                squares += v * v;
-            }
-
-            T norm = T.Max(T.Sqrt(squares), floor);
-            if (!norms.IsEmpty)
-            {
-                norms[r] = norm;
-            }
-
-            TV vn = TOps.Broadcast(norm);
-            for (j = 0; j + w <= e; j += w)
-            {
-                TOps.Store(TOps.Divide(TOps.Load(ref Unsafe.Add(ref ur, j)), vn), ref Unsafe.Add(ref zr, j));
-            }
-
-            for (; j < e; j++)
-            {
-                Unsafe.Add(ref zr, j) = Unsafe.Add(ref ur, j) / norm;
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void NormalizeBackward<T, TV, TOps>(ReadOnlySpan<T> z, ReadOnlySpan<T> norms, Span<T> dz, int rows, int e, T scale)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        where TV : struct
-        where TOps : struct, ISimd<T, TV>
-    {
-        int w = TOps.Count;
-        for (int r = 0; r < rows; r++)
-        {
-            ref T zr = ref Unsafe.Add(ref MemoryMarshal.GetReference(z), r * e);
-            ref T dr = ref Unsafe.Add(ref MemoryMarshal.GetReference(dz), r * e);
-            T dot = T.Zero;
-            int j = 0;
-            if (e >= w)
-            {
-                TV acc = default;
-                for (; j + w <= e; j += w)
-                {
-                    acc = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref zr, j)), TOps.Load(ref Unsafe.Add(ref dr, j)), acc);
-                }
-
-                dot = TOps.Sum(acc);
-            }
-
-            for (; j < e; j++)
-            {
-                dot += Unsafe.Add(ref zr, j) * Unsafe.Add(ref dr, j);
-            }
-
-            T factor = scale / norms[r];
-            TV vd = TOps.Broadcast(dot);
-            TV vf = TOps.Broadcast(factor);
-            for (j = 0; j + w <= e; j += w)
-            {
-                ref T d = ref Unsafe.Add(ref dr, j);
-                TOps.Store(TOps.Multiply(TOps.Subtract(TOps.Load(ref d), TOps.Multiply(TOps.Load(ref Unsafe.Add(ref zr, j)), vd)), vf), ref d);
-            }
-
-            for (; j < e; j++)
-            {
-                ref T d = ref Unsafe.Add(ref dr, j);
-                d = (d - Unsafe.Add(ref zr, j) * dot) * factor;
-            }
-        }
     }
 }
