@@ -109,6 +109,13 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
     /// <summary>Texts cut to the maximum length so far (over every view and pass: a row read twice counts twice).</summary>
     public long TruncatedCount => Interlocked.Read(ref _truncated);
 
+    /// <summary>
+    /// Returns <see cref="TruncatedCount"/> and sets it back to 0, so that a job can count one pass over its data (the count is
+    /// cumulative over every view, cursor and pass of this transformer, including the ones an evaluator or a cache makes).
+    /// </summary>
+    /// <returns>The count before the reset.</returns>
+    public long ResetTruncatedCount() => Interlocked.Exchange(ref _truncated, 0);
+
     internal TextEncoderConfig Config { get; }
 
     internal long RunCount => _model.RunCount;

@@ -75,6 +75,13 @@ public sealed class OnnxImageEncoderTransformer : OnnxTransformerBase, IBatchedM
     /// <summary>Rows whose image could not be read so far (with <c>ContinueOnError</c>), over every view and pass: a row read twice counts twice.</summary>
     public long ErrorCount => Interlocked.Read(ref _errorCount);
 
+    /// <summary>
+    /// Returns <see cref="ErrorCount"/> and sets it back to 0, so that a job can count one pass over its data (the count is
+    /// cumulative over every view, cursor and pass of this transformer, including the ones an evaluator or a cache makes).
+    /// </summary>
+    /// <returns>The count before the reset.</returns>
+    public long ResetErrorCount() => Interlocked.Exchange(ref _errorCount, 0);
+
     internal ImageEncoderConfig Config { get; }
 
     internal long RunCount => _model.RunCount;

@@ -106,6 +106,10 @@ public sealed class OnnxTextEncoderTests
         Assert.Equal(embeddings[5], embeddings[3]); // each run of unknown characters is one [UNK]
         Assert.NotEqual(embeddings[0], embeddings[1]);
         Assert.Equal(1, encoder.TruncatedCount); // the first row, read once (Tokenize does not count)
+        Assert.Equal(1, encoder.ResetTruncatedCount());
+        Assert.Equal(0, encoder.TruncatedCount);
+        _ = encoder.Transform(data).GetColumn<VBuffer<float>>("Embedding").ToArray();
+        Assert.Equal(1, encoder.TruncatedCount); // one more pass, counted from the reset
     }
 
     [Fact]

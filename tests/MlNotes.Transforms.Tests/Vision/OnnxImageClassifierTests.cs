@@ -225,6 +225,11 @@ public sealed class OnnxImageClassifierTests
         Assert.Equal(expected[1], scores[2]);
         Assert.Equal(strict.Transform(cleanLoaded).GetColumn<uint>("PredictedLabel").ToArray(), new[] { labels[0], labels[2] });
         Assert.Equal(3, lenient.ErrorCount); // three passes read the bad row (scores, flags, labels): counted as read
+        // A job counts one pass by resetting: the reset returns the count so far and starts again from 0.
+        Assert.Equal(3, lenient.ResetErrorCount());
+        Assert.Equal(0, lenient.ErrorCount);
+        Assert.Equal(new[] { false, true, false }, output.GetColumn<bool>("ImageError").ToArray());
+        Assert.Equal(1, lenient.ErrorCount);
     }
 
     [Fact]
