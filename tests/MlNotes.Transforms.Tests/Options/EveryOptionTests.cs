@@ -1,0 +1,461 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using Microsoft.ML;
+using MlNotes.Transforms.Clip;
+using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Text;
+using MlNotes.Transforms.Vae;
+using MlNotes.Transforms.Vision;
+using Xunit;
+using static MlNotes.Transforms.Tests.Options.OptionRows;
+
+namespace MlNotes.Transforms.Tests.Options;
+
+/// <summary>
+/// Every public settable option of every public options type has a case here that shows it is honoured: changing it from the
+/// fixture's setting changes the added columns, raises the documented exception naming it, or has its documented effect (run
+/// counts, session settings). A new option without a case fails <see cref="EveryOption_HasACase"/>.
+/// </summary>
+public sealed class EveryOptionTests
+{
+    private static readonly string s_vision = TestModels.Path("vision");
+    private static readonly string s_text = TestModels.Path("text");
+    private static readonly string s_vae = TestModels.Path("vae");
+    private static readonly byte[] s_garbage = { 1, 2, 3, 4 };
+
+    /// <summary>Options that, changed as their case changes them, change nothing observable: each case asserts the outputs stay the same, so fixing one fails its case until it leaves this list.</summary>
+    private static readonly HashSet<string> s_knownIgnored = new(StringComparer.Ordinal)
+    {
+    };
+
+    private static readonly Lazy<Dictionary<string, OptionCase>> s_cases = new(() => BuildCases().ToDictionary(c => c.Key, StringComparer.Ordinal));
+
+    public static IEnumerable<object[]> Keys => s_cases.Value.Keys.Order(StringComparer.Ordinal).Select(k => new object[] { k });
+
+    [Fact]
+    public void EveryOption_HasACase()
+    {
+        var options = typeof(OnnxModelOptions).Assembly.GetExportedTypes()
+            .Where(t => t.IsClass && !t.IsAbstract && t.IsNested && t.Name == "Options")
+            .SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod?.IsPublic == true)
+                .Select(p => $"{t.DeclaringType!.Name}.{t.Name}.{p.Name}"))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.Equal(10, options.Select(k => k.Split('.')[0]).Distinct().Count());
+        var missing = options.Except(s_cases.Value.Keys).Order(StringComparer.Ordinal).ToArray();
+        var extra = s_cases.Value.Keys.Except(options).Order(StringComparer.Ordinal).ToArray();
+        Assert.True(missing.Length == 0, "Options without a case: " + string.Join(", ", missing));
+        Assert.True(extra.Length == 0, "Cases without an option: " + string.Join(", ", extra));
+        Assert.Subset(options, s_knownIgnored);
+    }
+
+    [Theory]
+    [MemberData(nameof(Keys))]
+    public void Option_IsHonoured(string key)
+    {
+        var test = s_cases.Value[key].Test;
+        if (!s_knownIgnored.Contains(key))
+        {
+            test();
+            return;
+        }
+
+        // Known to be ignored: its case must still fail, by the outputs staying the same (not by an error of the fixture).
+        var e = Record.Exception(test);
+        Assert.True(e is Xunit.Sdk.XunitException, $"{key} is listed as ignored but its case {(e == null ? "passes: remove it from s_knownIgnored" : "fails otherwise: " + e)}.");
+    }
+
+    private static List<OptionCase> BuildCases()
+    {
+        var cases = new List<OptionCase>();
+        Scoring(cases);
+        Images(cases);
+        Text(cases);
+        Vae(cases);
+        Clip(cases);
+        return cases;
+    }
+
+    private static byte[] Bytes(string path) => File.ReadAllBytes(path);
+
+    /// <summary>The OnnxModelOptions cases, on any ONNX family: <paramref name="model"/> is the file the fixture's ModelBytes hold.</summary>
+    private static void Execution<T>(CaseList<T> c, string model, bool sessions = true)
+        where T : OnnxModelOptions
+    {
+        Assert.False(OnnxSessionFactory.IsAvailable(OnnxExecutionProvider.DirectMl)); // the provider no Linux build has
+        c.Throws<ArgumentOutOfRangeException>(nameof(OnnxModelOptions.ModelFile), o => o.ModelFile = model);
+        c.Custom(nameof(OnnxModelOptions.ModelBytes), () =>
+        {
+            var fromBytes = c.Family.Run();
+            var fromFile = c.Family.Run(change: o => (o.ModelBytes, o.ModelFile) = (null, model));
+            Assert.Equal(fromBytes.Signature, fromFile.Signature);
+            var e = Assert.ThrowsAny<Exception>(() => c.Family.Run(change: o => o.ModelBytes = s_garbage));
+            Assert.IsType<FormatException>(e);
+        });
+        c.Throws<NotSupportedException>(nameof(OnnxModelOptions.ExecutionProvider), o => o.ExecutionProvider = OnnxExecutionProvider.DirectMl, "DirectMl");
+        c.Throws<ArgumentOutOfRangeException>(nameof(OnnxModelOptions.GpuDeviceId), o => o.GpuDeviceId = -1);
+        if (sessions)
+        {
+            c.Compare(nameof(OnnxModelOptions.FallbackToCpu), o => o.FallbackToCpu = true, (before, after) =>
+            {
+                Assert.Equal(before.Signature, after.Signature);
+                Assert.Equal(OnnxExecutionProvider.Cpu, ((OnnxTransformerBase)after.Model).ExecutionProvider);
+                Assert.All(after.Sessions, s => Assert.True(s.Settings.FallbackToCpu));
+            }, setup: o => o.ExecutionProvider = OnnxExecutionProvider.Cpu);
+            c.Compare(nameof(OnnxModelOptions.IntraOpNumThreads), o => o.IntraOpNumThreads = 2, (before, after) =>
+            {
+                Assert.Equal(before.Signature, after.Signature);
+                Assert.NotEmpty(after.Sessions);
+                Assert.All(before.Sessions, s => Assert.Equal(0, s.Settings.IntraOpNumThreads));
+                Assert.All(after.Sessions, s => Assert.Equal(2, s.Settings.IntraOpNumThreads));
+            });
+            c.Compare(nameof(OnnxModelOptions.InterOpNumThreads), o => o.InterOpNumThreads = 3, (before, after) =>
+            {
+                Assert.Equal(before.Signature, after.Signature);
+                Assert.All(before.Sessions, s => Assert.Equal(0, s.Settings.InterOpNumThreads));
+                Assert.All(after.Sessions, s => Assert.Equal(3, s.Settings.InterOpNumThreads));
+            });
+        }
+        else
+        {
+            // The sessions live only inside Fit: what is observable is that an unavailable provider fits with the fallback, and bad thread counts raise.
+            c.Custom(nameof(OnnxModelOptions.FallbackToCpu), () =>
+            {
+                Assert.Throws<NotSupportedException>(() => c.Family.Run(change: o => o.ExecutionProvider = OnnxExecutionProvider.DirectMl));
+                Assert.Equal(c.Family.Run().Signature, c.Family.Run(change: o => (o.ExecutionProvider, o.FallbackToCpu) = (OnnxExecutionProvider.DirectMl, true)).Signature);
+            });
+            c.Throws<ArgumentOutOfRangeException>(nameof(OnnxModelOptions.IntraOpNumThreads), o => o.IntraOpNumThreads = -1);
+            c.Throws<ArgumentOutOfRangeException>(nameof(OnnxModelOptions.InterOpNumThreads), o => o.InterOpNumThreads = -1);
+        }
+    }
+
+    /// <summary>Same outputs, more ONNX Runtime runs.</summary>
+    private static void MoreRuns(Outcome before, Outcome after)
+    {
+        Assert.Equal(before.Signature, after.Signature);
+        Assert.True(after.RunCount > before.RunCount, $"runs: {before.RunCount} before, {after.RunCount} after");
+    }
+
+    private static void Scoring(List<OptionCase> cases)
+    {
+        var (a, b, cc, d, m) = (Input("a"), Input("b"), Input("c"), Input("d"), Input("m"));
+        var rows = Enumerable.Range(0, 3).Select(i => new ScoringRow
+        {
+            a = a.FloatRow(i),
+            Alt = a.FloatRow(2 - i),
+            b = b.Row(i).ToArray(),
+            c = cc.Row(i).Select(v => (int)v).ToArray(),
+            d = d.Row(i).Select(v => (long)v).ToArray(),
+            m = m.Row(i).Select(v => v != 0).ToArray(),
+        }).ToArray();
+        var family = new Family<OnnxScoringEstimator.Options>(
+            () => new() { ModelBytes = Bytes(TestModels.MultiIo), InputTensorNames = new[] { "a", "b", "c", "d", "m" } },
+            ml => ml.Data.LoadFromEnumerable(rows),
+            (ml, o, data) => ml.Transforms.ApplyOnnxModelBatched(o).Fit(data));
+        var c = new CaseList<OnnxScoringEstimator.Options>(family, cases);
+        Execution(c, TestModels.MultiIo);
+        c.Differs(nameof(OnnxScoringEstimator.Options.InputColumnNames), o => o.InputColumnNames = new[] { "Alt", "b", "c", "d", "m" });
+        c.Throws<ArgumentOutOfRangeException>(nameof(OnnxScoringEstimator.Options.InputTensorNames), o => o.InputTensorNames = new[] { "a", "b", "c", "d" });
+        c.Differs(nameof(OnnxScoringEstimator.Options.OutputColumnNames), o => o.OutputColumnNames = new[] { "F", "G", "H", "S", "P" });
+        c.Differs(nameof(OnnxScoringEstimator.Options.OutputTensorNames), o => o.OutputTensorNames = new[] { "f" });
+        c.Compare(nameof(OnnxScoringEstimator.Options.BatchSize), o => o.BatchSize = 1, MoreRuns);
+
+        static TestModels.Tensor Input(string name) => TestModels.Input("multi_io.onnx", name);
+    }
+
+    private static readonly PathRow[] s_imageRows =
+    {
+        new() { ImagePath = "img0.png", Alt = "img2.png" },
+        new() { ImagePath = "img5.png", Alt = "img0.png" },
+        new() { ImagePath = "img2.png", Alt = "img5.png" },
+        new() { ImagePath = "no-such-image.png", Alt = "img0.png" },
+    };
+
+    private static void ImageSetup(OnnxImageModelOptions o)
+    {
+        o.ModelBytes = Bytes(Path.Combine(s_vision, "user_classifier.onnx"));
+        o.InputColumnName = nameof(PathRow.ImagePath);
+        o.ImageFolder = s_vision;
+        (o.ImageWidth, o.ImageHeight, o.ImageChannels) = (224, 224, 3);
+        (o.Resize, o.ResizeSize) = (ResizeKind.ShortestSide, 256);
+        (o.Mean, o.Std) = (new[] { 0.485f, 0.456f, 0.406f }, new[] { 0.229f, 0.224f, 0.225f });
+        o.ContinueOnError = true;
+    }
+
+    /// <summary>The OnnxImageModelOptions cases (the image is read from a path under ImageFolder; raw pixel options with a pixel column).</summary>
+    private static void ImageOptions<T>(CaseList<T> c)
+        where T : OnnxImageModelOptions
+    {
+        Execution(c, Path.Combine(s_vision, "user_classifier.onnx"));
+        c.Throws<NotSupportedException>(nameof(OnnxImageModelOptions.ManifestFile), o => o.ManifestFile = Path.Combine(s_vae, "tiny_vae_encoder.json"), "family");
+        c.Differs(nameof(OnnxImageModelOptions.InputColumnName), o => o.InputColumnName = nameof(PathRow.Alt));
+        c.Differs(nameof(OnnxImageModelOptions.ImageFolder), o => o.ImageFolder = s_text);
+        c.Custom(nameof(OnnxImageModelOptions.ImagePathColumnName), () => ImagePathColumn(c.Family));
+        c.Throws<InvalidDataException>(nameof(OnnxImageModelOptions.ContinueOnError), o => o.ContinueOnError = false, "no-such-image.png");
+        c.Differs(nameof(OnnxImageModelOptions.ErrorColumnName), o => o.ErrorColumnName = "Broken");
+        c.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageModelOptions.ImageTensorName), o => o.ImageTensorName = "nope");
+        c.Differs(nameof(OnnxImageModelOptions.ImageWidth), o => o.ImageWidth = 192);
+        c.Differs(nameof(OnnxImageModelOptions.ImageHeight), o => o.ImageHeight = 192);
+        c.Throws<InvalidOperationException>(nameof(OnnxImageModelOptions.ImageChannels), o => o.ImageChannels = 1, "1 x 224 x 224");
+        c.Differs(nameof(OnnxImageModelOptions.Resize), o => o.Resize = ResizeKind.Exact);
+        c.Differs(nameof(OnnxImageModelOptions.ResizeSize), o => o.ResizeSize = 300);
+        c.Differs(nameof(OnnxImageModelOptions.Mean), o => o.Mean = new[] { 0.5f, 0.5f, 0.5f });
+        c.Differs(nameof(OnnxImageModelOptions.Std), o => o.Std = new[] { 0.5f, 0.5f, 0.5f });
+        c.Differs(nameof(OnnxImageModelOptions.RawPixelWidth), o => o.RawPixelWidth = 1);
+        c.Differs(nameof(OnnxImageModelOptions.RawPixelHeight), o => o.RawPixelHeight = 1);
+        c.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageModelOptions.RawPixelChannels), o => o.RawPixelChannels = 2);
+        c.Compare(nameof(OnnxImageModelOptions.BatchSize), o => o.BatchSize = 1, MoreRuns);
+    }
+
+    /// <summary>With an MLImage column that has no image, the error names the file from the column ImagePathColumnName names.</summary>
+    private static void ImagePathColumn<T>(Family<T> family)
+        where T : OnnxImageModelOptions
+    {
+        string Message(string? pathColumn)
+        {
+            static IDataView Images(MLContext ml)
+            {
+                var rows = ml.Data.LoadFromEnumerable(new[] { new PathRow { ImagePath = "", Alt = "named-by-alt" } });
+                return ml.Transforms.LoadImages("Loaded", s_vision, nameof(PathRow.ImagePath)).Fit(rows).Transform(rows);
+            }
+
+            var e = Record.Exception(() => family.Run(change: o => (o.InputColumnName, o.ContinueOnError, o.ImagePathColumnName) = ("Loaded", false, pathColumn), input: Images));
+            Assert.NotNull(e);
+            return e?.ToString() ?? "";
+        }
+
+        Assert.DoesNotContain("named-by-alt", Message(null), StringComparison.Ordinal);
+        Assert.Contains("named-by-alt", Message(nameof(PathRow.Alt)), StringComparison.Ordinal);
+    }
+
+    private static void Images(List<OptionCase> cases)
+    {
+        var classifier = new CaseList<OnnxImageClassifierEstimator.Options>(new(
+            () =>
+            {
+                var o = new OnnxImageClassifierEstimator.Options { ClassNames = new[] { "cat", "dog", "bird", "fish", "frog" } };
+                ImageSetup(o);
+                return o;
+            },
+            ml => ml.Data.LoadFromEnumerable(s_imageRows),
+            (ml, o, data) => ml.Transforms.ClassifyImageOnnx(o).Fit(data)), cases);
+        ImageOptions(classifier);
+        classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.ScoreColumnName), o => o.ScoreColumnName = "Probabilities");
+        classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.PredictedLabelColumnName), o => o.PredictedLabelColumnName = "Label");
+        classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.EmbeddingColumnName), o => o.EmbeddingColumnName = "Features");
+        classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.TopK), o => o.TopK = 2);
+        classifier.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageClassifierEstimator.Options.LogitsTensorName), o => o.LogitsTensorName = "nope");
+        classifier.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageClassifierEstimator.Options.EmbeddingTensorName), o => o.EmbeddingTensorName = "nope");
+        classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.ClassNames), o => o.ClassNames = new[] { "a", "b", "c", "d", "e" });
+
+        var encoder = new CaseList<OnnxImageEncoderEstimator.Options>(new(
+            () =>
+            {
+                var o = new OnnxImageEncoderEstimator.Options();
+                ImageSetup(o);
+                return o;
+            },
+            ml => ml.Data.LoadFromEnumerable(s_imageRows),
+            (ml, o, data) => ml.Transforms.EncodeClipImage(o).Fit(data)), cases);
+        ImageOptions(encoder);
+        encoder.Differs(nameof(OnnxImageEncoderEstimator.Options.OutputColumnName), o => o.OutputColumnName = "Features");
+        encoder.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageEncoderEstimator.Options.EmbeddingTensorName), o => o.EmbeddingTensorName = "nope");
+        encoder.Differs(nameof(OnnxImageEncoderEstimator.Options.Normalize), o => o.Normalize = false);
+    }
+
+    private static void Text(List<OptionCase> cases)
+    {
+        var rows = new[] { "Hello, world!", "The cat sat on the mat.", "", "zebra quux", "It is NOT a fine day?" }
+            .Select((t, i) => new TextRow { Text = t, Alt = i % 2 == 0 ? "a dog" : "THE MAT" }).ToArray();
+        string model = Path.Combine(s_text, "bert_like.onnx");
+        var c = new CaseList<OnnxTextEncoderEstimator.Options>(new(
+            () => new() { ModelBytes = Bytes(model), VocabFile = Path.Combine(s_text, "bert_like_vocab.txt"), Pooling = TextPooling.Mean, MaxLength = 32 },
+            ml => ml.Data.LoadFromEnumerable(rows),
+            (ml, o, data) => ml.Transforms.EncodeTextOnnx(o).Fit(data)), cases);
+        Execution(c, model);
+        c.Throws<NotSupportedException>(nameof(OnnxTextEncoderEstimator.Options.ManifestFile), o => o.ManifestFile = Path.Combine(s_vae, "tiny_vae_encoder.json"), "family");
+        c.Throws<ArgumentOutOfRangeException>(nameof(OnnxTextEncoderEstimator.Options.VocabFile), o => o.VocabFile = Path.Combine(s_text, "bert_like_vocab_too_big.txt"));
+        c.Differs(nameof(OnnxTextEncoderEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(TextRow.Alt));
+        c.Differs(nameof(OnnxTextEncoderEstimator.Options.EmbeddingColumnName), o => o.EmbeddingColumnName = "Features");
+        c.Differs(nameof(OnnxTextEncoderEstimator.Options.ScoreColumnName), o => o.ScoreColumnName = "Probabilities");
+        c.Differs(nameof(OnnxTextEncoderEstimator.Options.PredictedLabelColumnName), o => o.PredictedLabelColumnName = "Label");
+        c.Differs(nameof(OnnxTextEncoderEstimator.Options.TokenEmbeddingsColumnName), o => o.TokenEmbeddingsColumnName = "Tokens");
+        c.Differs(nameof(OnnxTextEncoderEstimator.Options.Pooling), o => o.Pooling = TextPooling.Cls);
+        c.Differs(nameof(OnnxTextEncoderEstimator.Options.Normalize), o => o.Normalize = true);
+        c.Differs(nameof(OnnxTextEncoderEstimator.Options.MaxLength), o => o.MaxLength = 4);
+        c.Differs(nameof(OnnxTextEncoderEstimator.Options.LowerCase), o => o.LowerCase = false);
+        c.Differs(nameof(OnnxTextEncoderEstimator.Options.ClassNames), o => o.ClassNames = new[] { "x", "y" });
+        foreach (string tensor in new[] { "InputIdsTensorName", "AttentionMaskTensorName", "TokenTypeIdsTensorName", "HiddenStateTensorName", "PooledTensorName", "LogitsTensorName" })
+        {
+            var property = typeof(OnnxTextEncoderEstimator.Options).GetProperty(tensor)!;
+            c.Throws<ArgumentOutOfRangeException>(tensor, o => property.SetValue(o, "nope"));
+        }
+
+        c.Compare(nameof(OnnxTextEncoderEstimator.Options.BatchSize), o => o.BatchSize = 1, MoreRuns);
+        c.Compare(nameof(OnnxTextEncoderEstimator.Options.SortWindow), o => o.SortWindow = 1, (before, after) =>
+        {
+            Assert.Equal(before.Signature, after.Signature);
+            Assert.Equal(4, ((OnnxTextEncoderTransformer)before.Model).Config.SortWindow);
+            Assert.Equal(1, ((OnnxTextEncoderTransformer)after.Model).Config.SortWindow);
+        });
+    }
+
+    private static void Vae(List<OptionCase> cases)
+    {
+        var images = OptionRows.Random(5, 64, seed: 11);
+        var noise = OptionRows.Random(5, 4, seed: 12, scale: 4, offset: -2);
+        var pixels = images.Select((image, i) => new PixelRow { Image = image, Alt = images[4 - i], Noise = noise[i] }).ToArray();
+        IDataView Pixels(MLContext ml) => Load(ml, pixels, (nameof(PixelRow.Image), 64), (nameof(PixelRow.Alt), 64), (nameof(PixelRow.Noise), 4));
+        string encoderFile = Path.Combine(s_vae, "tiny_vae_encoder.onnx"), decoderFile = Path.Combine(s_vae, "tiny_vae_decoder.onnx");
+        string encoderManifest = Path.Combine(s_vae, "tiny_vae_encoder.json"), decoderManifest = Path.Combine(s_vae, "tiny_vae_decoder.json");
+
+        var encoder = new CaseList<VaeEncoderEstimator.Options>(new(
+            () => new() { ModelBytes = Bytes(encoderFile), ManifestFile = encoderManifest, InputColumnName = nameof(PixelRow.Image) },
+            Pixels, (ml, o, data) => ml.Transforms.EncodeVae(o).Fit(data)), cases);
+        Execution(encoder, encoderFile);
+        encoder.Throws<NotSupportedException>(nameof(VaeEncoderEstimator.Options.ManifestFile), o => o.ManifestFile = decoderManifest, "family");
+        encoder.Differs(nameof(VaeEncoderEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(PixelRow.Alt));
+        encoder.Differs(nameof(VaeEncoderEstimator.Options.MeanColumnName), o => o.MeanColumnName = null);
+        encoder.Differs(nameof(VaeEncoderEstimator.Options.LogVarianceColumnName), o => o.LogVarianceColumnName = "LogVar");
+        encoder.Differs(nameof(VaeEncoderEstimator.Options.LatentColumnName), o => o.LatentColumnName = "Z");
+        encoder.Differs(nameof(VaeEncoderEstimator.Options.SampleCount), o => o.SampleCount = 2);
+        encoder.Differs(nameof(VaeEncoderEstimator.Options.Seed), o => o.Seed = 5);
+        encoder.Differs(nameof(VaeEncoderEstimator.Options.UseLatentMean), o => o.UseLatentMean = true);
+        encoder.Differs(nameof(VaeEncoderEstimator.Options.NoiseColumnName), o => o.NoiseColumnName = nameof(PixelRow.Noise));
+        encoder.Compare(nameof(VaeEncoderEstimator.Options.BatchSize), o => o.BatchSize = 1, MoreRuns);
+
+        var latents = OptionRows.Random(4, 4, seed: 13, scale: 4, offset: -2);
+        var latentRows = latents.Select((z, i) => new LatentRow { Latent = z, Alt = latents[3 - i] }).ToArray();
+        var decoder = new CaseList<VaeDecoderEstimator.Options>(new(
+            () => new() { ModelBytes = Bytes(decoderFile), ManifestFile = decoderManifest },
+            ml => Load(ml, latentRows, (nameof(LatentRow.Latent), 4), (nameof(LatentRow.Alt), 4)),
+            (ml, o, data) => ml.Transforms.DecodeVae(o).Fit(data)), cases);
+        Execution(decoder, decoderFile);
+        decoder.Throws<NotSupportedException>(nameof(VaeDecoderEstimator.Options.ManifestFile), o => o.ManifestFile = encoderManifest, "family");
+        decoder.Differs(nameof(VaeDecoderEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(LatentRow.Alt));
+        decoder.Differs(nameof(VaeDecoderEstimator.Options.OutputColumnName), o => o.OutputColumnName = "Image");
+        decoder.Compare(nameof(VaeDecoderEstimator.Options.BatchSize), o => o.BatchSize = 1, MoreRuns);
+
+        var scorer = new CaseList<VaeScorerEstimator.Options>(new(
+            () => new() { ModelBytes = Bytes(encoderFile), DecoderModelBytes = Bytes(decoderFile), InputColumnName = nameof(PixelRow.Image) },
+            Pixels, (ml, o, data) => ml.Transforms.ScoreVae(o).Fit(data)), cases);
+        Execution(scorer, encoderFile);
+        scorer.Throws<ArgumentOutOfRangeException>(nameof(VaeScorerEstimator.Options.DecoderModelFile), o => o.DecoderModelFile = decoderFile);
+        scorer.Throws<FormatException>(nameof(VaeScorerEstimator.Options.DecoderModelBytes), o => o.DecoderModelBytes = s_garbage, "decoder");
+        scorer.Throws<NotSupportedException>(nameof(VaeScorerEstimator.Options.ManifestFile), o => o.ManifestFile = decoderManifest, "family");
+        scorer.Differs(nameof(VaeScorerEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(PixelRow.Alt));
+        scorer.Differs(nameof(VaeScorerEstimator.Options.ReconstructionLogLikelihoodColumnName), o => o.ReconstructionLogLikelihoodColumnName = null);
+        scorer.Differs(nameof(VaeScorerEstimator.Options.KlDivergenceColumnName), o => o.KlDivergenceColumnName = "Kl");
+        scorer.Differs(nameof(VaeScorerEstimator.Options.ElboColumnName), o => o.ElboColumnName = "Bound");
+        scorer.Differs(nameof(VaeScorerEstimator.Options.LogLikelihoodColumnName), o => o.LogLikelihoodColumnName = "LogP", setup: o => o.ImportanceSamples = 2);
+        scorer.Differs(nameof(VaeScorerEstimator.Options.ImportanceSamples), o => o.ImportanceSamples = 2);
+        scorer.Differs(nameof(VaeScorerEstimator.Options.Seed), o => o.Seed = 5);
+        scorer.Differs(nameof(VaeScorerEstimator.Options.UseLatentMean), o => o.UseLatentMean = true);
+        scorer.Differs(nameof(VaeScorerEstimator.Options.NoiseColumnName), o => o.NoiseColumnName = nameof(PixelRow.Noise));
+        scorer.Compare(nameof(VaeScorerEstimator.Options.BatchSize), o => o.BatchSize = 1, MoreRuns);
+
+        var detector = new CaseList<VaeAnomalyDetectorEstimator.Options>(new(
+            () => new() { ModelBytes = Bytes(encoderFile), DecoderModelBytes = Bytes(decoderFile), InputColumnName = nameof(PixelRow.Image) },
+            Pixels, (ml, o, data) => ml.Transforms.DetectAnomaliesVae(o).Fit(data)), cases);
+        Execution(detector, encoderFile);
+        detector.Throws<ArgumentOutOfRangeException>(nameof(VaeAnomalyDetectorEstimator.Options.DecoderModelFile), o => o.DecoderModelFile = decoderFile);
+        detector.Throws<FormatException>(nameof(VaeAnomalyDetectorEstimator.Options.DecoderModelBytes), o => o.DecoderModelBytes = s_garbage, "decoder");
+        detector.Throws<NotSupportedException>(nameof(VaeAnomalyDetectorEstimator.Options.ManifestFile), o => o.ManifestFile = decoderManifest, "family");
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(PixelRow.Alt));
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.ScoreColumnName), o => o.ScoreColumnName = "Anomaly");
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.PredictedLabelColumnName), o => o.PredictedLabelColumnName = "IsAnomaly");
+        detector.Compare(nameof(VaeAnomalyDetectorEstimator.Options.ThresholdPercentile), o => o.ThresholdPercentile = 90, (before, after) =>
+            Assert.True(((VaeAnomalyDetectorTransformer)after.Model).Threshold > ((VaeAnomalyDetectorTransformer)before.Model).Threshold));
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.ImportanceSamples), o => o.ImportanceSamples = 2);
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.Seed), o => o.Seed = 5);
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.UseLatentMean), o => o.UseLatentMean = true);
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.NoiseColumnName), o => o.NoiseColumnName = nameof(PixelRow.Noise));
+        detector.Compare(nameof(VaeAnomalyDetectorEstimator.Options.BatchSize), o => o.BatchSize = 1, MoreRuns);
+    }
+
+    private static void Clip(List<OptionCase> cases)
+    {
+        var motion = TestModels.Input("tower_motion.onnx", "features");
+        var music = TestModels.Input("tower_music.onnx", "features");
+        var towers = Enumerable.Range(0, 3).Select(i => new TowerRow { A = motion.FloatRow(i), B = music.FloatRow(i), AltA = motion.FloatRow(2 - i), AltB = music.FloatRow(2 - i) }).ToArray();
+        string towerA = TestModels.Path("tower_motion.onnx"), towerB = TestModels.Path("tower_music.onnx");
+        var dual = new CaseList<DualEncoderEstimator.Options>(new(
+            () => new() { ModelBytes = Bytes(towerA), ModelBytesB = Bytes(towerB) },
+            ml => Load(ml, towers, (nameof(TowerRow.A), 12), (nameof(TowerRow.B), 20), (nameof(TowerRow.AltA), 12), (nameof(TowerRow.AltB), 20)),
+            (ml, o, data) => ml.Transforms.EncodeDual(o).Fit(data)), cases);
+        Execution(dual, towerA);
+        dual.Throws<ArgumentOutOfRangeException>(nameof(DualEncoderEstimator.Options.ModelFileB), o => o.ModelFileB = towerB);
+        dual.Throws<FormatException>(nameof(DualEncoderEstimator.Options.ModelBytesB), o => o.ModelBytesB = s_garbage, "B");
+        dual.Differs(nameof(DualEncoderEstimator.Options.ColumnNameA), o => o.ColumnNameA = nameof(TowerRow.AltA));
+        dual.Differs(nameof(DualEncoderEstimator.Options.ColumnNameB), o => o.ColumnNameB = nameof(TowerRow.AltB));
+        dual.Differs(nameof(DualEncoderEstimator.Options.OutputColumnNameA), o => o.OutputColumnNameA = "MotionEmbedding");
+        dual.Differs(nameof(DualEncoderEstimator.Options.OutputColumnNameB), o => o.OutputColumnNameB = "MusicEmbedding");
+        dual.Differs(nameof(DualEncoderEstimator.Options.SimilarityColumnName), o => o.SimilarityColumnName = "Match");
+        dual.Throws<ArgumentOutOfRangeException>(nameof(DualEncoderEstimator.Options.InputTensorNameA), o => o.InputTensorNameA = "nope");
+        dual.Throws<ArgumentOutOfRangeException>(nameof(DualEncoderEstimator.Options.InputTensorNameB), o => o.InputTensorNameB = "nope");
+        dual.Throws<ArgumentOutOfRangeException>(nameof(DualEncoderEstimator.Options.OutputTensorNameA), o => o.OutputTensorNameA = "nope");
+        dual.Throws<ArgumentOutOfRangeException>(nameof(DualEncoderEstimator.Options.OutputTensorNameB), o => o.OutputTensorNameB = "nope");
+        dual.Differs(nameof(DualEncoderEstimator.Options.LogitScale), o => o.LogitScale = 2);
+        dual.Differs(nameof(DualEncoderEstimator.Options.Normalize), o => o.Normalize = false);
+        dual.Compare(nameof(DualEncoderEstimator.Options.BatchSize), o => o.BatchSize = 1, MoreRuns);
+
+        var a = OptionRows.Random(4, 6, seed: 14, scale: 2, offset: -1);
+        var b = OptionRows.Random(4, 6, seed: 15, scale: 2, offset: -1);
+        var pairs = a.Select((v, i) => new PairRow { A = v, B = b[i], Alt = a[3 - i] }).ToArray();
+        var similarity = new CaseList<EmbeddingSimilarityEstimator.Options>(new(
+            () => new(),
+            ml => Load(ml, pairs, (nameof(PairRow.A), 6), (nameof(PairRow.B), 6), (nameof(PairRow.Alt), 6)),
+            (ml, o, data) => ml.Transforms.ComputeEmbeddingSimilarity(o).Fit(data)), cases);
+        similarity.Differs(nameof(EmbeddingSimilarityEstimator.Options.ColumnNameA), o => o.ColumnNameA = nameof(PairRow.Alt));
+        similarity.Differs(nameof(EmbeddingSimilarityEstimator.Options.ColumnNameB), o => o.ColumnNameB = nameof(PairRow.Alt));
+        similarity.Differs(nameof(EmbeddingSimilarityEstimator.Options.OutputColumnName), o => o.OutputColumnName = "Cosine");
+        similarity.Differs(nameof(EmbeddingSimilarityEstimator.Options.LogitScale), o => o.LogitScale = 3);
+        similarity.Differs(nameof(EmbeddingSimilarityEstimator.Options.ManifestFile), o => o.ManifestFile = RepoPaths.Model("clip-fashion-image.json"));
+
+        var index = OptionRows.Random(20, 6, seed: 16, scale: 2, offset: -1);
+        var indexRows = index.Select((v, i) => new EmbeddingRow { Embedding = v, Alt = index[19 - i], Key = $"item{i}" }).ToArray();
+        var queries = OptionRows.Random(4, 6, seed: 17, scale: 2, offset: -1);
+        var queryRows = queries.Select((v, i) => new EmbeddingRow { Embedding = v, Alt = queries[3 - i], Key = $"query{i}" }).ToArray();
+        var retrieval = new CaseList<EmbeddingRetrievalEstimator.Options>(new(
+            () => new() { InputColumnName = nameof(EmbeddingRow.Embedding), TopK = 3 },
+            ml => Load(ml, queryRows, (nameof(EmbeddingRow.Embedding), 6), (nameof(EmbeddingRow.Alt), 6)),
+            (ml, o, _) => ml.Transforms.RetrieveNearestEmbeddings(o).Fit(Load(ml, indexRows, (nameof(EmbeddingRow.Embedding), 6), (nameof(EmbeddingRow.Alt), 6)))), cases);
+        retrieval.Differs(nameof(EmbeddingRetrievalEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(EmbeddingRow.Alt), setup: o => o.IndexColumnName = nameof(EmbeddingRow.Embedding));
+        retrieval.Differs(nameof(EmbeddingRetrievalEstimator.Options.IndexColumnName), o => o.IndexColumnName = nameof(EmbeddingRow.Alt));
+        retrieval.Differs(nameof(EmbeddingRetrievalEstimator.Options.IndexKeyColumnName), o => o.IndexKeyColumnName = nameof(EmbeddingRow.Key));
+        retrieval.Differs(nameof(EmbeddingRetrievalEstimator.Options.TopK), o => o.TopK = 2);
+        retrieval.Differs(nameof(EmbeddingRetrievalEstimator.Options.IndicesColumnName), o => o.IndicesColumnName = "Rows");
+        retrieval.Differs(nameof(EmbeddingRetrievalEstimator.Options.ScoresColumnName), o => o.ScoresColumnName = "Cosines");
+        retrieval.Differs(nameof(EmbeddingRetrievalEstimator.Options.KeysColumnName), o => o.KeysColumnName = "Names", setup: o => o.IndexKeyColumnName = nameof(EmbeddingRow.Key));
+        retrieval.Throws<ArgumentOutOfRangeException>(nameof(EmbeddingRetrievalEstimator.Options.BatchSize), o => o.BatchSize = 0);
+
+        var embeddings = OptionRows.Random(4, 16, seed: 18, scale: 2, offset: -1);
+        var embeddingRows = embeddings.Select((v, i) => new EmbeddingRow { Embedding = v, Alt = embeddings[3 - i] }).ToArray();
+        string textModel = Path.Combine(s_text, "bert_like.onnx");
+        var zeroShot = new CaseList<ZeroShotClassifierEstimator.Options>(new(
+            () => new()
+            {
+                ModelBytes = Bytes(textModel),
+                VocabFile = Path.Combine(s_text, "bert_like_vocab.txt"),
+                Labels = new[] { "cat", "dog", "fish" },
+                Templates = new[] { "a photo of a {}.", "the {} sat on the mat" },
+                LogitScale = 10f,
+                InputColumnName = nameof(EmbeddingRow.Embedding),
+            },
+            ml => Load(ml, embeddingRows, (nameof(EmbeddingRow.Embedding), 16), (nameof(EmbeddingRow.Alt), 16)),
+            (ml, o, data) => ml.Transforms.ClassifyZeroShot(o).Fit(data)), cases);
+        Execution(zeroShot, textModel, sessions: false);
+        zeroShot.Throws<NotSupportedException>(nameof(ZeroShotClassifierEstimator.Options.ManifestFile), o => o.ManifestFile = Path.Combine(s_vae, "tiny_vae_encoder.json"), "family");
+        zeroShot.Throws<ArgumentOutOfRangeException>(nameof(ZeroShotClassifierEstimator.Options.VocabFile), o => o.VocabFile = Path.Combine(s_text, "bert_like_vocab_too_big.txt"));
+        zeroShot.Differs(nameof(ZeroShotClassifierEstimator.Options.Labels), o => o.Labels = new[] { "bird", "frog", "cow" });
+        zeroShot.Differs(nameof(ZeroShotClassifierEstimator.Options.ClassNames), o => o.ClassNames = new[] { "bird", "frog", "cow" });
+        zeroShot.Differs(nameof(ZeroShotClassifierEstimator.Options.Templates), o => o.Templates = new[] { "{}" });
+        zeroShot.Differs(nameof(ZeroShotClassifierEstimator.Options.LogitScale), o => o.LogitScale = 1f);
+        zeroShot.Differs(nameof(ZeroShotClassifierEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(EmbeddingRow.Alt));
+        zeroShot.Differs(nameof(ZeroShotClassifierEstimator.Options.ScoreColumnName), o => o.ScoreColumnName = "Probabilities");
+        zeroShot.Differs(nameof(ZeroShotClassifierEstimator.Options.PredictedLabelColumnName), o => o.PredictedLabelColumnName = "Label");
+        zeroShot.Throws<ArgumentOutOfRangeException>(nameof(ZeroShotClassifierEstimator.Options.BatchSize), o => o.BatchSize = 0);
+    }
+}
