@@ -48,7 +48,7 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
         Names = options;
         var settings = options.ExecutionSettings;
         byte[] bytesA = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string nameA);
-        byte[] bytesB = OnnxModel.ReadBytes(options.ModelFileB, options.ModelBytesB, out string nameB);
+        byte[] bytesB = OnnxModel.ReadBytes(options.ModelFileB, options.ModelBytesB, out string nameB, nameof(options.ModelFileB));
         _modelA = OnnxModel.Create(_host, bytesA, nameA, settings, fromSavedModel: false);
         try
         {
@@ -277,8 +277,8 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
                 ? model.InputMetadata.Keys.Single()
                 : ThrowHelper.BadOption<string>($"InputTensorName{side}", $"Tower {side} ({model.Name}) has {model.InputMetadata.Count} inputs ({string.Join(", ", model.InputMetadata.Keys)}): a tower takes one vector; name it with InputTensorName{side}."));
             string output = outputTensor ?? model.OutputMetadata.Keys.First();
-            var inputs = OnnxBindings.Bind(model.InputMetadata, new[] { column }, new[] { input }, model.Name, isInput: true);
-            var outputs = OnnxBindings.Bind(model.OutputMetadata, new[] { outputColumn }, new[] { output }, model.Name, isInput: false);
+            var inputs = OnnxBindings.Bind(model.InputMetadata, new[] { column }, new[] { input }, model.Name, isInput: true, $"InputTensorName{side}");
+            var outputs = OnnxBindings.Bind(model.OutputMetadata, new[] { outputColumn }, new[] { output }, model.Name, isInput: false, $"OutputTensorName{side}");
             if (outputs[0].Tensor.ItemType != NumberDataViewType.Single)
             {
                 ThrowHelper.InvalidOperation($"Tower {side} ({model.Name}) gives its embedding '{output}' as {outputs[0].Tensor.TypeText}; a dual encoder needs float32.");

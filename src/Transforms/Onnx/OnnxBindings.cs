@@ -9,7 +9,7 @@ namespace MlNotes.Transforms.Onnx;
 /// <summary>Pairs columns with graph tensors, checks columns against them, and stores the pairs in a model zip.</summary>
 internal static class OnnxBindings
 {
-    public static OnnxColumnBinding[] Bind(IReadOnlyDictionary<string, NodeMetadata> graph, IReadOnlyList<string>? columns, IReadOnlyList<string>? tensors, string modelName, bool isInput)
+    public static OnnxColumnBinding[] Bind(IReadOnlyDictionary<string, NodeMetadata> graph, IReadOnlyList<string>? columns, IReadOnlyList<string>? tensors, string modelName, bool isInput, string? tensorOption = null)
     {
         string role = isInput ? "input" : "output";
         string prefix = isInput ? "Input" : "Output";
@@ -30,7 +30,7 @@ internal static class OnnxBindings
 
             if (!graph.TryGetValue(tensors[i], out var metadata))
             {
-                ThrowHelper.BadOption($"{prefix}TensorNames",
+                ThrowHelper.BadOption(tensorOption ?? $"{prefix}TensorNames",
                     $"The ONNX model {modelName} has no {role} named '{tensors[i]}' (its {role}s: {string.Join(", ", graph.Keys)}).");
             }
 

@@ -16,7 +16,7 @@ internal readonly record struct OnnxExecutionSettings(
     {
         if (!Enum.IsDefined(Provider))
         {
-            ThrowHelper.BadOption(nameof(Provider), $"Unknown execution provider {(int)Provider}.");
+            ThrowHelper.BadOption("ExecutionProvider", $"Unknown execution provider {(int)Provider}.");
         }
 
         if (GpuDeviceId < 0)
@@ -24,9 +24,14 @@ internal readonly record struct OnnxExecutionSettings(
             ThrowHelper.BadOption(nameof(GpuDeviceId), $"GpuDeviceId must be 0 or more, got {GpuDeviceId}.");
         }
 
-        if (IntraOpNumThreads < 0 || InterOpNumThreads < 0)
+        if (IntraOpNumThreads < 0)
         {
-            ThrowHelper.BadOption(nameof(IntraOpNumThreads), $"Thread counts must be 0 (the runtime's default) or more, got intra-op {IntraOpNumThreads}, inter-op {InterOpNumThreads}.");
+            ThrowHelper.BadOption(nameof(IntraOpNumThreads), $"IntraOpNumThreads must be 0 (the runtime's default) or more, got {IntraOpNumThreads}.");
+        }
+
+        if (InterOpNumThreads < 0)
+        {
+            ThrowHelper.BadOption(nameof(InterOpNumThreads), $"InterOpNumThreads must be 0 (the runtime's default) or more, got {InterOpNumThreads}.");
         }
     }
 }

@@ -83,12 +83,13 @@ internal sealed class OnnxModel : IDisposable
         return new OnnxModel(host, bytes, name, new SharedSession(session), new StrongBox<long>(), actual, settings, OwnerName(host));
     }
 
-    /// <summary>Reads the model named by a file path or given as bytes (exactly one of them).</summary>
-    public static byte[] ReadBytes(string? file, byte[]? bytes, out string name)
+    /// <summary>Reads the model named by a file path or given as bytes (exactly one of them); <paramref name="fileOption"/> names the file option in errors (its bytes option is the same name with Bytes for File).</summary>
+    public static byte[] ReadBytes(string? file, byte[]? bytes, out string name, string fileOption = "ModelFile")
     {
+        string bytesOption = fileOption.Replace("File", "Bytes", StringComparison.Ordinal);
         if (file != null && bytes != null)
         {
-            ThrowHelper.BadOption("ModelFile", "Give either ModelFile or ModelBytes, not both.");
+            ThrowHelper.BadOption(fileOption, $"Give either {fileOption} or {bytesOption}, not both.");
         }
 
         if (file != null)
@@ -104,7 +105,7 @@ internal sealed class OnnxModel : IDisposable
         }
 
         name = "";
-        return ThrowHelper.BadOption<byte[]>("ModelFile", "Give the ONNX model as ModelFile or ModelBytes.");
+        return ThrowHelper.BadOption<byte[]>(fileOption, $"Give the ONNX model as {fileOption} or {bytesOption}.");
     }
 
     /// <summary>Execution settings for a model being loaded: explicit load options, else the loading context's, else the CPU.</summary>

@@ -383,7 +383,7 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
             ThrowHelper.BadOption(option, $"Give the ONNX model as {option} or {option.Replace("File", "Bytes", StringComparison.Ordinal)}.");
         }
 
-        byte[] data = OnnxModel.ReadBytes(file, bytes, out string name);
+        byte[] data = OnnxModel.ReadBytes(file, bytes, out string name, option);
         var model = OnnxModel.Create(host, data, name, settings, fromSavedModel: false);
         try
         {

@@ -12,8 +12,10 @@ namespace MlNotes.Transforms.Tests.Options;
 /// <summary>A fitted model and the columns it added to its input (read with <see cref="OutputTable"/>).</summary>
 internal sealed record Outcome(ITransformer Model, List<OutputColumn> Columns)
 {
+    private string? _signature;
+
     /// <summary>Names, types, annotations and every value (Singles exactly), one text: equal texts are equal outputs.</summary>
-    public string Signature => string.Join("\n", Columns.Select(c =>
+    public string Signature => _signature ??= string.Join("\n", Columns.Select(c =>
         $"{c.Name}:{c.Type}:[{string.Join(",", c.SlotNames ?? Array.Empty<string>())}]:[{string.Join(",", c.KeyValues ?? Array.Empty<string>())}]:"
         + string.Join(";", c.Rows.Select(r => r.Texts != null ? string.Join(",", r.Texts) : string.Join(",", r.Numbers!.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))))));
 
@@ -38,8 +40,22 @@ internal sealed class Family<TOptions>
         _fit = fit;
     }
 
+    /// <summary>The fit of the plain defaults, made once per family: most cases compare against it (it keeps the file fast).</summary>
+    private Outcome? _baseline;
+
     /// <summary>Fits the default options, with <paramref name="setup"/> then <paramref name="change"/> applied, and reads the added columns.</summary>
     public Outcome Run(Action<TOptions>? setup = null, Action<TOptions>? change = null, Func<MLContext, IDataView>? input = null)
+    {
+        if (setup == null && change == null && input == null)
+        {
+            // The baseline's model is only read after this (Signature, RunCount, Sessions, settings), never run again.
+            return _baseline ??= Fit(null, null, null);
+        }
+
+        return Fit(setup, change, input);
+    }
+
+    private Outcome Fit(Action<TOptions>? setup, Action<TOptions>? change, Func<MLContext, IDataView>? input)
     {
         var ml = new MLContext(seed: 1);
         var options = _options();
