@@ -98,7 +98,7 @@ public sealed class OnnxTextEncoderEstimator : OnnxEstimatorBase<OnnxTextEncoder
         /// <summary>Lower-case before tokenizing. Default: the manifest's, or true.</summary>
         public bool? LowerCase { get; set; }
 
-        /// <summary>Class names of a classifier graph. Default: the manifest's labels.</summary>
+        /// <summary>Class names of a classifier graph. Default: the manifest's labels. Refused on a graph without a logits output.</summary>
         public string[]? ClassNames { get; set; }
 
         /// <summary>Graph input for the token ids. Default: the manifest's input_ids role, or "input_ids".</summary>

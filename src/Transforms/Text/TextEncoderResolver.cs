@@ -137,6 +137,10 @@ internal static class TextEncoderResolver
                 ThrowHelper.BadOption(nameof(o.ClassNames), $"The ONNX output '{logits}' of model {graph.Name} gives {count} classes, but there are {classes.Length} class names.");
             }
         }
+        else if (o.ClassNames != null)
+        {
+            ThrowHelper.BadOption(nameof(o.ClassNames), $"ClassNames name the classes of a logits output, and the ONNX model {graph.Name} has none: name it with LogitsTensorName, or leave ClassNames unset.");
+        }
 
         var tokenizer = manifest?.Tokenizer;
         var special = tokenizer?.SpecialTokens;

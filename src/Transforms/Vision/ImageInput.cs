@@ -75,7 +75,7 @@ internal sealed class ImageInput
         if (dims.Length != 4 || (dims[1] > 0 && dims[1] != channels) || (dims[2] > 0 && dims[2] != height) || (dims[3] > 0 && dims[3] != width))
         {
             ThrowHelper.InvalidOperation(
-                $"The ONNX input '{imageTensor}' of model {modelName} has shape [{string.Join(", ", dims)}], which does not take {channels} x {height} x {width} images (CHW).");
+                $"The ONNX input '{imageTensor}' of model {modelName} has shape [{string.Join(", ", dims)}], which does not take {channels} x {height} x {width} images (CHW): ImageChannels x ImageHeight x ImageWidth, from the options, else the manifest, else the graph.");
         }
 
         if (o.RawPixelChannels is int rawChannels && rawChannels != 1 && rawChannels != 3)
