@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -8,39 +9,95 @@ namespace MlNotes.Transforms.Vision;
 
 public sealed partial class OnnxImageClassifierTransformer
 {
-    /// <summary>One batch: images preprocessed straight into the input tensor, one run, then softmax and the rest per row.</summary>
+    private OutputColumn<Batch, ClassifierNeeds>[]? _columns;
+
+    /// <summary>What a batch computes for an added column.</summary>
+    [Flags]
+    private enum ClassifierNeeds
+    {
+        None = 0,
+        Logits = 1,
+        Probabilities = 2,
+        Label = 4,
+        TopK = 8,
+        Embedding = 16,
+    }
+
+    /// <summary>The added columns, in schema order: the one table the schema, the batch's work and the getters read.</summary>
+    private OutputColumn<Batch, ClassifierNeeds>[] Columns => _columns ??= CreateColumns();
+
+    internal DataViewSchema OutputColumnsSchema() => OutputColumns.Schema(Columns);
+
+    private OutputColumn<Batch, ClassifierNeeds>[] CreateColumns()
+    {
+        var c = Config;
+        var classes = ClassificationOutputs.Columns(c.ScoreColumnName, c.PredictedLabelColumnName, _classNames);
+        var columns = new List<OutputColumn<Batch, ClassifierNeeds>>
+        {
+            new(classes[0], ClassifierNeeds.Logits | ClassifierNeeds.Probabilities, (b, slot) => OutputColumns.Vector(() => b.Scores(slot()))),
+            new(classes[1], ClassifierNeeds.Logits | ClassifierNeeds.Label, (b, slot) => (ValueGetter<uint>)((ref uint dst) => dst = b.Label(slot()))),
+        };
+        if (c.TopK > 0)
+        {
+            const ClassifierNeeds topK = ClassifierNeeds.Logits | ClassifierNeeds.Probabilities | ClassifierNeeds.TopK;
+            columns.Add(new(new(TopKLabelsSuffix, new VectorDataViewType(TextDataViewType.Instance, c.TopK)), topK, (b, slot) => b.TopKLabelsGetter(slot)));
+            columns.Add(new(new(TopKScoresSuffix, new VectorDataViewType(NumberDataViewType.Single, c.TopK)), topK, (b, slot) => b.TopKScoresGetter(slot)));
+        }
+
+        if (c.EmbeddingColumnName != null && c.EmbeddingTensorName != null)
+        {
+            columns.Add(new(new(c.EmbeddingColumnName, new VectorDataViewType(NumberDataViewType.Single, _outputs[1].Tensor.RowElements)),
+                ClassifierNeeds.Embedding, (b, slot) => OutputColumns.Vector(() => b.Embedding(slot()))));
+        }
+
+        if (c.ErrorColumnName != null)
+        {
+            columns.Add(new(new(c.ErrorColumnName, BooleanDataViewType.Instance), ClassifierNeeds.None, (b, slot) => (ValueGetter<bool>)((ref bool dst) => dst = b.Failed(slot()))));
+        }
+
+        return columns.ToArray();
+    }
+
+    /// <summary>
+    /// One batch: images preprocessed straight into the input tensor, one run, then each row's probabilities, label and top-k
+    /// computed once in <see cref="Run"/> (for the active columns only); the getters copy them out.
+    /// </summary>
     private sealed class Batch : IBatch
     {
         private readonly OnnxImageClassifierTransformer _parent;
         private readonly OnnxBatch _onnx;
         private readonly ImageSlotFiller _images;
-        private readonly bool[] _activeOutputs;
+        private readonly ClassifierNeeds _needs;
+        private readonly int _classes;
+        private readonly int _k;
         private readonly bool[] _failed;
-        private readonly int _embeddingIndex;
-        private readonly int _errorIndex;
-        private readonly bool _hasTopK;
         private readonly float[] _probabilities;
-        private readonly int[] _order;
-        private int _fillingSlot;
+        private readonly uint[] _labels;
+        private readonly int[] _topK;
+        private float[]? _nans;
 
         public Batch(OnnxImageClassifierTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
         {
             _parent = parent;
             var c = parent.Config;
-            _activeOutputs = activeOutputs;
+            var columns = parent.Columns;
+            for (int i = 0; i < columns.Length; i++)
+            {
+                _needs |= activeOutputs[i] ? columns[i].Needs : ClassifierNeeds.None;
+            }
+
+            _classes = c.ClassNames.Length;
+            _k = c.TopK;
             _failed = new bool[capacity];
+            _probabilities = new float[Want(ClassifierNeeds.Probabilities) ? capacity * _classes : 0];
+            _labels = new uint[capacity];
+            _topK = new int[Want(ClassifierNeeds.TopK) ? capacity * _k : 0];
             _images = parent._input.MakeFiller(source, c.Preprocessing, c.ErrorColumnName != null);
-            _hasTopK = c.TopK > 0;
-            int next = 2 + (_hasTopK ? 2 : 0);
-            _embeddingIndex = c.EmbeddingColumnName != null ? next++ : -1;
-            _errorIndex = c.ErrorColumnName != null ? next : -1;
-            bool needLogits = activeOutputs[0] || activeOutputs[1] || (_hasTopK && (activeOutputs[2] || activeOutputs[3]));
-            bool needEmbedding = _embeddingIndex >= 0 && activeOutputs[_embeddingIndex];
-            var onnxActive = parent._outputs.Length == 2 ? new[] { needLogits, needEmbedding } : new[] { needLogits };
+            bool logits = Want(ClassifierNeeds.Logits), embedding = Want(ClassifierNeeds.Embedding);
+            var onnxActive = parent._outputs.Length == 2 ? new[] { logits, embedding } : new[] { logits };
             var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
+            // Last: nothing after it may throw, or its session reference would never be released.
             _onnx = new OnnxBatch(parent._model, new[] { input }, parent._outputs, onnxActive, capacity);
-            _probabilities = new float[c.ClassNames.Length];
-            _order = new int[c.ClassNames.Length];
         }
 
         public int Capacity => _onnx.Capacity;
@@ -49,131 +106,127 @@ public sealed partial class OnnxImageClassifierTransformer
 
         public void Clear() => _onnx.Clear();
 
-        public void Add(long position)
+        public void Add(long position) => _onnx.Add(position, _onnx.Count);
+
+        public void Run()
         {
-            _fillingSlot = _onnx.Count;
-            _onnx.Add(position);
+            _onnx.Run();
+            if (!Want(ClassifierNeeds.Logits))
+            {
+                return;
+            }
+
+            for (int s = 0; s < Count; s++)
+            {
+                if (_failed[s])
+                {
+                    if (Want(ClassifierNeeds.Probabilities))
+                    {
+                        _probabilities.AsSpan(s * _classes, _classes).Fill(float.NaN);
+                    }
+
+                    _labels[s] = 0;
+                    continue;
+                }
+
+                var logits = _onnx.OutputRow<float>(0, s);
+                if (Want(ClassifierNeeds.Probabilities))
+                {
+                    ClassificationOutputs.Softmax(logits, _probabilities.AsSpan(s * _classes, _classes));
+                }
+
+                if (Want(ClassifierNeeds.Label))
+                {
+                    _labels[s] = ClassificationOutputs.PredictedKey(logits);
+                }
+
+                if (Want(ClassifierNeeds.TopK))
+                {
+                    Rank(_probabilities.AsSpan(s * _classes, _classes), _topK.AsSpan(s * _k, _k));
+                }
+            }
         }
 
-        public void Run() => _onnx.Run();
-
-        public Delegate GetGetter(int outputIndex, Func<int> slot)
-        {
-            if (outputIndex == 0)
-            {
-                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
-                {
-                    int s = slot();
-                    var editor = VBufferEditor.Create(ref dst, _probabilities.Length);
-                    Softmax(s, editor.Values);
-                    dst = editor.Commit();
-                });
-            }
-
-            if (outputIndex == 1)
-            {
-                return (ValueGetter<uint>)((ref uint dst) =>
-                {
-                    int s = slot();
-                    dst = _failed[s] ? 0 : ClassificationOutputs.PredictedKey(_onnx.OutputRow<float>(0, s));
-                });
-            }
-
-            if (_hasTopK && outputIndex == 2)
-            {
-                int k = _parent.Config.TopK;
-                return (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> dst) =>
-                {
-                    int s = slot();
-                    var editor = VBufferEditor.Create(ref dst, k);
-                    Rank(s);
-                    for (int i = 0; i < k; i++)
-                    {
-                        editor.Values[i] = _failed[s] ? ReadOnlyMemory<char>.Empty : _parent._classNames[_order[i]];
-                    }
-
-                    dst = editor.Commit();
-                });
-            }
-
-            if (_hasTopK && outputIndex == 3)
-            {
-                int k = _parent.Config.TopK;
-                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
-                {
-                    int s = slot();
-                    var editor = VBufferEditor.Create(ref dst, k);
-                    Rank(s);
-                    for (int i = 0; i < k; i++)
-                    {
-                        editor.Values[i] = _failed[s] ? float.NaN : _probabilities[_order[i]];
-                    }
-
-                    dst = editor.Commit();
-                });
-            }
-
-            if (outputIndex == _embeddingIndex)
-            {
-                int size = _parent._outputs[1].Tensor.RowElements;
-                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
-                {
-                    int s = slot();
-                    var editor = VBufferEditor.Create(ref dst, size);
-                    if (_failed[s])
-                    {
-                        editor.Values.Fill(float.NaN);
-                    }
-                    else
-                    {
-                        _onnx.OutputRow<float>(1, s).CopyTo(editor.Values);
-                    }
-
-                    dst = editor.Commit();
-                });
-            }
-
-            if (outputIndex == _errorIndex)
-            {
-                return (ValueGetter<bool>)((ref bool dst) => dst = _failed[slot()]);
-            }
-
-            throw new InvalidOperationException($"No output {outputIndex}.");
-        }
+        public Delegate GetGetter(int outputIndex, Func<int> slot) => _parent.Columns[outputIndex].Getter(this, slot);
 
         public void Dispose() => _onnx.Dispose();
 
-        private void Fill(Span<float> destination, long position)
+        public ReadOnlySpan<float> Scores(int slot) => _probabilities.AsSpan(slot * _classes, _classes);
+
+        public uint Label(int slot) => _labels[slot];
+
+        public bool Failed(int slot) => _failed[slot];
+
+        public ReadOnlySpan<float> Embedding(int slot)
+            => _failed[slot] ? NaNs(_parent._outputs[1].Tensor.RowElements) : _onnx.OutputRow<float>(1, slot);
+
+        public ValueGetter<VBuffer<ReadOnlyMemory<char>>> TopKLabelsGetter(Func<int> slot) => (ref VBuffer<ReadOnlyMemory<char>> dst) =>
+        {
+            int s = slot();
+            var editor = VBufferEditor.Create(ref dst, _k);
+            for (int i = 0; i < _k; i++)
+            {
+                editor.Values[i] = _failed[s] ? ReadOnlyMemory<char>.Empty : _parent._classNames[_topK[(s * _k) + i]];
+            }
+
+            dst = editor.Commit();
+        };
+
+        public ValueGetter<VBuffer<float>> TopKScoresGetter(Func<int> slot) => (ref VBuffer<float> dst) =>
+        {
+            int s = slot();
+            var editor = VBufferEditor.Create(ref dst, _k);
+            for (int i = 0; i < _k; i++)
+            {
+                editor.Values[i] = _failed[s] ? float.NaN : _probabilities[(s * _classes) + _topK[(s * _k) + i]];
+            }
+
+            dst = editor.Commit();
+        };
+
+        private bool Want(ClassifierNeeds needs) => (_needs & needs) != 0;
+
+        private void Fill(Span<float> destination, long position, int slot)
         {
             bool read = _images.TryFill(destination, position);
-            _failed[_fillingSlot] = !read;
+            _failed[slot] = !read;
             if (!read)
             {
                 Interlocked.Increment(ref _parent._errorCount);
             }
         }
 
-        private void Softmax(int slot, Span<float> destination)
+        private ReadOnlySpan<float> NaNs(int length)
         {
-            if (_failed[slot])
+            if (_nans == null)
             {
-                destination.Fill(float.NaN);
-                return;
+                _nans = new float[length];
+                Array.Fill(_nans, float.NaN);
             }
 
-            ClassificationOutputs.Softmax(_onnx.OutputRow<float>(0, slot), destination);
+            return _nans;
         }
 
-        private void Rank(int slot)
+        // The k best classes, highest probability first; ties keep the lower class index first (all-NaN rows: index order).
+        private static void Rank(ReadOnlySpan<float> probabilities, Span<int> top)
         {
-            Softmax(slot, _probabilities);
-            for (int i = 0; i < _order.Length; i++)
+            int count = 0;
+            for (int i = 0; i < probabilities.Length; i++)
             {
-                _order[i] = i;
-            }
+                if (count == top.Length && !(probabilities[i].CompareTo(probabilities[top[count - 1]]) > 0))
+                {
+                    continue;
+                }
 
-            // Highest first; ties keep the lower class index first.
-            Array.Sort(_order, (a, b) => _probabilities[b] != _probabilities[a] ? _probabilities[b].CompareTo(_probabilities[a]) : a.CompareTo(b));
+                int at = count < top.Length ? count++ : count - 1;
+                while (at > 0 && probabilities[i].CompareTo(probabilities[top[at - 1]]) > 0)
+                {
+                    top[at] = top[at - 1];
+                    at--;
+                }
+
+                top[at] = i;
+            }
         }
     }
 }

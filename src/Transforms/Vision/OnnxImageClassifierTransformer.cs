@@ -143,30 +143,6 @@ public sealed partial class OnnxImageClassifierTransformer : ITransformer, IDisp
 
     void IBatchedMapper.ThrowIfDisposed() => _model.ThrowIfDisposed();
 
-    internal DataViewSchema OutputColumnsSchema()
-    {
-        var c = Config;
-        var builder = new DataViewSchema.Builder();
-        ClassificationOutputs.AddColumns(builder, c.ScoreColumnName, c.PredictedLabelColumnName, _classNames);
-        if (c.TopK > 0)
-        {
-            builder.AddColumn(TopKLabelsSuffix, new VectorDataViewType(TextDataViewType.Instance, c.TopK));
-            builder.AddColumn(TopKScoresSuffix, new VectorDataViewType(NumberDataViewType.Single, c.TopK));
-        }
-
-        if (c.EmbeddingColumnName != null && c.EmbeddingTensorName != null)
-        {
-            builder.AddColumn(c.EmbeddingColumnName, new VectorDataViewType(NumberDataViewType.Single, _outputs[1].Tensor.RowElements));
-        }
-
-        if (c.ErrorColumnName != null)
-        {
-            builder.AddColumn(c.ErrorColumnName, BooleanDataViewType.Instance);
-        }
-
-        return builder.ToSchema();
-    }
-
     private static ImageInput CreateInput(ImageClassifierConfig c)
         => new(c.InputColumnName, c.ImageFolder, c.ImagePathColumnName, c.Preprocessing, c.RawPixelWidth, c.RawPixelHeight, c.RawPixelChannels);
 

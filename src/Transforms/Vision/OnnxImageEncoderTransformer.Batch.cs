@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -8,22 +9,68 @@ namespace MlNotes.Transforms.Vision;
 
 public sealed partial class OnnxImageEncoderTransformer
 {
-    /// <summary>One batch: images preprocessed straight into the input tensor, one run, the embedding normalized per row.</summary>
+    private OutputColumn<Batch, EncoderNeeds>[]? _columns;
+
+    /// <summary>What a batch computes for an added column.</summary>
+    [Flags]
+    private enum EncoderNeeds
+    {
+        None = 0,
+        Embedding = 1,
+    }
+
+    /// <summary>The added columns, in schema order: the one table the schema, the batch's work and the getters read.</summary>
+    private OutputColumn<Batch, EncoderNeeds>[] Columns => _columns ??= CreateColumns();
+
+    internal DataViewSchema OutputColumnsSchema() => OutputColumns.Schema(Columns);
+
+    private OutputColumn<Batch, EncoderNeeds>[] CreateColumns()
+    {
+        var columns = new List<OutputColumn<Batch, EncoderNeeds>>
+        {
+            new(new(Config.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, EmbeddingSize)), EncoderNeeds.Embedding,
+                (b, slot) => OutputColumns.Vector(() => b.Embedding(slot()))),
+        };
+        if (Config.ErrorColumnName != null)
+        {
+            columns.Add(new(new(Config.ErrorColumnName, BooleanDataViewType.Instance), EncoderNeeds.None, (b, slot) => (ValueGetter<bool>)((ref bool dst) => dst = b.Failed(slot()))));
+        }
+
+        return columns.ToArray();
+    }
+
+    /// <summary>
+    /// One batch: images preprocessed straight into the input tensor, one run, then each row's embedding (normalized when asked,
+    /// NaN for an unreadable image) computed once in <see cref="Run"/>; the getter copies it out.
+    /// </summary>
     private sealed class Batch : IBatch
     {
         private readonly OnnxImageEncoderTransformer _parent;
         private readonly OnnxBatch _onnx;
         private readonly ImageSlotFiller _images;
         private readonly bool[] _failed;
-        private int _fillingSlot;
+        private readonly bool _wantEmbedding;
+        private readonly int _size;
+        private readonly float[] _embeddings;
 
         public Batch(OnnxImageEncoderTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
         {
             _parent = parent;
+            var columns = parent.Columns;
+            var needs = EncoderNeeds.None;
+            for (int i = 0; i < columns.Length; i++)
+            {
+                needs |= activeOutputs[i] ? columns[i].Needs : EncoderNeeds.None;
+            }
+
+            _wantEmbedding = (needs & EncoderNeeds.Embedding) != 0;
+            _size = parent.EmbeddingSize;
+            _embeddings = new float[_wantEmbedding ? capacity * _size : 0];
             _failed = new bool[capacity];
             _images = parent._input.MakeFiller(source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null);
             var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
-            _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._embedding }, new[] { activeOutputs[0] }, capacity);
+            // Last: nothing after it may throw, or its session reference would never be released.
+            _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._embedding }, new[] { _wantEmbedding }, capacity);
         }
 
         public int Capacity => _onnx.Capacity;
@@ -32,55 +79,46 @@ public sealed partial class OnnxImageEncoderTransformer
 
         public void Clear() => _onnx.Clear();
 
-        public void Add(long position)
-        {
-            _fillingSlot = _onnx.Count;
-            _onnx.Add(position);
-        }
+        public void Add(long position) => _onnx.Add(position, _onnx.Count);
 
-        public void Run() => _onnx.Run();
-
-        public Delegate GetGetter(int outputIndex, Func<int> slot)
+        public void Run()
         {
-            if (outputIndex == 0)
+            _onnx.Run();
+            if (!_wantEmbedding)
             {
-                int size = _parent.EmbeddingSize;
-                bool normalize = _parent.Config.Normalize;
-                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                return;
+            }
+
+            bool normalize = _parent.Config.Normalize;
+            for (int s = 0; s < Count; s++)
+            {
+                var row = _embeddings.AsSpan(s * _size, _size);
+                if (_failed[s])
                 {
-                    int s = slot();
-                    var editor = VBufferEditor.Create(ref dst, size);
-                    if (_failed[s])
-                    {
-                        editor.Values.Fill(float.NaN);
-                    }
-                    else
-                    {
-                        _onnx.OutputRow<float>(0, s).CopyTo(editor.Values);
-                        if (normalize)
-                        {
-                            EmbeddingMath.Normalize(editor.Values);
-                        }
-                    }
+                    row.Fill(float.NaN);
+                    continue;
+                }
 
-                    dst = editor.Commit();
-                });
+                _onnx.OutputRow<float>(0, s).CopyTo(row);
+                if (normalize)
+                {
+                    EmbeddingMath.Normalize(row);
+                }
             }
-
-            if (outputIndex == 1 && _parent.Config.ErrorColumnName != null)
-            {
-                return (ValueGetter<bool>)((ref bool dst) => dst = _failed[slot()]);
-            }
-
-            throw new InvalidOperationException($"No output {outputIndex}.");
         }
+
+        public Delegate GetGetter(int outputIndex, Func<int> slot) => _parent.Columns[outputIndex].Getter(this, slot);
 
         public void Dispose() => _onnx.Dispose();
 
-        private void Fill(Span<float> destination, long position)
+        public ReadOnlySpan<float> Embedding(int slot) => _embeddings.AsSpan(slot * _size, _size);
+
+        public bool Failed(int slot) => _failed[slot];
+
+        private void Fill(Span<float> destination, long position, int slot)
         {
             bool read = _images.TryFill(destination, position);
-            _failed[_fillingSlot] = !read;
+            _failed[slot] = !read;
             if (!read)
             {
                 Interlocked.Increment(ref _parent._errorCount);

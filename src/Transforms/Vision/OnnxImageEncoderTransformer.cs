@@ -132,18 +132,6 @@ public sealed partial class OnnxImageEncoderTransformer : ITransformer, IDisposa
 
     void IBatchedMapper.ThrowIfDisposed() => _model.ThrowIfDisposed();
 
-    internal DataViewSchema OutputColumnsSchema()
-    {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumn(Config.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, EmbeddingSize));
-        if (Config.ErrorColumnName != null)
-        {
-            builder.AddColumn(Config.ErrorColumnName, BooleanDataViewType.Instance);
-        }
-
-        return builder.ToSchema();
-    }
-
     private static ImageEncoderConfig Resolve(OnnxImageEncoderEstimator.Options o, ModelManifest? manifest, OnnxModel model)
     {
         string imageTensor = ImageInput.ResolveImageTensor(o, manifest, model);
