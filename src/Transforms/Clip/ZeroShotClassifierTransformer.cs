@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -139,6 +140,7 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
     {
         private readonly ZeroShotClassifierTransformer _parent;
         private readonly int _input;
+        private readonly ConditionalWeakTable<DataViewRow, RowScores> _rows = new();
 
         public Mapper(ZeroShotClassifierTransformer parent, DataViewSchema inputSchema)
             : base(parent.Host.Register(nameof(Mapper)), inputSchema, parent)
@@ -159,11 +161,7 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
         }
 
         protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
-        {
-            var builder = new DataViewSchema.Builder();
-            ClassificationOutputs.AddColumns(builder, _parent._scoreColumn, _parent._predictedLabelColumn, _parent._labels.Select(l => l.AsMemory()).ToArray());
-            return builder.ToSchema().Select(c => new DataViewSchema.DetachedColumn(c)).ToArray();
-        }
+            => ClassificationOutputs.Columns(_parent._scoreColumn, _parent._predictedLabelColumn, _parent._labels.Select(l => l.AsMemory()).ToArray());
 
         protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
             => column => column == _input && (activeOutput(0) || activeOutput(1));
@@ -173,26 +171,23 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
         protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer)
         {
             disposer = null!;
-            var row = new RowScores(_parent, input, _input);
+            // One per input row (cursor), shared by its Score and PredictedLabel getters: each row is scored once.
+            var row = _rows.GetValue(input, r => new RowScores(_parent, r, _input));
             if (iinfo == 0)
             {
                 return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
                 {
-                    var probabilities = row.Get();
+                    var probabilities = row.Probabilities();
                     var editor = VBufferEditor.Create(ref dst, probabilities.Length);
                     probabilities.CopyTo(editor.Values);
                     dst = editor.Commit();
                 });
             }
 
-            return (ValueGetter<uint>)((ref uint dst) =>
-            {
-                var probabilities = row.Get();
-                dst = float.IsNaN(probabilities[0]) ? 0 : (uint)TensorPrimitives.IndexOfMax(probabilities) + 1;
-            });
+            return (ValueGetter<uint>)((ref uint dst) => dst = row.Label());
         }
 
-        /// <summary>The current row's probabilities, computed once per row.</summary>
+        /// <summary>The current row's probabilities and label, computed once per row whichever getters ask.</summary>
         private sealed class RowScores
         {
             private readonly ZeroShotClassifierTransformer _parent;
@@ -203,6 +198,7 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
             private readonly float[] _probabilities;
             private VBuffer<float> _buffer;
             private long _position = -1;
+            private uint _label;
 
             public RowScores(ZeroShotClassifierTransformer parent, DataViewRow input, int column)
             {
@@ -214,11 +210,23 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
                 _probabilities = new float[parent._labels.Length];
             }
 
-            public float[] Get()
+            public float[] Probabilities()
+            {
+                Compute();
+                return _probabilities;
+            }
+
+            public uint Label()
+            {
+                Compute();
+                return _label;
+            }
+
+            private void Compute()
             {
                 if (_position == _input.Position)
                 {
-                    return _probabilities;
+                    return;
                 }
 
                 _get(ref _buffer);
@@ -228,7 +236,8 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
                 {
                     // A NaN embedding (an unreadable image with ContinueOnError) gives NaN scores and a missing label.
                     Array.Fill(_probabilities, float.NaN);
-                    return _probabilities;
+                    _label = 0;
+                    return;
                 }
 
                 EmbeddingMath.Normalize(_embedding);
@@ -239,7 +248,7 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
                 }
 
                 ClassificationOutputs.Softmax(_logits, _probabilities);
-                return _probabilities;
+                _label = float.IsNaN(_probabilities[0]) ? 0 : (uint)TensorPrimitives.IndexOfMax(_probabilities) + 1;
             }
         }
     }

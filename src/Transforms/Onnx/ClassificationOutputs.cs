@@ -14,16 +14,28 @@ internal static class ClassificationOutputs
 {
     public static void AddColumns(DataViewSchema.Builder builder, string scoreColumn, string labelColumn, ReadOnlyMemory<char>[] classNames)
     {
+        foreach (var column in Columns(scoreColumn, labelColumn, classNames))
+        {
+            builder.AddColumn(column.Name, column.Type, column.Annotations);
+        }
+    }
+
+    /// <summary>The <c>Score</c> and <c>PredictedLabel</c> columns, in that order, with their annotations.</summary>
+    public static DataViewSchema.DetachedColumn[] Columns(string scoreColumn, string labelColumn, ReadOnlyMemory<char>[] classNames)
+    {
         int classes = classNames.Length;
         ValueGetter<VBuffer<ReadOnlyMemory<char>>> names = (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(classes, classNames.ToArray());
         var score = new DataViewSchema.Annotations.Builder();
         score.AddSlotNames(classes, names);
         score.Add(AnnotationUtils.Kinds.ScoreColumnKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreColumnKind.MulticlassClassification.AsMemory());
         score.Add(AnnotationUtils.Kinds.ScoreValueKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreValueKind.Score.AsMemory());
-        builder.AddColumn(scoreColumn, new VectorDataViewType(NumberDataViewType.Single, classes), score.ToAnnotations());
         var key = new DataViewSchema.Annotations.Builder();
         key.AddKeyValues(classes, TextDataViewType.Instance, names);
-        builder.AddColumn(labelColumn, new KeyDataViewType(typeof(uint), classes), key.ToAnnotations());
+        return new[]
+        {
+            new DataViewSchema.DetachedColumn(scoreColumn, new VectorDataViewType(NumberDataViewType.Single, classes), score.ToAnnotations()),
+            new DataViewSchema.DetachedColumn(labelColumn, new KeyDataViewType(typeof(uint), classes), key.ToAnnotations()),
+        };
     }
 
     /// <summary>Softmax with the maximum subtracted first, so large logits do not overflow.</summary>

@@ -96,9 +96,9 @@ internal sealed partial class OnnxBatch : IBatch
     private sealed class ComputedInputSlots<T> : InputSlots<T>
         where T : unmanaged
     {
-        private readonly RowFiller<T> _fill;
+        private readonly RowSlotFiller<T> _fill;
 
-        public ComputedInputSlots(OnnxColumnBinding binding, RowFiller<T> fill, int capacity)
+        public ComputedInputSlots(OnnxColumnBinding binding, RowSlotFiller<T> fill, int capacity)
             : base(binding, capacity)
         {
             if (binding.Tensor.RowElements <= 0)
@@ -113,7 +113,7 @@ internal sealed partial class OnnxBatch : IBatch
         {
             int offset = Offsets[slot];
             int length = Binding.Tensor.RowElements;
-            _fill(Data.AsSpan(offset, length), position);
+            _fill(Data.AsSpan(offset, length), position, row);
             Offsets[slot + 1] = offset + length;
         }
     }

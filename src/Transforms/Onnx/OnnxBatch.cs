@@ -27,7 +27,7 @@ internal sealed partial class OnnxBatch : IBatch
     private readonly OnnxModel.SessionLease _lease;
 
     /// <param name="model">The model whose session scores.</param>
-    /// <param name="inputs">One per graph input: from a column (<see cref="FromColumn"/>) or computed (<see cref="Computed{T}"/>).</param>
+    /// <param name="inputs">One per graph input: from a column (<see cref="FromColumn"/>) or computed (<see cref="Computed{T}(OnnxColumnBinding, RowFiller{T}, int)"/>).</param>
     /// <param name="outputs">The graph outputs the batch can compute.</param>
     /// <param name="activeOutputs">Per output: is it needed.</param>
     /// <param name="capacity">Rows per batch.</param>
@@ -72,6 +72,9 @@ internal sealed partial class OnnxBatch : IBatch
     /// <summary>Fills a computed input's row (its fixed length) for the source row at <paramref name="position"/>.</summary>
     public delegate void RowFiller<T>(Span<T> destination, long position);
 
+    /// <summary>Fills a computed input's row (its fixed length) for the source row at <paramref name="position"/>, the caller's row <paramref name="row"/> (as given to <see cref="Add(long, int)"/>).</summary>
+    public delegate void RowSlotFiller<T>(Span<T> destination, long position, int row);
+
     /// <summary>Fills a sequence input's row (<see cref="SequenceLength"/> values) for the caller's row <paramref name="row"/> (as given to <see cref="Add(long, int)"/>).</summary>
     public delegate void SequenceFiller<T>(Span<T> destination, int row);
 
@@ -95,6 +98,11 @@ internal sealed partial class OnnxBatch : IBatch
     /// <summary>A graph input of known row size whose rows <paramref name="fill"/> computes (preprocessed images, say).</summary>
     public static InputSlots Computed<T>(OnnxColumnBinding binding, RowFiller<T> fill, int capacity)
         where T : unmanaged
+        => new ComputedInputSlots<T>(binding, (destination, position, _) => fill(destination, position), capacity);
+
+    /// <summary>A graph input of known row size whose rows <paramref name="fill"/> computes, told the caller's row of <see cref="Add(long, int)"/>.</summary>
+    public static InputSlots Computed<T>(OnnxColumnBinding binding, RowSlotFiller<T> fill, int capacity)
+        where T : unmanaged
         => new ComputedInputSlots<T>(binding, fill, capacity);
 
     /// <summary>A graph input [batch, sequence] whose rows <paramref name="fill"/> computes at <see cref="SequenceLength"/> (token ids, masks).</summary>
@@ -116,7 +124,7 @@ internal sealed partial class OnnxBatch : IBatch
     /// <summary>Copies the source row's input columns into the next slot.</summary>
     public void Add(long position) => Add(position, -1);
 
-    /// <summary>Fills the next slot for the source row at <paramref name="position"/>; sequence inputs fill it from the caller's <paramref name="row"/>.</summary>
+    /// <summary>Fills the next slot for the source row at <paramref name="position"/>; sequence and computed inputs are told the caller's <paramref name="row"/>.</summary>
     public void Add(long position, int row)
     {
         int slot = Count;

@@ -20,10 +20,16 @@ public abstract class OnnxModelOptions
     /// <summary>Run on the CPU when <see cref="ExecutionProvider"/> is not available, instead of throwing <see cref="System.NotSupportedException"/>.</summary>
     public bool FallbackToCpu { get; set; }
 
-    /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose (one per physical core). With several cursors, 1 each is usually best.</summary>
+    /// <summary>
+    /// Threads inside one operator. 0 (the default) gives one thread per CPU this process may use (<see cref="System.Environment.ProcessorCount"/>),
+    /// set as an explicit count, so ONNX Runtime pins no thread to a core, and with pool threads that sleep instead of spinning when idle;
+    /// not ONNX Runtime's own default, which counts the physical cores it detects (one on a VM that reports its vCPUs as hyperthreads)
+    /// and pins its threads. Any other value is passed to ONNX Runtime as is (its pool threads then spin, as in a raw session).
+    /// Set 1 when you read through a cursor set (one cursor per core) or when other processes keep the cores busy; see docs/threads.md.
+    /// </summary>
     public int IntraOpNumThreads { get; set; }
 
-    /// <summary>Threads across independent operators; 0 lets ONNX Runtime choose.</summary>
+    /// <summary>Threads across independent operators, used only by ONNX Runtime's parallel execution mode (MlNotes runs graphs sequentially); 0 lets ONNX Runtime choose.</summary>
     public int InterOpNumThreads { get; set; }
 
     internal OnnxExecutionSettings ExecutionSettings => new(ExecutionProvider, GpuDeviceId, FallbackToCpu, IntraOpNumThreads, InterOpNumThreads);

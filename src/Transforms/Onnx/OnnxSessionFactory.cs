@@ -100,12 +100,19 @@ internal static class OnnxSessionFactory
         return File.ReadAllBytes(path);
     }
 
-    private static void Configure(SessionOptions options, OnnxExecutionSettings settings)
+    /// <summary>The CPU part of a session's options, as <see cref="Create"/> sets them (threads resolved, see docs/threads.md).</summary>
+    internal static void Configure(SessionOptions options, OnnxExecutionSettings settings)
     {
         options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
-        options.IntraOpNumThreads = settings.IntraOpNumThreads;
+        // Always an explicit count: with 0 ONNX Runtime would size its pool from the physical cores it detects and pin the threads.
+        options.IntraOpNumThreads = settings.ResolvedIntraOpNumThreads;
+        // Inter-op threads serve ORT_PARALLEL execution only; MlNotes runs graphs sequentially (ONNX Runtime's default mode).
         options.InterOpNumThreads = settings.InterOpNumThreads;
+        options.AddSessionConfigEntry(AllowSpinningKey, settings.ResolvedAllowSpinning ? "1" : "0");
     }
+
+    /// <summary>ONNX Runtime's session option that lets idle intra-op pool threads spin before they sleep ("1", its default) or not.</summary>
+    internal const string AllowSpinningKey = "session.intra_op.allow_spinning";
 
     private static bool TryAppendProvider(SessionOptions options, OnnxExecutionSettings settings)
     {

@@ -336,10 +336,11 @@ internal sealed class ImageSlotFiller
             {
                 _preprocessor.Run(image.Floats.Span, image.Width, image.Height, image.Format, destination);
             }
-            else
+            else if (!_preprocessor.TryRunDirect(image.Pixels.Span, image.Width, image.Height, image.Format, destination))
             {
                 _preprocessor.Run(image.Pixels.Span, image.Width, image.Height, image.Format, destination);
             }
+
             return true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
@@ -18,7 +17,7 @@ namespace MlNotes.Transforms.Vision;
 /// The transformer of <see cref="OnnxImageEncoderEstimator"/>: preprocesses images as the model was trained, scores them in
 /// batches and adds their (L2-normalized) embedding. Holds a native session: dispose it.
 /// </summary>
-public sealed class OnnxImageEncoderTransformer : OnnxTransformerBase, IBatchedMapper
+public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, IBatchedMapper
 {
     internal const string LoaderSignature = "MlNotesOnnxImageEnc";
 
@@ -110,18 +109,6 @@ public sealed class OnnxImageEncoderTransformer : OnnxTransformerBase, IBatchedM
 
     void IBatchedMapper.ThrowIfDisposed() => ThrowIfDisposed();
 
-    internal DataViewSchema OutputColumnsSchema()
-    {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumn(Config.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, EmbeddingSize));
-        if (Config.ErrorColumnName != null)
-        {
-            builder.AddColumn(Config.ErrorColumnName, BooleanDataViewType.Instance);
-        }
-
-        return builder.ToSchema();
-    }
-
     private static ImageEncoderConfig Resolve(OnnxImageEncoderEstimator.Options o, ModelManifest? manifest, OnnxModel model)
     {
         string imageTensor = ImageInput.ResolveImageTensor(o, manifest, model);
@@ -195,84 +182,4 @@ public sealed class OnnxImageEncoderTransformer : OnnxTransformerBase, IBatchedM
             ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxImageEncoderTransformer(host, model, config);
         });
-
-    /// <summary>One batch: images preprocessed straight into the input tensor, one run, the embedding normalized per row.</summary>
-    private sealed class Batch : IBatch
-    {
-        private readonly OnnxImageEncoderTransformer _parent;
-        private readonly OnnxBatch _onnx;
-        private readonly ImageSlotFiller _images;
-        private readonly bool[] _failed;
-        private int _fillingSlot;
-
-        public Batch(OnnxImageEncoderTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
-        {
-            _parent = parent;
-            _failed = new bool[capacity];
-            _images = parent._input.MakeFiller(source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null);
-            var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
-            _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._embedding }, new[] { activeOutputs[0] }, capacity);
-        }
-
-        public int Capacity => _onnx.Capacity;
-
-        public int Count => _onnx.Count;
-
-        public void Clear() => _onnx.Clear();
-
-        public void Add(long position)
-        {
-            _fillingSlot = _onnx.Count;
-            _onnx.Add(position);
-        }
-
-        public void Run() => _onnx.Run();
-
-        public Delegate GetGetter(int outputIndex, Func<int> slot)
-        {
-            if (outputIndex == 0)
-            {
-                int size = _parent.EmbeddingSize;
-                bool normalize = _parent.Config.Normalize;
-                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
-                {
-                    int s = slot();
-                    var editor = VBufferEditor.Create(ref dst, size);
-                    if (_failed[s])
-                    {
-                        editor.Values.Fill(float.NaN);
-                    }
-                    else
-                    {
-                        _onnx.OutputRow<float>(0, s).CopyTo(editor.Values);
-                        if (normalize)
-                        {
-                            EmbeddingMath.Normalize(editor.Values);
-                        }
-                    }
-
-                    dst = editor.Commit();
-                });
-            }
-
-            if (outputIndex == 1 && _parent.Config.ErrorColumnName != null)
-            {
-                return (ValueGetter<bool>)((ref bool dst) => dst = _failed[slot()]);
-            }
-
-            throw new InvalidOperationException($"No output {outputIndex}.");
-        }
-
-        public void Dispose() => _onnx.Dispose();
-
-        private void Fill(Span<float> destination, long position)
-        {
-            bool read = _images.TryFill(destination, position);
-            _failed[_fillingSlot] = !read;
-            if (!read)
-            {
-                Interlocked.Increment(ref _parent._errorCount);
-            }
-        }
-    }
 }

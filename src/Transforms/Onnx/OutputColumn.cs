@@ -1,0 +1,45 @@
+using System;
+using System.Collections.Generic;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNotes.Transforms.Onnx;
+
+/// <summary>
+/// One added column of a batched transformer: its schema entry, what the batch must compute for it (<typeparamref name="TNeeds"/>
+/// flags: graph outputs, post-processing), and how a batch makes its getter. One table of them serves the output schema, the
+/// choice of what a batch computes and the getters, so no column index is worked out twice.
+/// </summary>
+/// <typeparam name="TBatch">The family's batch.</typeparam>
+/// <typeparam name="TNeeds">The family's flags of what a batch computes.</typeparam>
+internal sealed record OutputColumn<TBatch, TNeeds>(DataViewSchema.DetachedColumn Column, TNeeds Needs, Func<TBatch, Func<int>, Delegate> Getter)
+    where TNeeds : struct, Enum;
+
+/// <summary>Helpers over a table of <see cref="OutputColumn{TBatch, TNeeds}"/>.</summary>
+internal static class OutputColumns
+{
+    /// <summary>The schema of the added columns, in table order.</summary>
+    public static DataViewSchema Schema<TBatch, TNeeds>(IReadOnlyList<OutputColumn<TBatch, TNeeds>> columns)
+        where TNeeds : struct, Enum
+    {
+        var builder = new DataViewSchema.Builder();
+        foreach (var c in columns)
+        {
+            builder.AddColumn(c.Column.Name, c.Column.Type, c.Column.Annotations);
+        }
+
+        return builder.ToSchema();
+    }
+
+    /// <summary>A float vector getter copying the span <paramref name="values"/> gives for the current slot.</summary>
+    public static ValueGetter<VBuffer<float>> Vector(FloatRow values) => (ref VBuffer<float> dst) =>
+    {
+        var row = values();
+        var editor = VBufferEditor.Create(ref dst, row.Length);
+        row.CopyTo(editor.Values);
+        dst = editor.Commit();
+    };
+
+    /// <summary>The current slot's values.</summary>
+    public delegate ReadOnlySpan<float> FloatRow();
+}

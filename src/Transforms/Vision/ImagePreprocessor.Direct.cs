@@ -1,0 +1,72 @@
+using System;
+
+namespace MlNotes.Transforms.Vision;
+
+/// <summary>
+/// The direct path: an image already at the model's size and in its channel layout (grey bytes for a 1-channel model, RGB bytes for
+/// a 3-channel one) needs no conversion, resize or crop, only the per-channel scale and normalization. That is a function of the byte
+/// value, so it is read from a table of 256 values per channel computed with the very float operations of
+/// <see cref="CropAndNormalize(ReadOnlySpan{byte}, int, int, Span{float})"/>: the same bits, without two divisions and a bounds test per value.
+/// </summary>
+internal sealed partial class ImagePreprocessor
+{
+    private float[]? _table;
+
+    /// <summary>Preprocesses <paramref name="pixels"/> when the direct path applies (see the type); false, touching nothing, when it does not.</summary>
+    public bool TryRunDirect(ReadOnlySpan<byte> pixels, int width, int height, PixelFormat format, Span<float> destination)
+    {
+        var s = _settings;
+        int channels = s.Channels;
+        bool layout = (format == PixelFormat.Grey && channels == 1) || (format == PixelFormat.Rgb && channels == 3);
+        int plane = width * height;
+        if (!layout || width != s.Width || height != s.Height || ResizedSize(width, height) != (width, height)
+            || pixels.Length < plane * channels || destination.Length < plane * channels)
+        {
+            return false;
+        }
+
+        var table = _table ??= Table();
+        if (channels == 1)
+        {
+            var values = table.AsSpan(0, 256);
+            var output = destination[..plane];
+            for (int p = 0; p < output.Length; p++)
+            {
+                output[p] = values[pixels[p]];
+            }
+
+            return true;
+        }
+
+        for (int c = 0; c < channels; c++)
+        {
+            var values = table.AsSpan(c * 256, 256);
+            var output = destination.Slice(c * plane, plane);
+            for (int p = 0; p < output.Length; p++)
+            {
+                output[p] = values[pixels[(p * channels) + c]];
+            }
+        }
+
+        return true;
+    }
+
+    private float[] Table()
+    {
+        var s = _settings;
+        var table = new float[s.Channels * 256];
+        for (int c = 0; c < s.Channels; c++)
+        {
+            float mean = s.Mean[c], std = s.Std[c];
+            for (int v = 0; v < 256; v++)
+            {
+                byte value = (byte)v;
+                // Exactly CropAndNormalize's arithmetic on one byte.
+                float unit = _divisor != 0 ? value / _divisor : value * _multiplier;
+                table[(c * 256) + v] = (unit - mean) / std;
+            }
+        }
+
+        return table;
+    }
+}

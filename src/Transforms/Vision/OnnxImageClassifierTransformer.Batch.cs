@@ -1,0 +1,232 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.Vision;
+
+public sealed partial class OnnxImageClassifierTransformer
+{
+    private OutputColumn<Batch, ClassifierNeeds>[]? _columns;
+
+    /// <summary>What a batch computes for an added column.</summary>
+    [Flags]
+    private enum ClassifierNeeds
+    {
+        None = 0,
+        Logits = 1,
+        Probabilities = 2,
+        Label = 4,
+        TopK = 8,
+        Embedding = 16,
+    }
+
+    /// <summary>The added columns, in schema order: the one table the schema, the batch's work and the getters read.</summary>
+    private OutputColumn<Batch, ClassifierNeeds>[] Columns => _columns ??= CreateColumns();
+
+    internal DataViewSchema OutputColumnsSchema() => OutputColumns.Schema(Columns);
+
+    private OutputColumn<Batch, ClassifierNeeds>[] CreateColumns()
+    {
+        var c = Config;
+        var classes = ClassificationOutputs.Columns(c.ScoreColumnName, c.PredictedLabelColumnName, _classNames);
+        var columns = new List<OutputColumn<Batch, ClassifierNeeds>>
+        {
+            new(classes[0], ClassifierNeeds.Logits | ClassifierNeeds.Probabilities, (b, slot) => OutputColumns.Vector(() => b.Scores(slot()))),
+            new(classes[1], ClassifierNeeds.Logits | ClassifierNeeds.Label, (b, slot) => (ValueGetter<uint>)((ref uint dst) => dst = b.Label(slot()))),
+        };
+        if (c.TopK > 0)
+        {
+            const ClassifierNeeds topK = ClassifierNeeds.Logits | ClassifierNeeds.Probabilities | ClassifierNeeds.TopK;
+            columns.Add(new(new(TopKLabelsSuffix, new VectorDataViewType(TextDataViewType.Instance, c.TopK)), topK, (b, slot) => b.TopKLabelsGetter(slot)));
+            columns.Add(new(new(TopKScoresSuffix, new VectorDataViewType(NumberDataViewType.Single, c.TopK)), topK, (b, slot) => b.TopKScoresGetter(slot)));
+        }
+
+        if (c.EmbeddingColumnName != null && c.EmbeddingTensorName != null)
+        {
+            columns.Add(new(new(c.EmbeddingColumnName, new VectorDataViewType(NumberDataViewType.Single, _outputs[1].Tensor.RowElements)),
+                ClassifierNeeds.Embedding, (b, slot) => OutputColumns.Vector(() => b.Embedding(slot()))));
+        }
+
+        if (c.ErrorColumnName != null)
+        {
+            columns.Add(new(new(c.ErrorColumnName, BooleanDataViewType.Instance), ClassifierNeeds.None, (b, slot) => (ValueGetter<bool>)((ref bool dst) => dst = b.Failed(slot()))));
+        }
+
+        return columns.ToArray();
+    }
+
+    /// <summary>
+    /// One batch: images preprocessed straight into the input tensor, one run, then each row's probabilities, label and top-k
+    /// computed once in <see cref="Run"/> (for the active columns only); the getters copy them out.
+    /// </summary>
+    private sealed class Batch : IBatch
+    {
+        private readonly OnnxImageClassifierTransformer _parent;
+        private readonly OnnxBatch _onnx;
+        private readonly ImageSlotFiller _images;
+        private readonly ClassifierNeeds _needs;
+        private readonly int _classes;
+        private readonly int _k;
+        private readonly bool[] _failed;
+        private readonly float[] _probabilities;
+        private readonly uint[] _labels;
+        private readonly int[] _topK;
+        private float[]? _nans;
+
+        public Batch(OnnxImageClassifierTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
+        {
+            _parent = parent;
+            var c = parent.Config;
+            var columns = parent.Columns;
+            for (int i = 0; i < columns.Length; i++)
+            {
+                _needs |= activeOutputs[i] ? columns[i].Needs : ClassifierNeeds.None;
+            }
+
+            _classes = c.ClassNames.Length;
+            _k = c.TopK;
+            _failed = new bool[capacity];
+            _probabilities = new float[Want(ClassifierNeeds.Probabilities) ? capacity * _classes : 0];
+            _labels = new uint[capacity];
+            _topK = new int[Want(ClassifierNeeds.TopK) ? capacity * _k : 0];
+            _images = parent._input.MakeFiller(source, c.Preprocessing, c.ErrorColumnName != null);
+            bool logits = Want(ClassifierNeeds.Logits), embedding = Want(ClassifierNeeds.Embedding);
+            var onnxActive = parent._outputs.Length == 2 ? new[] { logits, embedding } : new[] { logits };
+            var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
+            // Last: nothing after it may throw, or its session reference would never be released.
+            _onnx = new OnnxBatch(parent._model, new[] { input }, parent._outputs, onnxActive, capacity);
+        }
+
+        public int Capacity => _onnx.Capacity;
+
+        public int Count => _onnx.Count;
+
+        public void Clear() => _onnx.Clear();
+
+        public void Add(long position) => _onnx.Add(position, _onnx.Count);
+
+        public void Run()
+        {
+            _onnx.Run();
+            if (!Want(ClassifierNeeds.Logits))
+            {
+                return;
+            }
+
+            for (int s = 0; s < Count; s++)
+            {
+                if (_failed[s])
+                {
+                    if (Want(ClassifierNeeds.Probabilities))
+                    {
+                        _probabilities.AsSpan(s * _classes, _classes).Fill(float.NaN);
+                    }
+
+                    _labels[s] = 0;
+                    continue;
+                }
+
+                var logits = _onnx.OutputRow<float>(0, s);
+                if (Want(ClassifierNeeds.Probabilities))
+                {
+                    ClassificationOutputs.Softmax(logits, _probabilities.AsSpan(s * _classes, _classes));
+                }
+
+                if (Want(ClassifierNeeds.Label))
+                {
+                    _labels[s] = ClassificationOutputs.PredictedKey(logits);
+                }
+
+                if (Want(ClassifierNeeds.TopK))
+                {
+                    Rank(_probabilities.AsSpan(s * _classes, _classes), _topK.AsSpan(s * _k, _k));
+                }
+            }
+        }
+
+        public Delegate GetGetter(int outputIndex, Func<int> slot) => _parent.Columns[outputIndex].Getter(this, slot);
+
+        public void Dispose() => _onnx.Dispose();
+
+        public ReadOnlySpan<float> Scores(int slot) => _probabilities.AsSpan(slot * _classes, _classes);
+
+        public uint Label(int slot) => _labels[slot];
+
+        public bool Failed(int slot) => _failed[slot];
+
+        public ReadOnlySpan<float> Embedding(int slot)
+            => _failed[slot] ? NaNs(_parent._outputs[1].Tensor.RowElements) : _onnx.OutputRow<float>(1, slot);
+
+        public ValueGetter<VBuffer<ReadOnlyMemory<char>>> TopKLabelsGetter(Func<int> slot) => (ref VBuffer<ReadOnlyMemory<char>> dst) =>
+        {
+            int s = slot();
+            var editor = VBufferEditor.Create(ref dst, _k);
+            for (int i = 0; i < _k; i++)
+            {
+                editor.Values[i] = _failed[s] ? ReadOnlyMemory<char>.Empty : _parent._classNames[_topK[(s * _k) + i]];
+            }
+
+            dst = editor.Commit();
+        };
+
+        public ValueGetter<VBuffer<float>> TopKScoresGetter(Func<int> slot) => (ref VBuffer<float> dst) =>
+        {
+            int s = slot();
+            var editor = VBufferEditor.Create(ref dst, _k);
+            for (int i = 0; i < _k; i++)
+            {
+                editor.Values[i] = _failed[s] ? float.NaN : _probabilities[(s * _classes) + _topK[(s * _k) + i]];
+            }
+
+            dst = editor.Commit();
+        };
+
+        private bool Want(ClassifierNeeds needs) => (_needs & needs) != 0;
+
+        private void Fill(Span<float> destination, long position, int slot)
+        {
+            bool read = _images.TryFill(destination, position);
+            _failed[slot] = !read;
+            if (!read)
+            {
+                Interlocked.Increment(ref _parent._errorCount);
+            }
+        }
+
+        private ReadOnlySpan<float> NaNs(int length)
+        {
+            if (_nans == null)
+            {
+                _nans = new float[length];
+                Array.Fill(_nans, float.NaN);
+            }
+
+            return _nans;
+        }
+
+        // The k best classes, highest probability first; ties keep the lower class index first (all-NaN rows: index order).
+        private static void Rank(ReadOnlySpan<float> probabilities, Span<int> top)
+        {
+            int count = 0;
+            for (int i = 0; i < probabilities.Length; i++)
+            {
+                if (count == top.Length && !(probabilities[i].CompareTo(probabilities[top[count - 1]]) > 0))
+                {
+                    continue;
+                }
+
+                int at = count < top.Length ? count++ : count - 1;
+                while (at > 0 && probabilities[i].CompareTo(probabilities[top[at - 1]]) > 0)
+                {
+                    top[at] = top[at - 1];
+                    at--;
+                }
+
+                top[at] = i;
+            }
+        }
+    }
+}

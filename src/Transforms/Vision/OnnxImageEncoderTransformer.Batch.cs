@@ -1,0 +1,128 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.Vision;
+
+public sealed partial class OnnxImageEncoderTransformer
+{
+    private OutputColumn<Batch, EncoderNeeds>[]? _columns;
+
+    /// <summary>What a batch computes for an added column.</summary>
+    [Flags]
+    private enum EncoderNeeds
+    {
+        None = 0,
+        Embedding = 1,
+    }
+
+    /// <summary>The added columns, in schema order: the one table the schema, the batch's work and the getters read.</summary>
+    private OutputColumn<Batch, EncoderNeeds>[] Columns => _columns ??= CreateColumns();
+
+    internal DataViewSchema OutputColumnsSchema() => OutputColumns.Schema(Columns);
+
+    private OutputColumn<Batch, EncoderNeeds>[] CreateColumns()
+    {
+        var columns = new List<OutputColumn<Batch, EncoderNeeds>>
+        {
+            new(new(Config.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, EmbeddingSize)), EncoderNeeds.Embedding,
+                (b, slot) => OutputColumns.Vector(() => b.Embedding(slot()))),
+        };
+        if (Config.ErrorColumnName != null)
+        {
+            columns.Add(new(new(Config.ErrorColumnName, BooleanDataViewType.Instance), EncoderNeeds.None, (b, slot) => (ValueGetter<bool>)((ref bool dst) => dst = b.Failed(slot()))));
+        }
+
+        return columns.ToArray();
+    }
+
+    /// <summary>
+    /// One batch: images preprocessed straight into the input tensor, one run, then each row's embedding (normalized when asked,
+    /// NaN for an unreadable image) computed once in <see cref="Run"/>; the getter copies it out.
+    /// </summary>
+    private sealed class Batch : IBatch
+    {
+        private readonly OnnxImageEncoderTransformer _parent;
+        private readonly OnnxBatch _onnx;
+        private readonly ImageSlotFiller _images;
+        private readonly bool[] _failed;
+        private readonly bool _wantEmbedding;
+        private readonly int _size;
+        private readonly float[] _embeddings;
+
+        public Batch(OnnxImageEncoderTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
+        {
+            _parent = parent;
+            var columns = parent.Columns;
+            var needs = EncoderNeeds.None;
+            for (int i = 0; i < columns.Length; i++)
+            {
+                needs |= activeOutputs[i] ? columns[i].Needs : EncoderNeeds.None;
+            }
+
+            _wantEmbedding = (needs & EncoderNeeds.Embedding) != 0;
+            _size = parent.EmbeddingSize;
+            _embeddings = new float[_wantEmbedding ? capacity * _size : 0];
+            _failed = new bool[capacity];
+            _images = parent._input.MakeFiller(source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null);
+            var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
+            // Last: nothing after it may throw, or its session reference would never be released.
+            _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._embedding }, new[] { _wantEmbedding }, capacity);
+        }
+
+        public int Capacity => _onnx.Capacity;
+
+        public int Count => _onnx.Count;
+
+        public void Clear() => _onnx.Clear();
+
+        public void Add(long position) => _onnx.Add(position, _onnx.Count);
+
+        public void Run()
+        {
+            _onnx.Run();
+            if (!_wantEmbedding)
+            {
+                return;
+            }
+
+            bool normalize = _parent.Config.Normalize;
+            for (int s = 0; s < Count; s++)
+            {
+                var row = _embeddings.AsSpan(s * _size, _size);
+                if (_failed[s])
+                {
+                    row.Fill(float.NaN);
+                    continue;
+                }
+
+                _onnx.OutputRow<float>(0, s).CopyTo(row);
+                if (normalize)
+                {
+                    EmbeddingMath.Normalize(row);
+                }
+            }
+        }
+
+        public Delegate GetGetter(int outputIndex, Func<int> slot) => _parent.Columns[outputIndex].Getter(this, slot);
+
+        public void Dispose() => _onnx.Dispose();
+
+        public ReadOnlySpan<float> Embedding(int slot) => _embeddings.AsSpan(slot * _size, _size);
+
+        public bool Failed(int slot) => _failed[slot];
+
+        private void Fill(Span<float> destination, long position, int slot)
+        {
+            bool read = _images.TryFill(destination, position);
+            _failed[slot] = !read;
+            if (!read)
+            {
+                Interlocked.Increment(ref _parent._errorCount);
+            }
+        }
+    }
+}
