@@ -44,12 +44,12 @@ internal readonly record struct OnnxExecutionSettings(
 
         if (IntraOpNumThreads < 0)
         {
-            ThrowHelper.BadOption(nameof(IntraOpNumThreads), $"IntraOpNumThreads must be 0 (the default: MlNotes', one thread per CPU this process may use) or more, got {IntraOpNumThreads}.");
+            ThrowHelper.BadOption(nameof(IntraOpNumThreads), $"IntraOpNumThreads must be 0 (the default: MlNotes', one thread per CPU this process may use) or more, got intra-op {IntraOpNumThreads}, inter-op {InterOpNumThreads}.");
         }
 
         if (InterOpNumThreads < 0)
         {
-            ThrowHelper.BadOption(nameof(InterOpNumThreads), $"InterOpNumThreads must be 0 (the default: ONNX Runtime's) or more, got {InterOpNumThreads}.");
+            ThrowHelper.BadOption(nameof(InterOpNumThreads), $"InterOpNumThreads must be 0 (the default: ONNX Runtime's) or more, got intra-op {IntraOpNumThreads}, inter-op {InterOpNumThreads}.");
         }
     }
 }
