@@ -38,7 +38,6 @@ internal sealed partial class VaeMapper
         private readonly bool _scoring;
         private VBuffer<float> _noise;
         private int _count;
-        private int _fillIndex;
 
         public Batch(VaeMapper parent, DataViewRow source, bool[] activeOutputs, int capacity)
         {
@@ -97,7 +96,6 @@ internal sealed partial class VaeMapper
 
         public void Add(long position, DataViewRowId id)
         {
-            _fillIndex = _count;
             _positions[_count] = position;
             if (_encoder == null)
             {
@@ -105,7 +103,7 @@ internal sealed partial class VaeMapper
             }
             else
             {
-                _encoder.Add(position);
+                _encoder.Add(position, _count);
                 ReadNoise(_count, position, id);
             }
 
@@ -141,8 +139,7 @@ internal sealed partial class VaeMapper
             _decoder!.Clear();
             for (int i = 0; i < _count * _samples; i++)
             {
-                _fillIndex = i;
-                _decoder.Add(_positions[i / _samples]);
+                _decoder.Add(_positions[i / _samples], i); // the (row, sample) pair i fills its latent
             }
 
             _decoder.Run();
@@ -266,7 +263,7 @@ internal sealed partial class VaeMapper
             }
         }
 
-        private void FillImage(Span<float> destination, long position)
+        private void FillImage(Span<float> destination, long position, int row)
         {
             try
             {
@@ -283,7 +280,7 @@ internal sealed partial class VaeMapper
             if (_scoring)
             {
                 // The likelihood's x is the pixel in [0, 1] (pixel * scale): the encoder's input with its normalization undone.
-                var x = _x.AsSpan(_fillIndex * destination.Length, destination.Length);
+                var x = _x.AsSpan(row * destination.Length, destination.Length);
                 var p = _c.Preprocessing!;
                 int plane = destination.Length / p.Channels;
                 for (int i = 0; i < x.Length; i++)
@@ -294,7 +291,7 @@ internal sealed partial class VaeMapper
             }
         }
 
-        private void FillLatent(Span<float> destination, long position) => _z.AsSpan(_fillIndex * _latent, _latent).CopyTo(destination);
+        private void FillLatent(Span<float> destination, long position, int pair) => _z.AsSpan(pair * _latent, _latent).CopyTo(destination);
 
         /// <summary>Reads one row's image into the encoder's input: an MLImage preprocessed as the manifest says, or a pixel vector as is.</summary>
         private Func<Span<float>, bool> MakeImageReader(DataViewRow source)

@@ -83,13 +83,7 @@ internal sealed record ImageClassifierConfig
         {
             ctx.SaveNonEmptyString(item);
         }
-        Preprocessing.Save(ctx);
-        ctx.Writer.Write(RawPixelWidth);
-        ctx.Writer.Write(RawPixelHeight);
-        ctx.Writer.Write(RawPixelChannels);
-        ctx.Writer.Write(BatchSize);
-        ctx.SaveStringOrNull(ImageFolder);
-        ctx.SaveStringOrNull(ImagePathColumnName);
+        new ImageInputFields(Preprocessing, RawPixelWidth, RawPixelHeight, RawPixelChannels, BatchSize, ImageFolder, ImagePathColumnName).Save(ctx);
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote; the caller checks <see cref="Problem"/>.</summary>
@@ -112,13 +106,7 @@ internal sealed record ImageClassifierConfig
         {
             classNames[i] = ctx.LoadNonEmptyString();
         }
-        var preprocessing = ImagePreprocessingSettings.Load(ctx);
-        int rawPixelWidth = r.ReadInt32();
-        int rawPixelHeight = r.ReadInt32();
-        int rawPixelChannels = r.ReadInt32();
-        int batchSize = r.ReadInt32();
-        string? imageFolder = ctx.LoadStringOrNull();
-        string? imagePathColumnName = ctx.LoadStringOrNull();
+        var image = ImageInputFields.Load(ctx);
         return new ImageClassifierConfig
         {
             InputColumnName = inputColumnName,
@@ -131,13 +119,13 @@ internal sealed record ImageClassifierConfig
             LogitsTensorName = logitsTensorName,
             EmbeddingTensorName = embeddingTensorName,
             ClassNames = classNames,
-            Preprocessing = preprocessing,
-            RawPixelWidth = rawPixelWidth,
-            RawPixelHeight = rawPixelHeight,
-            RawPixelChannels = rawPixelChannels,
-            BatchSize = batchSize,
-            ImageFolder = imageFolder,
-            ImagePathColumnName = imagePathColumnName,
+            Preprocessing = image.Preprocessing,
+            RawPixelWidth = image.RawPixelWidth,
+            RawPixelHeight = image.RawPixelHeight,
+            RawPixelChannels = image.RawPixelChannels,
+            BatchSize = image.BatchSize,
+            ImageFolder = image.ImageFolder,
+            ImagePathColumnName = image.ImagePathColumnName,
         };
     }
 

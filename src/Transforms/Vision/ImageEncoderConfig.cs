@@ -58,13 +58,7 @@ internal sealed record ImageEncoderConfig
         ctx.SaveNonEmptyString(ImageTensorName);
         ctx.SaveNonEmptyString(EmbeddingTensorName);
         ctx.Writer.Write(Normalize);
-        Preprocessing.Save(ctx);
-        ctx.Writer.Write(RawPixelWidth);
-        ctx.Writer.Write(RawPixelHeight);
-        ctx.Writer.Write(RawPixelChannels);
-        ctx.Writer.Write(BatchSize);
-        ctx.SaveStringOrNull(ImageFolder);
-        ctx.SaveStringOrNull(ImagePathColumnName);
+        new ImageInputFields(Preprocessing, RawPixelWidth, RawPixelHeight, RawPixelChannels, BatchSize, ImageFolder, ImagePathColumnName).Save(ctx);
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote; the caller checks <see cref="Problem"/>.</summary>
@@ -77,13 +71,7 @@ internal sealed record ImageEncoderConfig
         string imageTensorName = ctx.LoadNonEmptyString();
         string embeddingTensorName = ctx.LoadNonEmptyString();
         bool normalize = r.ReadBoolean();
-        var preprocessing = ImagePreprocessingSettings.Load(ctx);
-        int rawPixelWidth = r.ReadInt32();
-        int rawPixelHeight = r.ReadInt32();
-        int rawPixelChannels = r.ReadInt32();
-        int batchSize = r.ReadInt32();
-        string? imageFolder = ctx.LoadStringOrNull();
-        string? imagePathColumnName = ctx.LoadStringOrNull();
+        var image = ImageInputFields.Load(ctx);
         return new ImageEncoderConfig
         {
             InputColumnName = inputColumnName,
@@ -92,13 +80,13 @@ internal sealed record ImageEncoderConfig
             ImageTensorName = imageTensorName,
             EmbeddingTensorName = embeddingTensorName,
             Normalize = normalize,
-            Preprocessing = preprocessing,
-            RawPixelWidth = rawPixelWidth,
-            RawPixelHeight = rawPixelHeight,
-            RawPixelChannels = rawPixelChannels,
-            BatchSize = batchSize,
-            ImageFolder = imageFolder,
-            ImagePathColumnName = imagePathColumnName,
+            Preprocessing = image.Preprocessing,
+            RawPixelWidth = image.RawPixelWidth,
+            RawPixelHeight = image.RawPixelHeight,
+            RawPixelChannels = image.RawPixelChannels,
+            BatchSize = image.BatchSize,
+            ImageFolder = image.ImageFolder,
+            ImagePathColumnName = image.ImagePathColumnName,
         };
     }
 
