@@ -55,6 +55,7 @@ public sealed class ZeroShotClassifierEstimator : IEstimator<ZeroShotClassifierT
         }
 
         var manifest = _options.ManifestFile != null ? ModelManifest.Load(_options.ManifestFile) : ModelManifest.Beside(_options.ModelFile);
+        ManifestFields.CheckFamily(manifest, "ClassifyZeroShot", "clip-text", "text-encoder");
         _labels = _options.Labels ?? manifest?.Labels ?? Array.Empty<string>();
         _classNames = _options.ClassNames ?? (_options.Labels == null ? manifest?.ClassNames : null) ?? _labels;
         _templates = _options.Templates ?? manifest?.ZeroShotTemplates ?? new[] { Defaults.Template };

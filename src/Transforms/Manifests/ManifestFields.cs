@@ -76,6 +76,21 @@ internal static class ManifestFields
         }
     }
 
+    /// <summary>
+    /// Refuses a manifest written for another kind of graph (its <c>family</c>): a VAE decoder's manifest given to an image
+    /// classifier, say. A manifest without a family makes no claim and is checked by its tensors alone.
+    /// </summary>
+    /// <param name="manifest">The manifest, or null when there is none.</param>
+    /// <param name="component">The catalog method reading it, for the message.</param>
+    /// <param name="families">The families that component reads.</param>
+    public static void CheckFamily(ModelManifest? manifest, string component, params string[] families)
+    {
+        if (manifest?.Family is { } family && !families.Contains(family, StringComparer.Ordinal))
+        {
+            throw Unsupported(manifest, "family", family, $"{string.Join(", ", families)} for {component}");
+        }
+    }
+
     /// <summary>A field whose value MlNotes cannot honour.</summary>
     public static NotSupportedException Unsupported(ModelManifest manifest, string field, string value, string supported)
         => Unsupported(manifest.Source, field, value, supported);

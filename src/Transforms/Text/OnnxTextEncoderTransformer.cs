@@ -41,6 +41,7 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
         _host = env.Register(nameof(OnnxTextEncoderTransformer));
         OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
         var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(options.ModelFile);
+        ManifestFields.CheckFamily(manifest, "EncodeTextOnnx", "text-encoder", "clip-text");
         string vocabFile = VocabPath(options, manifest);
         if (!File.Exists(vocabFile))
         {

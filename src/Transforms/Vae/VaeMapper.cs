@@ -134,6 +134,8 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
             }
         }
 
+        ManifestFields.CheckFamily(encoderManifest, name, "vae-encoder");
+        ManifestFields.CheckFamily(decoderManifest, name, "vae-decoder");
         OnnxModel? encoder = null, decoder = null;
         try
         {

@@ -42,6 +42,7 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
         }
 
         var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(options.ModelFile);
+        ManifestFields.CheckFamily(manifest, "ClassifyImageOnnx", "image-classifier");
         byte[] bytes = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string name);
         var settings = options.ExecutionSettings;
         _model = OnnxModel.Create(_host, bytes, name, settings, fromSavedModel: false);

@@ -34,6 +34,7 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
         _host = env.Register(nameof(OnnxImageEncoderTransformer));
         OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
         var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(options.ModelFile);
+        ManifestFields.CheckFamily(manifest, "EncodeClipImage", "clip-image", "image-classifier");
         byte[] bytes = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string name);
         _model = OnnxModel.Create(_host, bytes, name, options.ExecutionSettings, fromSavedModel: false);
         try

@@ -66,6 +66,21 @@ public sealed class ManifestContractTests
             "(supported: bilinear (Pillow's antialiased bilinear, what torchvision runs on PIL images)).", e.Message);
     }
 
+    [Fact]
+    public void AManifestOfAnotherFamily_IsRefused_NamingItsFamilyAndTheOnesTheComponentReads()
+    {
+        var ml = new MLContext(seed: 1);
+        string vaeManifest = RepoPaths.Model("vae-fashion-encoder.json");
+
+        var e = Assert.Throws<NotSupportedException>(() => ml.Transforms.ClassifyImageOnnx(new OnnxImageClassifierEstimator.Options
+        {
+            ModelFile = RepoPaths.Model("vit-fashion.onnx"),
+            ManifestFile = vaeManifest,
+        }));
+
+        Assert.Equal($"The model manifest '{vaeManifest}' has family 'vae-encoder', which MlNotes does not support (supported: image-classifier for ClassifyImageOnnx).", e.Message);
+    }
+
     // Sets the field at a dotted path ("preprocessing.layout", "inputs.0.layout") to a JSON value.
     private static string Edit(string json, string path, string value)
     {

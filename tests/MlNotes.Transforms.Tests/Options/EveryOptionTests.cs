@@ -196,7 +196,7 @@ public sealed class EveryOptionTests
         where T : OnnxImageModelOptions
     {
         Execution(c, Path.Combine(s_vision, "user_classifier.onnx"));
-        c.Throws<InvalidOperationException>(nameof(OnnxImageModelOptions.ManifestFile), o => o.ManifestFile = Path.Combine(s_vae, "tiny_vae_encoder.json"), "tiny_vae_encoder.json");
+        c.Throws<NotSupportedException>(nameof(OnnxImageModelOptions.ManifestFile), o => o.ManifestFile = Path.Combine(s_vae, "tiny_vae_encoder.json"), "tiny_vae_encoder.json");
         c.Differs(nameof(OnnxImageModelOptions.InputColumnName), o => o.InputColumnName = nameof(PathRow.Alt));
         c.Differs(nameof(OnnxImageModelOptions.ImageFolder), o => o.ImageFolder = s_text);
         c.Custom(nameof(OnnxImageModelOptions.ImagePathColumnName), () => ImagePathColumn(c.Family));
@@ -308,7 +308,7 @@ public sealed class EveryOptionTests
             ml => ml.Data.LoadFromEnumerable(rows),
             (ml, o, data) => ml.Transforms.EncodeTextOnnx(o).Fit(data)), cases);
         Execution(c, model);
-        c.Throws<InvalidOperationException>(nameof(OnnxTextEncoderEstimator.Options.ManifestFile), o => o.ManifestFile = Path.Combine(s_vae, "tiny_vae_encoder.json"), "tiny_vae_encoder.json");
+        c.Throws<NotSupportedException>(nameof(OnnxTextEncoderEstimator.Options.ManifestFile), o => o.ManifestFile = Path.Combine(s_vae, "tiny_vae_encoder.json"), "tiny_vae_encoder.json");
         c.Throws<InvalidOperationException>(nameof(OnnxTextEncoderEstimator.Options.VocabFile), o => o.VocabFile = Path.Combine(s_text, "bert_like_vocab_too_big.txt"), "bert_like_vocab_too_big.txt");
         c.Differs(nameof(OnnxTextEncoderEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(TextRow.Alt));
         c.Differs(nameof(OnnxTextEncoderEstimator.Options.EmbeddingColumnName), o => o.EmbeddingColumnName = "Features");
@@ -362,7 +362,7 @@ public sealed class EveryOptionTests
             () => new() { ModelBytes = Bytes(encoderFile), ManifestFile = encoderManifest, InputColumnName = nameof(PixelRow.Image) },
             Pixels, (ml, o, data) => ml.Transforms.EncodeVae(o).Fit(data)), cases);
         Execution(encoder, encoderFile);
-        encoder.Throws<InvalidOperationException>(nameof(VaeEncoderEstimator.Options.ManifestFile), o => o.ManifestFile = decoderManifest, Path.GetFileName(decoderManifest));
+        encoder.Throws<NotSupportedException>(nameof(VaeEncoderEstimator.Options.ManifestFile), o => o.ManifestFile = decoderManifest, Path.GetFileName(decoderManifest));
         encoder.Differs(nameof(VaeEncoderEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(PixelRow.Alt));
         encoder.Differs(nameof(VaeEncoderEstimator.Options.MeanColumnName), o => o.MeanColumnName = null);
         encoder.Differs(nameof(VaeEncoderEstimator.Options.LogVarianceColumnName), o => o.LogVarianceColumnName = "LogVar");
@@ -380,7 +380,7 @@ public sealed class EveryOptionTests
             ml => Load(ml, latentRows, (nameof(LatentRow.Latent), 4), (nameof(LatentRow.Alt), 4)),
             (ml, o, data) => ml.Transforms.DecodeVae(o).Fit(data)), cases);
         Execution(decoder, decoderFile);
-        decoder.Throws<InvalidOperationException>(nameof(VaeDecoderEstimator.Options.ManifestFile), o => o.ManifestFile = encoderManifest, Path.GetFileName(encoderManifest));
+        decoder.Throws<NotSupportedException>(nameof(VaeDecoderEstimator.Options.ManifestFile), o => o.ManifestFile = encoderManifest, Path.GetFileName(encoderManifest));
         decoder.Differs(nameof(VaeDecoderEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(LatentRow.Alt));
         decoder.Differs(nameof(VaeDecoderEstimator.Options.OutputColumnName), o => o.OutputColumnName = "Image");
         decoder.Compare(nameof(VaeDecoderEstimator.Options.BatchSize), o => o.BatchSize = 1, MoreRuns);
@@ -391,7 +391,7 @@ public sealed class EveryOptionTests
         Execution(scorer, encoderFile);
         scorer.Throws<ArgumentOutOfRangeException>(nameof(VaeScorerEstimator.Options.DecoderModelFile), o => o.DecoderModelFile = decoderFile);
         scorer.Throws<InvalidOperationException>(nameof(VaeScorerEstimator.Options.DecoderModelBytes), o => o.DecoderModelBytes = s_garbage, NotOnnx);
-        scorer.Throws<InvalidOperationException>(nameof(VaeScorerEstimator.Options.ManifestFile), o => o.ManifestFile = decoderManifest, Path.GetFileName(decoderManifest));
+        scorer.Throws<NotSupportedException>(nameof(VaeScorerEstimator.Options.ManifestFile), o => o.ManifestFile = decoderManifest, Path.GetFileName(decoderManifest));
         scorer.Differs(nameof(VaeScorerEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(PixelRow.Alt));
         scorer.Differs(nameof(VaeScorerEstimator.Options.ReconstructionLogLikelihoodColumnName), o => o.ReconstructionLogLikelihoodColumnName = null);
         scorer.Differs(nameof(VaeScorerEstimator.Options.KlDivergenceColumnName), o => o.KlDivergenceColumnName = "Kl");
@@ -409,7 +409,7 @@ public sealed class EveryOptionTests
         Execution(detector, encoderFile);
         detector.Throws<ArgumentOutOfRangeException>(nameof(VaeAnomalyDetectorEstimator.Options.DecoderModelFile), o => o.DecoderModelFile = decoderFile);
         detector.Throws<InvalidOperationException>(nameof(VaeAnomalyDetectorEstimator.Options.DecoderModelBytes), o => o.DecoderModelBytes = s_garbage, NotOnnx);
-        detector.Throws<InvalidOperationException>(nameof(VaeAnomalyDetectorEstimator.Options.ManifestFile), o => o.ManifestFile = decoderManifest, Path.GetFileName(decoderManifest));
+        detector.Throws<NotSupportedException>(nameof(VaeAnomalyDetectorEstimator.Options.ManifestFile), o => o.ManifestFile = decoderManifest, Path.GetFileName(decoderManifest));
         detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(PixelRow.Alt));
         detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.ScoreColumnName), o => o.ScoreColumnName = "Anomaly");
         detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.PredictedLabelColumnName), o => o.PredictedLabelColumnName = "IsAnomaly");
@@ -499,7 +499,7 @@ public sealed class EveryOptionTests
             ml => Load(ml, embeddingRows, (nameof(EmbeddingRow.Embedding), 16), (nameof(EmbeddingRow.Alt), 16)),
             (ml, o, data) => ml.Transforms.ClassifyZeroShot(o).Fit(data)), cases);
         Execution(zeroShot, textModel, sessions: false);
-        zeroShot.Throws<InvalidOperationException>(nameof(ZeroShotClassifierEstimator.Options.ManifestFile), o => o.ManifestFile = Path.Combine(s_vae, "tiny_vae_encoder.json"), "tiny_vae_encoder.json");
+        zeroShot.Throws<NotSupportedException>(nameof(ZeroShotClassifierEstimator.Options.ManifestFile), o => o.ManifestFile = Path.Combine(s_vae, "tiny_vae_encoder.json"), "tiny_vae_encoder.json");
         zeroShot.Throws<InvalidOperationException>(nameof(ZeroShotClassifierEstimator.Options.VocabFile), o => o.VocabFile = Path.Combine(s_text, "bert_like_vocab_too_big.txt"), "bert_like_vocab_too_big.txt");
         zeroShot.Differs(nameof(ZeroShotClassifierEstimator.Options.Labels), o => o.Labels = new[] { "bird", "frog", "cow" });
         zeroShot.Differs(nameof(ZeroShotClassifierEstimator.Options.ClassNames), o => o.ClassNames = new[] { "bird", "frog", "cow" });
