@@ -100,7 +100,7 @@ internal sealed class OnnxModel : IDisposable
 
         if (bytes != null)
         {
-            name = $"(given as {bytes.Length} bytes)";
+            name = $"(given as {bytes.Length} bytes in {bytesOption})";
             return bytes.ToArray();
         }
 
