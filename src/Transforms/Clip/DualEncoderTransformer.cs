@@ -165,7 +165,7 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
 
     IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs)
     {
-        var (needA, needB) = Needs(inputSchema, activeOutputs);
+        var (needA, needB) = Needs(AddedColumns(inputSchema), activeOutputs);
         if (needA)
         {
             yield return Names.ColumnNameA;
@@ -192,15 +192,35 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
         return true;
     }
 
-    // Output order: A's embedding (if present), B's (if present), the similarity (if both).
-    private (bool NeedA, bool NeedB) Needs(DataViewSchema schema, bool[] active)
+    // The added columns in their order: A's embedding (if its column is present), B's (likewise), the similarity (if both are).
+    private Added[] AddedColumns(DataViewSchema schema)
     {
         bool hasA = schema.GetColumnOrNull(Names.ColumnNameA) != null, hasB = schema.GetColumnOrNull(Names.ColumnNameB) != null;
-        int next = 0;
-        bool a = hasA && active[next++];
-        bool b = hasB && active[next++];
-        bool similarity = hasA && hasB && active[next];
-        return (a || similarity, b || similarity);
+        var added = new List<Added>(3);
+        if (hasA)
+        {
+            added.Add(Added.EmbeddingA);
+        }
+
+        if (hasB)
+        {
+            added.Add(Added.EmbeddingB);
+        }
+
+        if (hasA && hasB)
+        {
+            added.Add(Added.Similarity);
+        }
+
+        return added.ToArray();
+    }
+
+    // Which towers run: those whose embedding, or the similarity, is read.
+    private static (bool NeedA, bool NeedB) Needs(Added[] added, bool[] active)
+    {
+        var read = added.Where((_, i) => active[i]).ToArray();
+        bool similarity = read.Contains(Added.Similarity);
+        return (similarity || read.Contains(Added.EmbeddingA), similarity || read.Contains(Added.EmbeddingB));
     }
 
     private void CheckSizes()
@@ -288,6 +308,8 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
         }
     }
 
+    private enum Added { EmbeddingA, EmbeddingB, Similarity }
+
     /// <summary>A batch: one ONNX batch per tower whose column is present and needed.</summary>
     private sealed class Batch : IBatch
     {
@@ -295,31 +317,13 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
         private readonly DualEncoderTransformer _parent;
         private readonly OnnxBatch? _a;
         private readonly OnnxBatch? _b;
-        private readonly int[] _kinds; // per added column: 0 A, 1 B, 2 similarity
+        private readonly Added[] _added;
 
         public Batch(DualEncoderTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
         {
             _parent = parent;
-            bool hasA = source.Schema.GetColumnOrNull(parent.Names.ColumnNameA) != null;
-            bool hasB = source.Schema.GetColumnOrNull(parent.Names.ColumnNameB) != null;
-            var kinds = new List<int>();
-            if (hasA)
-            {
-                kinds.Add(0);
-            }
-
-            if (hasB)
-            {
-                kinds.Add(1);
-            }
-
-            if (hasA && hasB)
-            {
-                kinds.Add(2);
-            }
-
-            _kinds = kinds.ToArray();
-            var (needA, needB) = parent.Needs(source.Schema, activeOutputs);
+            _added = parent.AddedColumns(source.Schema);
+            var (needA, needB) = Needs(_added, activeOutputs);
             _a = needA ? Create(parent._a) : null;
             _b = needB ? Create(parent._b) : null;
             Capacity = capacity;
@@ -354,9 +358,9 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
 
         public Delegate GetGetter(int outputIndex, Func<int> slot)
         {
-            int kind = _kinds[outputIndex];
+            var added = _added[outputIndex];
             bool normalize = _parent.Names.Normalize;
-            if (kind == 2)
+            if (added == Added.Similarity)
             {
                 float scale = _parent.LogitScale;
                 return (ValueGetter<float>)((ref float dst) =>
@@ -368,7 +372,7 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
                 });
             }
 
-            var batch = kind == 0 ? _a! : _b!;
+            var batch = added == Added.EmbeddingA ? _a! : _b!;
             int size = _parent.EmbeddingSize;
             return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
             {
