@@ -248,11 +248,9 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
         ArgumentNullException.ThrowIfNull(env);
         ctx.CheckAtModel(GetVersionInfo());
         var host = env.Register(nameof(DualEncoderTransformer));
-        var modelA = OnnxModel.Load(env, host, ctx, StreamA);
-        OnnxModel? modelB = null;
-        try
+        return OnnxModel.LoadAll(env, host, ctx, new[] { StreamA, StreamB }, models =>
         {
-            modelB = OnnxModel.Load(env, host, ctx, StreamB);
+            OnnxModel modelA = models[0]!, modelB = models[1]!;
             var (names, tensors) = ModelEntry.Read(ctx, () =>
             {
                 var options = new DualEncoderEstimator.Options
@@ -279,13 +277,7 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
                 ModelEntry.MissingTensor("tower B input", tensors[2], modelB.InputMetadata, "input"),
                 ModelEntry.MissingTensor("tower B embedding", tensors[3], modelB.OutputMetadata, "output")));
             return new DualEncoderTransformer(host, modelA, modelB, names, tensors);
-        }
-        catch
-        {
-            modelA.Dispose();
-            modelB?.Dispose();
-            throw;
-        }
+        });
     }
 
     /// <summary>One tower: its session and its input and output bindings.</summary>

@@ -22,7 +22,7 @@ namespace MlNotes.Transforms.Onnx;
 /// </summary>
 internal sealed class OnnxModel : IDisposable
 {
-    private const string ModelStreamName = "OnnxModel";
+    internal const string ModelStreamName = "OnnxModel";
     private readonly SharedSession _shared;
     private readonly StrongBox<long> _runCount;
     private int _owners = 1;
@@ -132,6 +132,34 @@ internal sealed class OnnxModel : IDisposable
         ctx.SaveNonEmptyString(Name);
         ctx.Writer.Write(Settings.IntraOpNumThreads);
         ctx.Writer.Write(Settings.InterOpNumThreads);
+    }
+
+    /// <summary>
+    /// A loader's graphs: reads each stream named in <paramref name="streams"/> (null: that graph was not saved, its entry is null)
+    /// in order, then builds the component from them; every graph read so far is disposed when a later one, or the rest of the
+    /// entry, turns out to be corrupt.
+    /// </summary>
+    public static T LoadAll<T>(IHostEnvironment env, IHost host, ModelLoadContext ctx, IReadOnlyList<string?> streams, Func<OnnxModel?[], T> build)
+    {
+        var models = new OnnxModel?[streams.Count];
+        try
+        {
+            for (int i = 0; i < streams.Count; i++)
+            {
+                models[i] = streams[i] is { } stream ? Load(env, host, ctx, stream) : null;
+            }
+
+            return build(models);
+        }
+        catch
+        {
+            foreach (var model in models)
+            {
+                model?.Dispose();
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote and builds the session where the loading context says.</summary>

@@ -116,15 +116,6 @@ public abstract class OnnxTransformerBase : ITransformer, IDisposable
         ArgumentNullException.ThrowIfNull(ctx);
         ctx.CheckAtModel(version);
         var host = env.Register(name);
-        var model = OnnxModel.Load(env, host, ctx);
-        try
-        {
-            return build(host, model);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return OnnxModel.LoadAll(env, host, ctx, new[] { OnnxModel.ModelStreamName }, models => build(host, models[0]!));
     }
 }

@@ -270,23 +270,14 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
         ArgumentNullException.ThrowIfNull(env);
         var host = env.Register(name);
         var (hasEncoder, hasDecoder) = ModelEntry.Read(ctx, () => (ctx.Reader.ReadBoolean(), ctx.Reader.ReadBoolean()));
-        OnnxModel? encoder = null, decoder = null;
-        try
+        return OnnxModel.LoadAll(env, host, ctx, new[] { hasEncoder ? EncoderStream : null, hasDecoder ? DecoderStream : null }, models =>
         {
-            encoder = hasEncoder ? OnnxModel.Load(env, host, ctx, EncoderStream) : null;
-            decoder = hasDecoder ? OnnxModel.Load(env, host, ctx, DecoderStream) : null;
             var config = ctx.Header.ModelVerWritten >= VaeTransformer.FieldsVersion
                 ? VaeConfigFormat.Read(ctx, hasEncoder, hasDecoder)
                 : ModelEntry.Json(ctx, "VAE", VaeConfig.FromJson) with { NoiseKeyedByPosition = true };
-            ModelEntry.Check(ctx, config.Problem(encoder, decoder));
-            return new VaeMapper(host, encoder, decoder, config);
-        }
-        catch
-        {
-            encoder?.Dispose();
-            decoder?.Dispose();
-            throw;
-        }
+            ModelEntry.Check(ctx, config.Problem(models[0], models[1]));
+            return new VaeMapper(host, models[0], models[1], config);
+        });
     }
 
     private const string ImageExpectation = "an image (MLImage) or a Single vector of preprocessed pixels";
