@@ -58,7 +58,8 @@ public static class ServingApp
 
         builder.Services.AddMlNotesPredictionPool<ImageRow, ImagePrediction>(ClassifierName, Pool(classifierZip));
         builder.Services.AddMlNotesPredictionPool<TextRow, TextEmbedding>(EncoderName, Pool(encoderZip));
-        if (settings.GetValue("Baseline", true))
+        bool baseline = settings.GetValue("Baseline", true);
+        if (baseline)
         {
             builder.Services.AddSingleton(_ => new EnginePool<ImageRow, ImagePrediction>(classifierZip));
             builder.Services.AddSingleton(_ => new EnginePool<TextRow, TextEmbedding>(encoderZip));
@@ -78,6 +79,17 @@ public static class ServingApp
                 var rows = await Task.WhenAll((body.Texts ?? []).Select(t => pool.PredictAsync(new TextRow { Text = t }, cancel)));
                 return Results.Ok(new EmbedResponse(rows.Select(r => r.Embedding).ToArray()));
             }));
+        app.MapHealthChecks("/health");
+        if (baseline)
+        {
+            MapBaseline(app);
+        }
+
+        return app;
+    }
+
+    private static void MapBaseline(WebApplication app)
+    {
         app.MapPost("/baseline/classify", async (HttpRequest request, EnginePool<ImageRow, ImagePrediction> engines, CancellationToken cancel) =>
         {
             var row = new ImageRow { Image = await ReadBody(request, cancel) };
@@ -85,8 +97,6 @@ public static class ServingApp
         });
         app.MapPost("/baseline/embed", (EmbedRequest body, EnginePool<TextRow, TextEmbedding> engines) =>
             Answer(() => Task.FromResult(Results.Ok(new EmbedResponse((body.Texts ?? []).Select(t => engines.Predict(new TextRow { Text = t }).Embedding).ToArray())))));
-        app.MapHealthChecks("/health");
-        return app;
     }
 
     private static IResult Classified(ImagePrediction p) => Results.Ok(new ClassifyResponse(p.PredictedClass, p.Score));
