@@ -14,8 +14,9 @@ namespace MlNotes.Serving;
 /// The safe, batched replacement of a shared <see cref="PredictionEngine{TSrc, TDst}"/> in a web API.
 /// </summary>
 /// <remarks>
-/// <para>Policy (docs/serving.md): one worker scores one batch at a time. A call that arrives while nothing runs and nothing
-/// waits is scored at once. Calls that arrive while a batch runs wait for it; the next batch takes up to
+/// <para>Policy (docs/serving.md): one batch is scored at a time. A call that arrives while nothing runs and nothing waits
+/// is scored at once, on the calling thread (so <see cref="PredictAsync"/> then completes before it returns, as a
+/// <see cref="PredictionEngine{TSrc, TDst}"/> would). Calls that arrive while a batch runs wait for it; the next batch takes up to
 /// <see cref="PredictionPoolOptions.MaxBatchSize"/> of them, waiting for more at most until the oldest has waited
 /// <see cref="PredictionPoolOptions.MaxDelay"/>. At most <see cref="PredictionPoolOptions.MaxQueueLength"/> calls wait; one
 /// more fails at once with <see cref="PredictionQueueFullException"/>. A cancelled call leaves the queue (or, when its batch
@@ -26,12 +27,12 @@ namespace MlNotes.Serving;
 /// </remarks>
 /// <typeparam name="TInput">The input row class (as for <see cref="PredictionEngine{TSrc, TDst}"/>).</typeparam>
 /// <typeparam name="TOutput">The output row class.</typeparam>
-public sealed class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposable
+public sealed partial class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposable
     where TInput : class
     where TOutput : class, new()
 {
     private readonly object _gate = new();
-    private readonly LinkedList<PendingCall> _queue = new();
+    private readonly LinkedList<PendingCall<TInput, TOutput>> _queue = new();
     private readonly PredictionPoolOptions _options;
     private readonly MLContext _ml;
     private readonly string _name;
@@ -41,6 +42,9 @@ public sealed class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposa
     private BatchScorer<TInput, TOutput> _current;
     private BatchScorer<TInput, TOutput>? _next;
     private bool _closing;
+    private bool _running;
+    private bool _backlog;
+    private BatchScorer<TInput, TOutput>? _retired;
 
     /// <summary>A pool over <paramref name="model"/>, which the caller keeps owning (dispose it after the pool).</summary>
     /// <param name="mlContext">The context the pool builds its views and engines with.</param>
@@ -110,11 +114,12 @@ public sealed class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposa
             return Task.FromCanceled<TOutput>(cancellationToken);
         }
 
-        var call = new PendingCall(input);
+        var call = new PendingCall<TInput, TOutput>(input);
+        BatchScorer<TInput, TOutput>? scorer = null;
         if (cancellationToken.CanBeCanceled)
         {
             // Registered before the call is queued, so the worker never sees a registration being written.
-            call.Registration = cancellationToken.Register(static (state, token) => ((PredictionPool<TInput, TOutput>)((object[])state!)[0]).Cancel((PendingCall)((object[])state)[1], token), new object[] { this, call });
+            call.Registration = cancellationToken.Register(static (state, token) => ((PredictionPool<TInput, TOutput>)((object[])state!)[0]).Cancel((PendingCall<TInput, TOutput>)((object[])state)[1], token), new object[] { this, call });
         }
 
         lock (_gate)
@@ -137,23 +142,26 @@ public sealed class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposa
                 return call.Task;
             }
 
-            call.Node = _queue.AddLast(call);
-            Monitor.Pulse(_gate);
+            if (!_running && _queue.Count == 0)
+            {
+                // Idle: nothing runs and nothing waits. The caller scores its own row at once, on its own thread, as a
+                // PredictionEngine would: no hand-off to the worker and back.
+                _running = true;
+                scorer = StartBatch();
+            }
+            else
+            {
+                call.Node = _queue.AddLast(call);
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        if (scorer != null)
+        {
+            RunBatch(scorer, [call], new List<TInput>(1));
         }
 
         return call.Task;
-    }
-
-    /// <summary>
-    /// Swaps in <paramref name="model"/> (which the caller keeps owning): calls waiting or being scored are not dropped; batches
-    /// that start after this returns use the new model. A model the pool loaded itself is disposed once its last batch ends.
-    /// </summary>
-    /// <param name="model">The new model, for the same input and output classes.</param>
-    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
-    public void Reload(ITransformer model)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        Publish(new BatchScorer<TInput, TOutput>(_ml, model, ownsModel: false));
     }
 
     /// <summary>Refuses new calls, scores every call already waiting, then releases the model (blocking until done).</summary>
@@ -173,53 +181,7 @@ public sealed class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposa
         await _stopped.Task.ConfigureAwait(false);
     }
 
-    private BatchScorer<TInput, TOutput> LoadScorer()
-    {
-        ITransformer model = _ml.Model.Load(_options.ModelPath!, out _);
-        return new BatchScorer<TInput, TOutput>(_ml, model, ownsModel: true);
-    }
-
-    private void ReloadFromFile()
-    {
-        try
-        {
-            Publish(LoadScorer());
-        }
-        catch (ObjectDisposedException)
-        {
-            // The pool closed while the file loaded: the new model was released.
-        }
-        catch (Exception)
-        {
-            // A half-written or corrupt file: the current model stays; the next change of the file tries again.
-            _metrics.Error("reload");
-        }
-    }
-
-    private void Publish(BatchScorer<TInput, TOutput> scorer)
-    {
-        BatchScorer<TInput, TOutput>? stale;
-        lock (_gate)
-        {
-            if (_closing)
-            {
-                stale = scorer;
-            }
-            else
-            {
-                stale = _next;
-                _next = scorer;
-            }
-        }
-
-        stale?.Dispose();
-        if (stale == scorer)
-        {
-            throw ThrowHelper.Disposed(_name);
-        }
-    }
-
-    private void Cancel(PendingCall call, CancellationToken token)
+    private void Cancel(PendingCall<TInput, TOutput> call, CancellationToken token)
     {
         lock (_gate)
         {
@@ -235,35 +197,34 @@ public sealed class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposa
 
     private void Work()
     {
-        var batch = new List<PendingCall>(_options.MaxBatchSize);
+        var batch = new List<PendingCall<TInput, TOutput>>(_options.MaxBatchSize);
         var inputs = new List<TInput>(_options.MaxBatchSize);
         long delayTicks = (long)(_options.MaxDelay.TotalSeconds * Stopwatch.Frequency);
-        bool idle = true;
         try
         {
             while (true)
             {
-                BatchScorer<TInput, TOutput>? retired = null;
+                BatchScorer<TInput, TOutput> scorer;
                 lock (_gate)
                 {
-                    while (_queue.Count == 0 && !_closing)
+                    while ((_queue.Count == 0 || _running) && !(_closing && _queue.Count == 0 && !_running))
                     {
-                        idle = true;
                         Monitor.Wait(_gate);
                     }
 
                     if (_queue.Count == 0)
                     {
-                        break;
+                        break; // closing, drained, nothing running
                     }
 
+                    _running = true;
                     Take(batch);
 
-                    // Busy (the queue was not empty when the last batch ended): let the batch fill until the oldest call has
-                    // waited MaxDelay. Idle: score at once.
-                    if (!idle && delayTicks > 0)
+                    // Busy (calls were waiting when the last batch ended): let the batch fill until the oldest call has
+                    // waited MaxDelay. Otherwise score at once.
+                    if (_backlog && delayTicks > 0)
                     {
-                        long deadline = batch[0].Arrived + delayTicks;
+                        long deadline = batch.Count > 0 ? batch[0].Arrived + delayTicks : 0;
                         while (batch.Count < _options.MaxBatchSize && !_closing)
                         {
                             long left = deadline - Stopwatch.GetTimestamp();
@@ -281,17 +242,10 @@ public sealed class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposa
                         }
                     }
 
-                    if (_next != null)
-                    {
-                        retired = _current;
-                        _current = _next;
-                        _next = null;
-                    }
+                    scorer = StartBatch();
                 }
 
-                retired?.Dispose();
-                idle = false;
-                Score(batch, inputs);
+                RunBatch(scorer, batch, inputs);
                 batch.Clear();
             }
         }
@@ -304,7 +258,45 @@ public sealed class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposa
         }
     }
 
-    private void Take(List<PendingCall> batch)
+    /// <summary>Under the lock, with <see cref="_running"/> set: the model for the batch, after a pending reload.</summary>
+    private BatchScorer<TInput, TOutput> StartBatch()
+    {
+        if (_next != null)
+        {
+            _retired = _current;
+            _current = _next;
+            _next = null;
+        }
+
+        return _current;
+    }
+
+    private void RunBatch(BatchScorer<TInput, TOutput> scorer, List<PendingCall<TInput, TOutput>> batch, List<TInput> inputs)
+    {
+        try
+        {
+            var retired = Interlocked.Exchange(ref _retired, null);
+            retired?.Dispose();
+            if (batch.Count > 0)
+            {
+                Score(scorer, batch, inputs);
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _running = false;
+                _backlog = _queue.Count > 0;
+                if (_backlog || _closing)
+                {
+                    Monitor.Pulse(_gate);
+                }
+            }
+        }
+    }
+
+    private void Take(List<PendingCall<TInput, TOutput>> batch)
     {
         while (batch.Count < _options.MaxBatchSize && _queue.First is { } node)
         {
@@ -317,7 +309,7 @@ public sealed class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposa
         }
     }
 
-    private void Score(List<PendingCall> batch, List<TInput> inputs)
+    private void Score(BatchScorer<TInput, TOutput> scorer, List<PendingCall<TInput, TOutput>> batch, List<TInput> inputs)
     {
         long start = Stopwatch.GetTimestamp();
         inputs.Clear();
@@ -332,7 +324,7 @@ public sealed class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposa
         Exception? single = null;
         try
         {
-            outputs = _current.ScoreBatch(inputs);
+            outputs = scorer.ScoreBatch(inputs);
         }
         catch (Exception e)
         {
@@ -366,43 +358,13 @@ public sealed class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposa
 
             try
             {
-                call.Complete(_current.ScoreOne(call.Input));
+                call.Complete(scorer.ScoreOne(call.Input));
             }
             catch (Exception e)
             {
                 _metrics.Error("row");
                 call.Fail(e);
             }
-        }
-    }
-
-    private sealed class PendingCall : TaskCompletionSource<TOutput>
-    {
-        public PendingCall(TInput input)
-            : base(TaskCreationOptions.RunContinuationsAsynchronously)
-        {
-            Input = input;
-            Arrived = Stopwatch.GetTimestamp();
-        }
-
-        public TInput Input { get; }
-
-        public long Arrived { get; }
-
-        public LinkedListNode<PendingCall>? Node { get; set; }
-
-        public CancellationTokenRegistration Registration { get; set; }
-
-        public void Complete(TOutput output)
-        {
-            Registration.Unregister();
-            TrySetResult(output);
-        }
-
-        public void Fail(Exception e)
-        {
-            Registration.Unregister();
-            TrySetException(e);
         }
     }
 }

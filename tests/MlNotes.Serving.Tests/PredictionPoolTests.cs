@@ -53,7 +53,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         using var gated = new GatedModel(ml);
         using var metrics = new PoolMetricsListener("gathering");
         var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxBatchSize = 4, MaxDelay = TimeSpan.Zero }, "gathering", null);
-        var held = pool.PredictAsync(new GateRow { X = 0, Hold = true });
+        var held = Task.Run(() => pool.PredictAsync(new GateRow { X = 0, Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         var queued = Enumerable.Range(1, 10).Select(i => pool.PredictAsync(new GateRow { X = i })).ToArray();
         gated.Open();
@@ -77,12 +77,14 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, options, "delay", null);
 
         var watch = Stopwatch.StartNew();
-        Assert.Equal(3, (await pool.PredictAsync(new GateRow { X = 1 })).Y);
+        var idle = pool.PredictAsync(new GateRow { X = 1 });
+        Assert.True(idle.IsCompletedSuccessfully, "an idle call was not scored at once on the calling thread");
+        Assert.Equal(3, (await idle).Y);
         // Idle: no wait for the batch to fill (MaxDelay is 5 s; a scored row takes milliseconds even on a loaded machine).
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2.5), $"an idle call took {watch.Elapsed}");
 
         // Busy: while the held row runs, one call queues; the next batch waits for more, until 8 rows fill it.
-        var held = pool.PredictAsync(new GateRow { X = 0, Hold = true });
+        var held = Task.Run(() => pool.PredictAsync(new GateRow { X = 0, Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         var first = pool.PredictAsync(new GateRow { X = 1 });
         gated.Open();
@@ -101,7 +103,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         using var gated = new GatedModel(ml);
         using var metrics = new PoolMetricsListener("full");
         await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxQueueLength = 3 }, "full", null);
-        var held = pool.PredictAsync(new GateRow { Hold = true });
+        var held = Task.Run(() => pool.PredictAsync(new GateRow { Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         var queued = Enumerable.Range(1, 3).Select(i => pool.PredictAsync(new GateRow { X = i })).ToArray();
 
@@ -124,7 +126,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         using var gated = new GatedModel(ml);
         using var metrics = new PoolMetricsListener("cancel");
         await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxDelay = TimeSpan.Zero }, "cancel", null);
-        var held = pool.PredictAsync(new GateRow { Hold = true });
+        var held = Task.Run(() => pool.PredictAsync(new GateRow { Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         using var cancel = new CancellationTokenSource();
         var a = pool.PredictAsync(new GateRow { X = 1 });
@@ -147,7 +149,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         using var gated = new GatedModel(ml);
         using var metrics = new PoolMetricsListener("cancel-running");
         await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxDelay = TimeSpan.Zero }, "cancel-running", null);
-        var first = pool.PredictAsync(new GateRow { Hold = true });
+        var first = Task.Run(() => pool.PredictAsync(new GateRow { Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         using var cancel = new CancellationTokenSource();
         var x = pool.PredictAsync(new GateRow { X = 1, Hold = true }, cancel.Token);
@@ -170,7 +172,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         using var gated = new GatedModel(ml);
         using var metrics = new PoolMetricsListener("bad-plain");
         await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxDelay = TimeSpan.Zero }, "bad-plain", null);
-        var held = pool.PredictAsync(new GateRow { Hold = true });
+        var held = Task.Run(() => pool.PredictAsync(new GateRow { Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         var calls = new[] { 1f, float.NaN, 3f, 4f }.Select(x => pool.PredictAsync(new GateRow { X = x })).ToArray();
         gated.Open();
@@ -234,7 +236,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         using var before = new GatedModel(ml);
         using var after = new GatedModel(ml, slope: 10);
         await using var pool = new PredictionPool<GateRow, GateOutput>(ml, before.Model);
-        var held = pool.PredictAsync(new GateRow { X = 1, Hold = true });
+        var held = Task.Run(() => pool.PredictAsync(new GateRow { X = 1, Hold = true })); // idle: scored on the calling thread, held there
         before.WaitEntered();
         pool.Reload(after.Model);
         var next = pool.PredictAsync(new GateRow { X = 1 });
@@ -272,7 +274,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         var ml = new MLContext();
         using var gated = new GatedModel(ml);
         var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model);
-        var held = pool.PredictAsync(new GateRow { Hold = true });
+        var held = Task.Run(() => pool.PredictAsync(new GateRow { Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         var queued = Enumerable.Range(1, 5).Select(i => pool.PredictAsync(new GateRow { X = i })).ToArray();
         var disposing = pool.DisposeAsync().AsTask();
