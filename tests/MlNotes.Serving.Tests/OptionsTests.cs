@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.ML;
 using Xunit;
@@ -30,6 +31,16 @@ public sealed class OptionsTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new PredictionPool<GateRow, GateOutput>(ml, gated.Model, options));
         Assert.Equal(option, e.ParamName);
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_public_option_has_a_case_here_or_in_the_rule_tests()
+    {
+        // Honoured: MaxBatchSize (gathering test), MaxDelay (idle/busy test), MaxQueueLength (full-queue test), ModelPath and
+        // WatchForChanges (watched-file test); each is refused out of range above.
+        var covered = new[] { "MaxBatchSize", "MaxDelay", "MaxQueueLength", "ModelPath", "WatchForChanges" };
+        var properties = typeof(PredictionPoolOptions).GetProperties().Select(p => p.Name).Order(StringComparer.Ordinal);
+        Assert.Equal(covered.Order(StringComparer.Ordinal), properties);
     }
 
     [Fact]

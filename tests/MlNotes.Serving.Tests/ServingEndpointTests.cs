@@ -8,6 +8,7 @@ using System.Net.Http;
 using System.Net.Http.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.ML;
 using MlNotes.Serving.Sample;
 using Xunit;
@@ -61,6 +62,11 @@ public sealed class ServingEndpointTests
         }
 
         BundledModels.DisposeModel(encoder);
+
+        // Shutdown: the container disposes the pools after the server stops (disposing drains their queues).
+        var pool = factory.Services.GetRequiredKeyedService<PredictionPool<ImageRow, ImagePrediction>>(ServingApp.ClassifierName);
+        await factory.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => pool.PredictAsync(new ImageRow { Image = Fashion.Images[0] }));
     }
 
     [Fact]
