@@ -1,0 +1,370 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.ML;
+
+namespace MlNotes.Serving;
+
+/// <summary>
+/// A thread-safe predictor that gathers concurrent calls into batches: each batch is scored with one transform over the
+/// gathered rows (for an MlNotes ONNX model, one ONNX Runtime run per batch), and each caller gets its own row's output.
+/// The safe, batched replacement of a shared <see cref="PredictionEngine{TSrc, TDst}"/> in a web API.
+/// </summary>
+/// <remarks>
+/// <para>Policy (docs/serving.md): one batch is scored at a time. A call that arrives while nothing runs and nothing waits
+/// is scored at once, on the calling thread (so <see cref="PredictAsync"/> then completes before it returns, as a
+/// <see cref="PredictionEngine{TSrc, TDst}"/> would). Calls that arrive while a batch runs wait for it; the next batch takes up to
+/// <see cref="PredictionPoolOptions.MaxBatchSize"/> of them, waiting for more at most until the oldest has waited
+/// <see cref="PredictionPoolOptions.MaxDelay"/>. At most <see cref="PredictionPoolOptions.MaxQueueLength"/> calls wait; one
+/// more fails at once with <see cref="PredictionQueueFullException"/>. A cancelled call leaves the queue (or, when its batch
+/// already runs, gets no result) without affecting the others. When a batch fails, its rows are scored one by one, so an
+/// exception for one row (an unreadable image) fails that call only.</para>
+/// <para>Any ML.NET <see cref="ITransformer"/> that maps each row to one row works, ONNX-backed or not. Apply models only
+/// from trusted sources.</para>
+/// </remarks>
+/// <typeparam name="TInput">The input row class (as for <see cref="PredictionEngine{TSrc, TDst}"/>).</typeparam>
+/// <typeparam name="TOutput">The output row class.</typeparam>
+public sealed partial class PredictionPool<TInput, TOutput> : IDisposable, IAsyncDisposable
+    where TInput : class
+    where TOutput : class, new()
+{
+    private readonly object _gate = new();
+    private readonly LinkedList<PendingCall<TInput, TOutput>> _queue = new();
+    private readonly PredictionPoolOptions _options;
+    private readonly MLContext _ml;
+    private readonly string _name;
+    private readonly PoolMetrics _metrics;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ModelFileWatcher? _watcher;
+    private BatchScorer<TInput, TOutput> _current;
+    private BatchScorer<TInput, TOutput>? _next;
+    private bool _closing;
+    private bool _running;
+    private bool _backlog;
+    private BatchScorer<TInput, TOutput>? _retired;
+
+    /// <summary>A pool over <paramref name="model"/>, which the caller keeps owning (dispose it after the pool).</summary>
+    /// <param name="mlContext">The context the pool builds its views and engines with.</param>
+    /// <param name="model">The model: any transformer that maps each row to one row.</param>
+    /// <param name="options">Batching and queue limits; <see cref="PredictionPoolOptions.ModelPath"/> must be unset.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range or does not apply.</exception>
+    public PredictionPool(MLContext mlContext, ITransformer model, PredictionPoolOptions? options = null)
+        : this(mlContext, model ?? throw new ArgumentNullException(nameof(model)), options ?? new PredictionPoolOptions(), null, null)
+    {
+    }
+
+    /// <summary>A pool that loads its model from <see cref="PredictionPoolOptions.ModelPath"/> and owns it.</summary>
+    /// <param name="mlContext">The context that loads the model (its device settings apply) and builds the pool's views.</param>
+    /// <param name="options">The model file, whether to watch it, batching and queue limits.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range, or <see cref="PredictionPoolOptions.ModelPath"/> is unset.</exception>
+    /// <exception cref="System.IO.FileNotFoundException">The model file does not exist.</exception>
+    public PredictionPool(MLContext mlContext, PredictionPoolOptions options)
+        : this(mlContext, null, options ?? throw new ArgumentNullException(nameof(options)), null, null)
+    {
+    }
+
+    internal PredictionPool(MLContext mlContext, ITransformer? model, PredictionPoolOptions options, string? name, IMeterFactory? meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        _options = options.Validated(hasModel: model != null);
+        _ml = mlContext;
+        _name = name ?? (_options.ModelPath != null ? System.IO.Path.GetFileNameWithoutExtension(_options.ModelPath) : typeof(TOutput).Name);
+        _current = model != null ? new BatchScorer<TInput, TOutput>(_ml, model, ownsModel: false) : LoadScorer();
+        _metrics = new PoolMetrics(_name, meterFactory, () => QueueLength);
+        var worker = new Thread(Work) { IsBackground = true, Name = "MlNotes.PredictionPool " + _name };
+        worker.Start();
+        if (_options.WatchForChanges)
+        {
+            _watcher = new ModelFileWatcher(_options.ModelPath!, ReloadFromFile);
+        }
+    }
+
+    private int QueueLength
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Scores <paramref name="input"/> in the next batch and blocks until its output is ready.</summary>
+    /// <param name="input">The row; the pool reads it until the call completes, so do not change it meanwhile.</param>
+    /// <returns>This row's output, a new object.</returns>
+    /// <exception cref="PredictionQueueFullException"><see cref="PredictionPoolOptions.MaxQueueLength"/> calls are waiting.</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed or shutting down.</exception>
+    public TOutput Predict(TInput input) => PredictAsync(input, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>Scores <paramref name="input"/> in the next batch.</summary>
+    /// <param name="input">The row; the pool reads it until the task completes, so do not change it meanwhile.</param>
+    /// <param name="cancellationToken">Cancels the call: it leaves the queue, or its result is dropped if its batch runs.</param>
+    /// <returns>This row's output, a new object. The task fails with the row's own exception when the row cannot be scored,
+    /// at once with <see cref="PredictionQueueFullException"/> when the queue is full, and with
+    /// <see cref="ObjectDisposedException"/> once the pool is disposed.</returns>
+    public Task<TOutput> PredictAsync(TInput input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<TOutput>(cancellationToken);
+        }
+
+        var call = new PendingCall<TInput, TOutput>(input);
+        BatchScorer<TInput, TOutput>? scorer = null;
+        if (cancellationToken.CanBeCanceled)
+        {
+            // Registered before the call is queued, so the worker never sees a registration being written.
+            call.Registration = cancellationToken.Register(static (state, token) => ((PredictionPool<TInput, TOutput>)((object[])state!)[0]).Cancel((PendingCall<TInput, TOutput>)((object[])state)[1], token), new object[] { this, call });
+        }
+
+        lock (_gate)
+        {
+            if (_closing)
+            {
+                call.Registration.Dispose();
+                return Task.FromException<TOutput>(ThrowHelper.Disposed(_name));
+            }
+
+            if (_queue.Count >= _options.MaxQueueLength)
+            {
+                call.Registration.Dispose();
+                _metrics.Error("queue_full");
+                return Task.FromException<TOutput>(ThrowHelper.QueueFull(_name, _options.MaxQueueLength));
+            }
+
+            if (call.Task.IsCompleted)
+            {
+                return call.Task;
+            }
+
+            if (!_running && _queue.Count == 0)
+            {
+                // Idle: nothing runs and nothing waits. The caller scores its own row at once, on its own thread, as a
+                // PredictionEngine would: no hand-off to the worker and back.
+                _running = true;
+                scorer = StartBatch();
+            }
+            else
+            {
+                call.Node = _queue.AddLast(call);
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        if (scorer != null)
+        {
+            RunBatch(scorer, [call], new List<TInput>(1));
+        }
+
+        return call.Task;
+    }
+
+    /// <summary>Refuses new calls, scores every call already waiting, then releases the model (blocking until done).</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Refuses new calls (<see cref="ObjectDisposedException"/>), scores every call already waiting, then releases the model.</summary>
+    /// <returns>Completes when the queue is drained and the model released.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            _closing = true;
+            Monitor.Pulse(_gate);
+        }
+
+        _watcher?.Dispose();
+        await _stopped.Task.ConfigureAwait(false);
+    }
+
+    private void Cancel(PendingCall<TInput, TOutput> call, CancellationToken token)
+    {
+        lock (_gate)
+        {
+            if (call.Node != null)
+            {
+                _queue.Remove(call.Node);
+                call.Node = null;
+            }
+        }
+
+        call.TrySetCanceled(token);
+    }
+
+    private void Work()
+    {
+        var batch = new List<PendingCall<TInput, TOutput>>(_options.MaxBatchSize);
+        var inputs = new List<TInput>(_options.MaxBatchSize);
+        long delayTicks = (long)(_options.MaxDelay.TotalSeconds * Stopwatch.Frequency);
+        try
+        {
+            while (true)
+            {
+                BatchScorer<TInput, TOutput> scorer;
+                lock (_gate)
+                {
+                    while ((_queue.Count == 0 || _running) && !(_closing && _queue.Count == 0 && !_running))
+                    {
+                        Monitor.Wait(_gate);
+                    }
+
+                    if (_queue.Count == 0)
+                    {
+                        break; // closing, drained, nothing running
+                    }
+
+                    _running = true;
+                    Take(batch);
+
+                    // Busy (calls were waiting when the last batch ended): let the batch fill until the oldest call has
+                    // waited MaxDelay. Otherwise score at once.
+                    if (_backlog && delayTicks > 0)
+                    {
+                        long deadline = batch.Count > 0 ? batch[0].Arrived + delayTicks : 0;
+                        while (batch.Count < _options.MaxBatchSize && !_closing)
+                        {
+                            long left = deadline - Stopwatch.GetTimestamp();
+                            if (left <= 0)
+                            {
+                                break;
+                            }
+
+                            if (_queue.Count == 0)
+                            {
+                                Monitor.Wait(_gate, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
+                            }
+
+                            Take(batch);
+                        }
+                    }
+
+                    scorer = StartBatch();
+                }
+
+                RunBatch(scorer, batch, inputs);
+                batch.Clear();
+            }
+        }
+        finally
+        {
+            _current.Dispose();
+            _next?.Dispose();
+            _metrics.Dispose();
+            _stopped.TrySetResult();
+        }
+    }
+
+    /// <summary>Under the lock, with <see cref="_running"/> set: the model for the batch, after a pending reload.</summary>
+    private BatchScorer<TInput, TOutput> StartBatch()
+    {
+        if (_next != null)
+        {
+            _retired = _current;
+            _current = _next;
+            _next = null;
+        }
+
+        return _current;
+    }
+
+    private void RunBatch(BatchScorer<TInput, TOutput> scorer, List<PendingCall<TInput, TOutput>> batch, List<TInput> inputs)
+    {
+        try
+        {
+            var retired = Interlocked.Exchange(ref _retired, null);
+            retired?.Dispose();
+            if (batch.Count > 0)
+            {
+                Score(scorer, batch, inputs);
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _running = false;
+                _backlog = _queue.Count > 0;
+                if (_backlog || _closing)
+                {
+                    Monitor.Pulse(_gate);
+                }
+            }
+        }
+    }
+
+    private void Take(List<PendingCall<TInput, TOutput>> batch)
+    {
+        while (batch.Count < _options.MaxBatchSize && _queue.First is { } node)
+        {
+            _queue.RemoveFirst();
+            node.Value.Node = null;
+            if (!node.Value.Task.IsCompleted)
+            {
+                batch.Add(node.Value);
+            }
+        }
+    }
+
+    private void Score(BatchScorer<TInput, TOutput> scorer, List<PendingCall<TInput, TOutput>> batch, List<TInput> inputs)
+    {
+        long start = Stopwatch.GetTimestamp();
+        inputs.Clear();
+        foreach (var call in batch)
+        {
+            _metrics.QueueTime(Stopwatch.GetElapsedTime(call.Arrived, start));
+            inputs.Add(call.Input);
+        }
+
+        _metrics.Batch(batch.Count);
+        List<TOutput>? outputs = null;
+        Exception? single = null;
+        try
+        {
+            outputs = scorer.ScoreBatch(inputs);
+        }
+        catch (Exception e)
+        {
+            single = e;
+        }
+
+        if (outputs != null)
+        {
+            for (int i = 0; i < batch.Count; i++)
+            {
+                batch[i].Complete(outputs[i]);
+            }
+
+            return;
+        }
+
+        if (batch.Count == 1)
+        {
+            _metrics.Error("row");
+            batch[0].Fail(single!);
+            return;
+        }
+
+        // The batch failed: score its rows one by one, so that only the rows that fail fail their callers.
+        foreach (var call in batch)
+        {
+            if (call.Task.IsCompleted)
+            {
+                continue;
+            }
+
+            try
+            {
+                call.Complete(scorer.ScoreOne(call.Input));
+            }
+            catch (Exception e)
+            {
+                _metrics.Error("row");
+                call.Fail(e);
+            }
+        }
+    }
+}
