@@ -110,6 +110,37 @@ internal sealed class EmaCodebook
     }
 
     /// <summary>
+    /// One Lloyd step over all <paramref name="rows"/> vectors: each code moves to the mean of its vectors (the EMA with decay 0 over the
+    /// whole set); a code with none is moved onto a vector drawn by squared error, when <paramref name="revive"/>. Returns the squared
+    /// error before the step.
+    /// </summary>
+    public double Refine(float[] data, int rows, int[] assignment, float[] distances, bool revive, ref SplitMix64 random)
+    {
+        var (counts, sums, error) = Assign(data, null, assignment, distances);
+        for (int k = 0; k < _k; k++)
+        {
+            if (counts[k] > 0)
+            {
+                for (int j = 0; j < _d; j++)
+                {
+                    _codes[k * _d + j] = (float)(sums[k * _d + j] / counts[k]);
+                }
+
+                _norms[k] = TensorPrimitives.Dot(_codes.AsSpan(k * _d, _d), _codes.AsSpan(k * _d, _d));
+            }
+            else if (revive && rows > 0)
+            {
+                int pick = DrawByError(distances, ref random);
+                distances[pick] = 0;
+                SetCode(k, data.AsSpan(pick * _d, _d), 1);
+                Reinitialized++;
+            }
+        }
+
+        return error;
+    }
+
+    /// <summary>
     /// Assigns every row to its nearest code: per-code counts and sums (double), and the summed squared error. Chunks of
     /// <see cref="ChunkRows"/> rows run in parallel and are reduced in chunk order.
     /// </summary>

@@ -33,7 +33,8 @@ namespace MlNotes.Trainers.Vq;
 /// N_k <- d N_k + (1 - d) n_k, m_k <- d m_k + (1 - d) s_k, code_k = m_k / N_k, as VQ-VAE trains its codebook, and revives a code whose
 /// moving count falls below `DeadCodeThreshold` times the uniform count B / K by moving it onto a vector of the batch, drawn with probability
 /// proportional to its squared distance from its code (where the codebook serves the batch worst).
-/// Initial codes are K random training vectors. Results depend on the seed only (the thread count changes the speed, not the result).
+/// Initial codes are K random training vectors; after the epochs, `RefinementPasses` Lloyd steps over all vectors remove the moving
+/// averages' mini-batch noise. Results depend on the seed only (the thread count changes the speed, not the result).
 /// NaN or infinite values fail, naming the column and the row.
 ///
 /// Sample: `samples/MlNotes.Samples/Vq/VqVaeScenario.cs`.
@@ -102,6 +103,7 @@ public sealed class VectorQuantizerTrainer : TrainerEstimatorBase<ClusteringPred
         var assignment = new int[batch];
         var distances = new float[batch];
         var clock = Stopwatch.StartNew();
+        long step = 0;
         for (int epoch = 1; epoch <= _options.NumberOfEpochs; epoch++)
         {
             random.Shuffle(order);
@@ -109,17 +111,28 @@ public sealed class VectorQuantizerTrainer : TrainerEstimatorBase<ClusteringPred
             int before = book.Reinitialized;
             // Full batches only, so every step weighs the same number of vectors; the shuffle reaches the rest in other epochs.
             int steps = rows / batch;
-            for (int s = 0; s < steps; s++)
+            for (int s = 0; s < steps; s++, step++)
             {
                 Array.Copy(order, s * batch, batchRows, 0, batch);
-                error += book.Step(data, batchRows, assignment, distances, _options.Decay, _options.DeadCodeThreshold, ref random);
+                // The decay warms up as TensorFlow's ExponentialMovingAverage(num_updates) does: min(d, (1 + t) / (10 + t)), so that the
+                // random initial codes do not weigh on the first hundreds of steps (a small set has only a few steps per epoch).
+                double decay = Math.Min(_options.Decay, (1.0 + step) / (10.0 + step));
+                error += book.Step(data, batchRows, assignment, distances, decay, _options.DeadCodeThreshold, ref random);
             }
 
             ch.Info($"Vector quantizer epoch {epoch}: mean squared quantization error {error / ((double)steps * batch):G6}, " +
                 $"{book.Reinitialized - before} dead codes re-initialized ({clock.Elapsed.TotalSeconds:F2} s)");
         }
 
-        var (counts, _, total) = book.Assign(data, null, new int[rows], new float[rows]);
+        var all = new int[rows];
+        var allDistances = new float[rows];
+        for (int pass = 1; pass <= _options.RefinementPasses; pass++)
+        {
+            double error = book.Refine(data, rows, all, allDistances, _options.DeadCodeThreshold > 0, ref random);
+            ch.Info($"Vector quantizer refinement {pass}: mean squared quantization error {error / rows:G6} before the pass ({clock.Elapsed.TotalSeconds:F2} s)");
+        }
+
+        var (counts, _, total) = book.Assign(data, null, all, allDistances);
         var usage = new CodebookUsageMetrics(counts);
         ch.Info($"Vector quantizer: mean squared quantization error {total / rows:G6} on the training vectors; {usage.CodesUsed} of {k} codes used, " +
             $"perplexity {usage.Perplexity:F2}; {book.Reinitialized} re-initializations.");
@@ -144,6 +157,7 @@ public sealed class VectorQuantizerTrainer : TrainerEstimatorBase<ClusteringPred
         Check(options.DeadCodeThreshold is >= 0 and < 1, nameof(Options.DeadCodeThreshold), $"DeadCodeThreshold must be in [0, 1), got {options.DeadCodeThreshold}.");
         Check(options.BatchSize >= 1, nameof(Options.BatchSize), $"BatchSize must be at least 1, got {options.BatchSize}.");
         Check(options.NumberOfEpochs >= 1, nameof(Options.NumberOfEpochs), $"NumberOfEpochs must be at least 1, got {options.NumberOfEpochs}.");
+        Check(options.RefinementPasses >= 0, nameof(Options.RefinementPasses), $"RefinementPasses must be at least 0, got {options.RefinementPasses}.");
         Check(options.NumberOfThreads is null or >= 1, nameof(Options.NumberOfThreads), $"NumberOfThreads must be at least 1, got {options.NumberOfThreads}.");
         return options;
 
@@ -165,7 +179,10 @@ public sealed class VectorQuantizerTrainer : TrainerEstimatorBase<ClusteringPred
         /// <summary>K, the number of codes (1 to 65,536).</summary>
         public int CodebookSize { get; set; } = Defaults.CodebookSize;
 
-        /// <summary>d, the decay of the moving averages in [0, 1): 0 moves each code to the mean of its batch vectors; VQ-VAE uses 0.99.</summary>
+        /// <summary>
+        /// d, the decay of the moving averages in [0, 1): 0 moves each code to the mean of its batch vectors; VQ-VAE uses 0.99. Step t
+        /// (from 0) uses min(d, (1 + t) / (10 + t)), as TensorFlow's ExponentialMovingAverage with num_updates does.
+        /// </summary>
         public double Decay { get; set; } = Defaults.Decay;
 
         /// <summary>
@@ -179,6 +196,13 @@ public sealed class VectorQuantizerTrainer : TrainerEstimatorBase<ClusteringPred
 
         /// <summary>Passes over the training vectors.</summary>
         public int NumberOfEpochs { get; set; } = Defaults.NumberOfEpochs;
+
+        /// <summary>
+        /// Passes over all training vectors after the epochs, each moving every code to the mean of the vectors nearest to it (a Lloyd
+        /// step: the moving average with decay 0 over the whole set), which removes the mini-batch noise of the moving averages; a code
+        /// with no vector is re-initialized as in training (unless <see cref="DeadCodeThreshold"/> is 0). 0 keeps the moving averages' codes.
+        /// </summary>
+        public int RefinementPasses { get; set; } = Defaults.RefinementPasses;
 
         /// <summary>Seed of the initial codes, the shuffles and the re-initializations; null draws one from the <see cref="MLContext"/>'s seed.</summary>
         public int? Seed { get; set; }
@@ -204,10 +228,13 @@ public sealed class VectorQuantizerTrainer : TrainerEstimatorBase<ClusteringPred
         /// <summary>A code with less than 3% of the uniform count is dead.</summary>
         public const double DeadCodeThreshold = 0.03;
 
-        /// <summary>1,024 vectors.</summary>
-        public const int BatchSize = 1024;
+        /// <summary>256 vectors.</summary>
+        public const int BatchSize = 256;
 
         /// <summary>10 epochs.</summary>
         public const int NumberOfEpochs = 10;
+
+        /// <summary>20 Lloyd passes.</summary>
+        public const int RefinementPasses = 20;
     }
 }
