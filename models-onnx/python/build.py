@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Trains, exports and describes every graph of models-onnx/ (run through ../build.sh).
 
-    build.py [--only vit,resnet,text,vae,clip] [--quick]
+    build.py [--only vit,resnet,text,vae,clip,vqvae] [--quick]
 
 Writes <name>.onnx, <name>.json (manifest), fixtures/<name>.json, data/ and metrics.json into models-onnx/.
 --only rebuilds some models and merges their entries into the existing metrics.json.
