@@ -24,6 +24,7 @@ internal static class Program
         ("resnet", "the same pipeline with the ResNet graph (only the manifest differs)", c => FashionClassificationScenario.Run("resnet-fashion", c)),
         ("text", "fortunes text classification and similar-text search with the notes' Transformer encoder", c => TextClassificationScenario.Run(c)),
         ("vae", "VAE reconstructions, prior samples, an interpolation (PNG grids) and anomaly scores for the held-out class", c => VaeScenario.Run(c)),
+        ("vqvae", "VQ-VAE: images to 49 discrete codes and back (PNG grids), codebook usage, an ML.NET-trained codebook re-quantizing the latents", c => VqVaeScenario.Run(c)),
         ("clip", "CLIP zero-shot classification from label names, and text-to-image search", c => ClipScenario.Run(c)),
         ("infonce", "an InfoNCE head aligning ViT image embeddings with Transformer caption embeddings; zero-shot classification", c => AlignmentScenario.Run(c)),
         ("mdn", "a Mixture Density Network on Bishop's inverse problem and Old Faithful, with PNG plots", c => MdnScenario.Run(c)),

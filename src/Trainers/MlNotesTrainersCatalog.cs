@@ -2,10 +2,11 @@ using System;
 using Microsoft.ML.Data;
 using MlNotes.Trainers.InfoNce;
 using MlNotes.Trainers.Mdn;
+using MlNotes.Trainers.Vq;
 
 namespace Microsoft.ML;
 
-/// <summary>MlNotes' native trainers on <c>mlContext.Regression.Trainers</c> and <c>mlContext.Transforms</c>.</summary>
+/// <summary>MlNotes' native trainers on <c>mlContext.Regression.Trainers</c>, <c>mlContext.Clustering.Trainers</c> and <c>mlContext.Transforms</c>.</summary>
 public static class MlNotesTrainersCatalog
 {
     /// <summary>
@@ -150,5 +151,72 @@ public static class MlNotesTrainersCatalog
         var x = Retrieval.Summarize(ab);
         var y = Retrieval.Summarize(ba);
         return new RetrievalMetrics(new[] { x.At1, x.At5, x.At10, x.Mrr, x.MeanRank }, new[] { y.At1, y.At5, y.At10, y.Mrr, y.MeanRank }, pairs.Rows);
+    }
+
+    /// <summary>
+    /// A vector quantizer: a codebook of <paramref name="codebookSize"/> codes trained by VQ-VAE's moving-average update with dead-code
+    /// re-initialization; a clustering model whose <c>Score</c> holds the squared distances to the codes and <c>PredictedLabel</c> the nearest.
+    /// </summary>
+    /// <param name="catalog">The clustering trainers.</param>
+    /// <param name="featureColumnName">The vectors: a known-size vector of Single.</param>
+    /// <param name="codebookSize">K, the number of codes.</param>
+    /// <returns>The trainer.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <example><code>
+    /// var model = ml.Clustering.Trainers.VectorQuantizer("Features", codebookSize: 64).Fit(train);
+    /// var usage = ml.Clustering.EvaluateCodebook(model.Transform(test));
+    /// </code></example>
+    public static VectorQuantizerTrainer VectorQuantizer(this ClusteringCatalog.ClusteringTrainers catalog,
+        string featureColumnName = DefaultColumnNames.Features, int codebookSize = VectorQuantizerTrainer.Defaults.CodebookSize)
+        => VectorQuantizer(catalog, new VectorQuantizerTrainer.Options { FeatureColumnName = featureColumnName, CodebookSize = codebookSize });
+
+    /// <summary>A vector quantizer, as <paramref name="options"/> say.</summary>
+    /// <param name="catalog">The clustering trainers.</param>
+    /// <param name="options">Column, codebook size, decay, dead-code threshold, batches, epochs, seed and threads.</param>
+    /// <returns>The trainer.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public static VectorQuantizerTrainer VectorQuantizer(this ClusteringCatalog.ClusteringTrainers catalog, VectorQuantizerTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new VectorQuantizerTrainer(CatalogUtils.GetEnvironment(catalog), options);
+    }
+
+    /// <summary>
+    /// How the codes of a clustering model (a vector quantizer's, or KMeans') are used on scored data: the count per code, the share of codes
+    /// used and the perplexity, from the key column of nearest codes.
+    /// </summary>
+    /// <param name="catalog">The clustering catalog.</param>
+    /// <param name="data">Scored data.</param>
+    /// <param name="predictedLabelColumnName">The nearest code: a key column whose key count is the codebook size.</param>
+    /// <returns>The usage.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The column is missing or is not a key with a known count.</exception>
+    public static CodebookUsageMetrics EvaluateCodebook(this ClusteringCatalog catalog, IDataView data, string predictedLabelColumnName = DefaultColumnNames.PredictedLabel)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(predictedLabelColumnName);
+        var column = data.Schema.GetColumnOrNull(predictedLabelColumnName)
+            ?? MlNotes.Trainers.ThrowHelper.MissingColumn<DataViewSchema.Column>(nameof(predictedLabelColumnName), predictedLabelColumnName);
+        if (column.Type is not KeyDataViewType key || key.RawType != typeof(uint) || key.Count is 0 or > int.MaxValue)
+        {
+            MlNotes.Trainers.ThrowHelper.SchemaMismatch(nameof(predictedLabelColumnName), predictedLabelColumnName, "a UInt32 key of known count", $"{column.Type}");
+            return null!;
+        }
+
+        var counts = new long[(int)key.Count];
+        using var cursor = data.GetRowCursor(new[] { column });
+        var get = cursor.GetGetter<uint>(column);
+        uint value = 0;
+        while (cursor.MoveNext())
+        {
+            get(ref value);
+            if (value > 0)
+            {
+                counts[value - 1]++;
+            }
+        }
+
+        return new CodebookUsageMetrics(counts);
     }
 }

@@ -21,7 +21,7 @@ internal static class ManifestFields
         [""] = new[]
         {
             "architecture", "training", "metrics", "opset", "elbo", "reparameterization", "similarity", "postprocessing", "zero_shot",
-            "train_templates", "log_logit_scale", "logit_scale_max",
+            "train_templates", "log_logit_scale", "logit_scale_max", "quantization",
         },
         ["inputs"] = new[] { "dynamic_axes" },
         ["outputs"] = new[] { "dynamic_axes" },
@@ -70,6 +70,7 @@ internal static class ManifestFields
             throw Unsupported(manifest, "likelihood.data_range", $"[{string.Join(", ", range)}]", "[0, 1]: the Bernoulli likelihood is over pixels scaled to [0, 1]");
         }
 
+        CheckCodebook(manifest);
         if (manifest.OutputImage is { Layout: { } layout } && !string.Equals(layout, "CHW", StringComparison.OrdinalIgnoreCase))
         {
             throw Unsupported(manifest, "output_image.layout", layout, "CHW");
@@ -98,6 +99,29 @@ internal static class ManifestFields
     /// <summary>A field whose value MlNotes cannot honour, for a manifest named by <paramref name="source"/>.</summary>
     public static NotSupportedException Unsupported(string source, string field, string value, string supported)
         => new($"The model manifest {source} has {field} '{value}', which MlNotes does not support (supported: {supported}).");
+
+    // A VQ-VAE codebook must be codebook_size rows of code_dim finite values: a wrong one would quantize to codes the decoder never saw.
+    private static void CheckCodebook(ModelManifest manifest)
+    {
+        if (manifest.Codebook is not { } book)
+        {
+            return;
+        }
+
+        int size = manifest.CodebookSize ?? book.Length, dim = manifest.CodeDim ?? (book.Length > 0 ? book[0]?.Length ?? 0 : 0);
+        for (int k = 0; k < book.Length; k++)
+        {
+            if (book[k] is not { } row || row.Length != dim || !Array.TrueForAll(row, float.IsFinite))
+            {
+                ThrowHelper.InvalidOperation($"The model manifest {manifest.Source} has codebook row {k} of {book[k]?.Length ?? 0} values where code_dim is {dim} (all finite).");
+            }
+        }
+
+        if (book.Length != size || size == 0)
+        {
+            ThrowHelper.InvalidOperation($"The model manifest {manifest.Source} has a codebook of {book.Length} rows where codebook_size is {size}.");
+        }
+    }
 
     private static void CheckPreprocessing(ModelManifest manifest, ImagePreprocessingSpec spec)
     {

@@ -80,6 +80,18 @@ internal sealed class ModelManifest
     /// <summary>VAE decoder: the image its output is (size, channels, layout).</summary>
     public OutputImageSpec? OutputImage { get; set; }
 
+    /// <summary>VQ-VAE: the latent grid (height, width): one code per position.</summary>
+    public int[]? Grid { get; set; }
+
+    /// <summary>VQ-VAE: the size of each code vector (the latents' last axis).</summary>
+    public int? CodeDim { get; set; }
+
+    /// <summary>VQ-VAE: the number of codes.</summary>
+    public int? CodebookSize { get; set; }
+
+    /// <summary>VQ-VAE: the codebook, <see cref="CodebookSize"/> rows of <see cref="CodeDim"/> values.</summary>
+    public float[][]? Codebook { get; set; }
+
     /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Other { get; set; }

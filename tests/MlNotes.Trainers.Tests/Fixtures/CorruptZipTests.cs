@@ -30,6 +30,33 @@ public sealed class CorruptZipTests
     private static readonly byte[] s_infoNceSizes = Ints(4, 3, 2, 0);
     private const int InfoNceParameters = (4 + 1) * 2 + (3 + 1) * 2 + 1;
 
+    // VectorQuantizerModelParameters (fixture: K = 4, D = 2): ints K, D; K x D floats; K longs (training counts); int re-initializations.
+    private const string VqEntry = "TransformerChain/Model/Model.key";
+    private static readonly byte[] s_vqSizes = Ints(4, 2);
+
+    [Fact]
+    public void Vq_code_value_that_is_NaN()
+    {
+        var ex = Corrupt(FixtureModels.VectorQuantizer.Name, VqEntry, bytes =>
+            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(Find(bytes, s_vqSizes) + 8 + 4 * 5), float.NaN));
+        Assert.Equal($"The model zip entry '{VqEntry}' is corrupt: value 1 of code 2 is non-finite (NaN).", ex.Message);
+    }
+
+    [Fact]
+    public void Vq_codebook_of_zero_codes()
+    {
+        var ex = Corrupt(FixtureModels.VectorQuantizer.Name, VqEntry, bytes => BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(Find(bytes, s_vqSizes)), 0));
+        Assert.Equal($"The model zip entry '{VqEntry}' is corrupt: sizes 0 (codes) and 2 (dimension), where there must be 1 to 65536 codes of at least one value.", ex.Message);
+    }
+
+    [Fact]
+    public void Vq_negative_training_count()
+    {
+        var ex = Corrupt(FixtureModels.VectorQuantizer.Name, VqEntry, bytes =>
+            BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(Find(bytes, s_vqSizes) + 8 + 4 * 8 + 8 * 3), -2));
+        Assert.Equal($"The model zip entry '{VqEntry}' is corrupt: the training count of code 3 is negative (-2).", ex.Message);
+    }
+
     [Fact]
     public void Mdn_weight_that_is_NaN()
     {

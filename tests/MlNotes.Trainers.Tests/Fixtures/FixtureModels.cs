@@ -6,6 +6,8 @@ using Microsoft.ML.Data;
 using MlNotes.Trainers.InfoNce;
 using MlNotes.Trainers.Mdn;
 using MlNotes.Trainers.Tests.Mdn;
+using MlNotes.Trainers.Tests.Vq;
+using MlNotes.Trainers.Vq;
 
 namespace MlNotes.Trainers.Tests.Fixtures;
 
@@ -49,7 +51,10 @@ internal static class FixtureModels
         new[] { MdnColumnNames.MixtureWeights, MdnColumnNames.MixtureMeans, MdnColumnNames.MixtureStandardDeviations },
         new[] { "Samples" }, "v2");
 
-    public static IEnumerable<Fixture> All => new[] { Mdn, Sampling, InfoNce, SamplingV2 };
+    public static readonly Fixture VectorQuantizer = new("VectorQuantizerModelParameters", BuildVectorQuantizer,
+        ml => ml.Data.LoadFromEnumerable(VqData.Gaussians(2, seed: 11)), new[] { "Features" }, new[] { "Score", "PredictedLabel" });
+
+    public static IEnumerable<Fixture> All => new[] { Mdn, Sampling, InfoNce, SamplingV2, VectorQuantizer };
 
     public static Fixture Named(string key) => All.Single(f => f.Key == key);
 
@@ -87,6 +92,14 @@ internal static class FixtureModels
             ColumnNameA = "A", ColumnNameB = "B", EmbeddingSize = 2, BatchSize = 8, NumberOfEpochs = 2, LearningRate = 1e-2, Seed = 1, NumberOfThreads = 1,
         };
         return (ml.Transforms.InfoNce(options).Fit(data), data.Schema);
+    }
+
+    /// <summary>The vector quantizer's ClusteringPredictionTransformer: K = 4 codes of 2 values, 3 epochs of batches of 16 on 40 rows.</summary>
+    private static (ITransformer, DataViewSchema) BuildVectorQuantizer(MLContext ml)
+    {
+        var data = ml.Data.LoadFromEnumerable(VqData.Gaussians(10, seed: 10));
+        var options = new VectorQuantizerTrainer.Options { CodebookSize = 4, BatchSize = 16, NumberOfEpochs = 3, Decay = 0.8, Seed = 1, NumberOfThreads = 1 };
+        return (ml.Clustering.Trainers.VectorQuantizer(options).Fit(data), data.Schema);
     }
 
     private static MdnInput[] MdnInputs() => new[] { 0.1f, 0.5f, 0.9f }.Select(x => new MdnInput { Features = new[] { x } }).ToArray();

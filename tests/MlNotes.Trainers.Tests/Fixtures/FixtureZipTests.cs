@@ -207,7 +207,7 @@ public sealed class FixtureZipTests
     private static Dictionary<string, float[][]> Outputs(Fixture fixture, IDataView view)
         => fixture.OutputColumns.ToDictionary(c => c, c => Read(view, c));
 
-    /// <summary>Every row's values of a Single or vector-of-Single column.</summary>
+    /// <summary>Every row's values of a Single, vector-of-Single or UInt32 key column.</summary>
     private static float[][] Read(IDataView view, string name)
     {
         var column = view.Schema[name];
@@ -221,6 +221,16 @@ public sealed class FixtureZipTests
             {
                 get(ref buffer);
                 rows.Add(buffer.DenseValues().ToArray());
+            }
+        }
+        else if (column.Type is KeyDataViewType)
+        {
+            var get = cursor.GetGetter<uint>(column); // a clustering model's PredictedLabel, compared as a number
+            uint key = 0;
+            while (cursor.MoveNext())
+            {
+                get(ref key);
+                rows.Add(new[] { (float)key });
             }
         }
         else
