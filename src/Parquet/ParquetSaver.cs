@@ -24,19 +24,31 @@ internal static class ParquetSaver
             throw new ArgumentOutOfRangeException(nameof(options), $"ParquetSaverOptions.RowGroupRows must be at least 1, got {options.RowGroupRows}.");
         }
 
-        var columns = data.Schema.Where(c => options.KeepHidden || !c.IsHidden).Select(c => ColumnWriter.Create(c, options.RowGroupRows)).ToArray();
-        return WriteAsync(data, stream, columns, options.RowGroupRows).GetAwaiter().GetResult();
+        var columns = data.Schema.Where(c => options.KeepHidden || !c.IsHidden).ToArray();
+        using var cursor = data.GetRowCursor(columns);
+        return Write(cursor, columns, stream, options.RowGroupRows, long.MaxValue);
     }
 
-    private static async Task<long> WriteAsync(IDataView data, Stream stream, ColumnWriter[] columns, int rowGroupRows)
+    /// <summary>
+    /// Writes the next rows of <paramref name="cursor"/> (at most <paramref name="maxRows"/>; it is not moved past the last one written)
+    /// as one Parquet file: the batch command writes each checkpoint's rows this way.
+    /// </summary>
+    public static long Write(DataViewRowCursor cursor, IReadOnlyList<DataViewSchema.Column> columns, Stream stream, int rowGroupRows, long maxRows)
+    {
+        ArgumentNullException.ThrowIfNull(cursor);
+        ArgumentNullException.ThrowIfNull(columns);
+        var writers = columns.Select(c => ColumnWriter.Create(c, rowGroupRows)).ToArray();
+        return WriteAsync(cursor, stream, writers, rowGroupRows, maxRows).GetAwaiter().GetResult();
+    }
+
+    private static async Task<long> WriteAsync(DataViewRowCursor cursor, Stream stream, ColumnWriter[] columns, int rowGroupRows, long maxRows)
     {
         var schema = new ParquetSchema(columns.Select(c => c.Field));
         await using var writer = await ParquetWriter.CreateAsync(schema, stream);
-        using var cursor = data.GetRowCursor(columns.Select(c => c.Column));
         var adders = columns.Select(c => c.MakeAdder(cursor)).ToArray();
         long rows = 0;
         int inGroup = 0;
-        while (cursor.MoveNext())
+        while (rows < maxRows && cursor.MoveNext())
         {
             foreach (var add in adders)
             {
