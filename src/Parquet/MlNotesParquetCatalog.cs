@@ -42,12 +42,12 @@ public static class MlNotesParquetCatalog
     /// <param name="catalog">The data catalog.</param>
     /// <param name="data">The rows to write.</param>
     /// <param name="stream">Where to write; left open.</param>
-    /// <param name="options">Rows per row group, hidden columns.</param>
+    /// <param name="options">Rows per row group.</param>
     /// <returns>The number of rows written.</returns>
     public static long SaveAsParquet(this DataOperationsCatalog catalog, IDataView data, Stream stream, ParquetSaverOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        return ParquetSaver.Save(data, stream, new ParquetSaverOptions { RowGroupRows = options.RowGroupRows, KeepHidden = options.KeepHidden });
+        return ParquetSaver.Save(data, stream, new ParquetSaverOptions { RowGroupRows = options.RowGroupRows });
     }
 }

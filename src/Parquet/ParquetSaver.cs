@@ -24,7 +24,7 @@ internal static class ParquetSaver
             throw new ArgumentOutOfRangeException(nameof(options), $"ParquetSaverOptions.RowGroupRows must be at least 1, got {options.RowGroupRows}.");
         }
 
-        var columns = data.Schema.Where(c => options.KeepHidden || !c.IsHidden).ToArray();
+        var columns = data.Schema.Where(c => !c.IsHidden).ToArray();
         using var cursor = data.GetRowCursor(columns);
         return Write(cursor, columns, stream, options.RowGroupRows, long.MaxValue);
     }

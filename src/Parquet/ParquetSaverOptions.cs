@@ -8,10 +8,7 @@ public sealed class ParquetSaverOptions
 
     /// <summary>
     /// Rows per Parquet row group: the writer holds one row group in memory, and a reader of the file (<c>LoadFromParquet</c>)
-    /// holds one at a time too. At least 1.
+    /// holds one at a time too. At least 1. Only the visible columns are written, as <c>SaveAsText</c> does.
     /// </summary>
     public int RowGroupRows { get; set; } = DefaultRowGroupRows;
-
-    /// <summary>Also write hidden columns (by default only the visible ones, as <c>SaveAsText</c> does).</summary>
-    public bool KeepHidden { get; set; }
 }
