@@ -51,6 +51,16 @@ if [ -n "$retry" ]; then
   retry_log="$(ls "$logs"/retry-*.log)"
   grep -q '^Resuming after' "$retry_log" || { echo "run-array.sh: the resubmitted task did not resume:" >&2; cat "$retry_log" >&2; exit 1; }
   retry_s="$(elapsed "$retry_start" "$finish")"
+  # Time lost, in task-seconds at the retry's own scoring rate r: the killed task's run beyond what its kept checkpoints are worth,
+  # plus the retry's run beyond the rows it scored (start-up, model load, skipping the kept rows, the final merge).
+  killed_start="$(sed -n 's/^task_start=//p' "$logs/score-${job}_${kill_index}.log")"
+  retry_task_start="$(sed -n 's/^task_start=//p' "$retry_log")"
+  retry_end="$(date -r "$out/part-$(printf %05d "$kill_index").json" +%s.%N)"
+  read -r scored rate < <(sed -n 's/^done rows=[0-9]* scored_now=\([0-9]*\) rows_per_s=\([0-9]*\).*/\1 \2/p' "$retry_log")
+  kept=$(( done_chunks * MLNOTES_CHECKPOINT_ROWS ))
+  awk -v ks="$killed_start" -v k="$killed" -v kept="$kept" -v rs="$retry_task_start" -v re="$retry_end" -v n="$scored" -v r="$rate" 'BEGIN {
+    killed_run = k - ks; retry_run = re - rs; lost = (killed_run - kept / r) + (retry_run - n / r);
+    printf "slurm retry lost_s=%.2f killed_task_s=%.2f kept_rows=%d retry_task_s=%.2f retry_rows=%d rows_per_s=%d\n", lost, killed_run, kept, retry_run, n, r }'
 fi
 for log in "$logs"/*.log; do grep -q '^done rows=' "$log" || [ "$log" = "$logs/score-${job}_${kill_index}.log" ] || { echo "run-array.sh: $log has no done line:" >&2; cat "$log" >&2; exit 1; }; done
 rows="$(grep -h '^done rows=' "$logs"/*.log | sed 's/^done rows=\([0-9]*\).*/\1/' | awk '{ s += $1 } END { print s }')"

@@ -26,6 +26,11 @@ internal static class PartitionedOutput
             var done = PartManifest.Read(manifestPath);
             if (File.Exists(part) && PartManifest.HashFile(part) == done.Sha256)
             {
+                if (Directory.Exists(chunks))
+                {
+                    Directory.Delete(chunks, recursive: true); // killed between the manifest and the clean-up
+                }
+
                 progress.Message($"{part} is complete ({done.Rows:N0} rows): nothing to resume.");
                 return new BatchScoringResult(done.Rows, 0, 0, Process.GetCurrentProcess().PeakWorkingSet64);
             }

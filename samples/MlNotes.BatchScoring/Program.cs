@@ -137,7 +137,7 @@ internal static class Program
             {
                 var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
                 console.Progress().Start(context =>
-                    BatchScorer.Run(options, new TerminalProgress(context.AddTask($"shard {options.ShardIndex}/{options.ShardCount}"), Console.Error)));
+                    BatchScorer.Run(options, new TerminalProgress(console, context.AddTask($"shard {options.ShardIndex}/{options.ShardCount}"), Console.Error)));
             }
             else
             {

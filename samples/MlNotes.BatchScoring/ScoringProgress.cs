@@ -41,7 +41,7 @@ internal class ScoringProgress(TextWriter log, bool periodic)
 }
 
 /// <summary>The live display: one progress task over the shard's rows (indeterminate when the count is not known up front).</summary>
-internal sealed class TerminalProgress(ProgressTask task, TextWriter log) : ScoringProgress(log, periodic: false)
+internal sealed class TerminalProgress(IAnsiConsole console, ProgressTask task, TextWriter log) : ScoringProgress(log, periodic: false)
 {
     public override void Started(long? shardRows, long alreadyDone)
     {
@@ -56,5 +56,5 @@ internal sealed class TerminalProgress(ProgressTask task, TextWriter log) : Scor
         task.Description = $"scoring {rows:N0} rows, {rowsPerSecond:N0} rows/s";
     }
 
-    public override void Message(string text) => AnsiConsole.MarkupLine(Markup.Escape(text));
+    public override void Message(string text) => console.MarkupLine(Markup.Escape(text));
 }

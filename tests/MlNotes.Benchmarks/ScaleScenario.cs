@@ -75,7 +75,7 @@ internal sealed class ScaleScenario : IScenario
                 Console.WriteLine(retried.Log.Trim());
                 array.Add(Number(clean.Log, "array_s"));
                 killed.Add(Number(retried.Log, "array_s"));
-                retry.Add(Number(retried.Log, "retry_task_s"));
+                retry.Add(Number(retried.Log, "lost_s"));
                 var verify = Regex.Match(retried.Log, @"verify shards=\d+ rows=(\d+) lost_rows=(\d+) duplicate_rows=(\d+) mismatched_rows=(\d+)");
                 if (!verify.Success || long.Parse(verify.Groups[1].Value, CultureInfo.InvariantCulture) != rows)
                 {
@@ -96,8 +96,9 @@ internal sealed class ScaleScenario : IScenario
             Console.WriteLine($"| 1 process | {Median(single):F1}; {single.Min():F1}..{single.Max():F1} | {singleRate:N0} |");
             Console.WriteLine($"| 4-task array | {Median(array):F1}; {array.Min():F1}..{array.Max():F1} | {arrayRate:N0} |");
             Console.WriteLine($"| 4-task array, task 2 cancelled and resubmitted | {Median(killed):F1}; {killed.Min():F1}..{killed.Max():F1} | {rows / Median(killed):N0} |");
-            Console.WriteLine($"Time lost to the kill and retry (array with kill - array without, median): {Median(killed) - Median(array):F1} s; " +
-                $"the resubmitted task itself ran {Median(retry):F1} s. Rows differing from the single run: {mismatched}. Load average {LoadAverage()}.");
+            Console.WriteLine($"Time lost to the kill and retry: {Median(retry):F1} s of task time (median; {retry.Min():F1}..{retry.Max():F1}: the killed task's run beyond its kept " +
+                $"checkpoints plus the retry's run beyond its rows, at the retry's rate); makespan with the kill minus without: {Median(killed) - Median(array):F1} s. " +
+                $"Rows differing from the single run: {mismatched}. Load average {LoadAverage()}.");
             Console.WriteLine($"RESULT scale array_vs_single={arrayRate / singleRate:F2} lost_rows={lost} duplicate_rows={duplicates}");
             return lost == 0 && duplicates == 0 && mismatched == 0 ? 0 : 1;
         }
@@ -145,7 +146,7 @@ internal sealed class ScaleScenario : IScenario
     }
 
     private static double Number(string log, string key)
-        => double.Parse(Regex.Match(log, key + @"=([0-9.]+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        => double.Parse(Regex.Match(log, key + @"=(-?[0-9.]+)").Groups[1].Value, CultureInfo.InvariantCulture);
 
     private static double Median(List<double> values)
     {

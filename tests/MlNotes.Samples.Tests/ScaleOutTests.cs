@@ -33,6 +33,13 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IDisposable
 
         string single = Path.Combine(_folder, "single");
         Assert.Equal(0, Run(["--model", model, "--input", input, "--output", single]).Code);
+
+        // The live display, asked for with the output redirected (Spectre.Console then renders without a live terminal): same result.
+        string live = Path.Combine(_folder, "live");
+        var terminal = Run(["--model", model, "--input", input, "--output", live, "--progress", "terminal"]);
+        Assert.True(terminal.Code == 0, terminal.Log);
+        Assert.Contains($"done rows={Rows}", terminal.Log, StringComparison.Ordinal);
+        Assert.Equal(0, Run(["verify", live, "--reference", single]).Code);
         var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(single, "part-00000.json"))).RootElement;
         Assert.Equal(Rows, manifest.GetProperty("Rows").GetInt64());
         Assert.Equal(Rows, manifest.GetProperty("InputRows").GetInt64());
@@ -138,7 +145,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IDisposable
 
     private static (int Code, string Log) Run(string[] args, Dictionary<string, string>? environment = null)
     {
-        using var process = BatchScoringTests.StartTool(args.Concat(args.Length > 0 && args[0] is "verify" or "--help" ? [] : new[] { "--progress", "plain" }), environment);
+        using var process = BatchScoringTests.StartTool(args.Concat(args.Length > 0 && args[0] is "verify" or "--help" || args.Contains("--progress") ? [] : new[] { "--progress", "plain" }), environment);
         var stdout = process.StandardOutput.ReadToEndAsync();
         string log = process.StandardError.ReadToEnd();
         process.WaitForExit();
