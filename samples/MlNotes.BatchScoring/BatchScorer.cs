@@ -13,40 +13,48 @@ using MlNotes.Transforms.Onnx;
 namespace MlNotes.BatchScoring;
 
 /// <summary>
-/// Scores a saved ML.NET model over a CSV file (or a folder of images) into a CSV file, streaming: memory does not grow with the
-/// input. Checkpoints every few thousand rows (output flushed to disk, then a small progress file replaced atomically), so
+/// Scores a saved ML.NET model over a CSV file, a Parquet file or folder, or a folder of images into a CSV file or a folder of
+/// Parquet parts (PartitionedOutput), streaming: memory does not grow with the input. Checkpoints every few thousand rows (output flushed to disk, then a small progress file replaced atomically), so
 /// <c>--resume</c> after a crash truncates the output to the last checkpoint and carries on, with no row lost or written twice.
 /// </summary>
 public static class BatchScorer
 {
     public static BatchScoringResult Run(BatchScoringOptions o, TextWriter log)
+        => Run(o, new ScoringProgress(log, periodic: o.Progress != ProgressMode.None));
+
+    internal static BatchScoringResult Run(BatchScoringOptions o, ScoringProgress progress)
     {
         ArgumentNullException.ThrowIfNull(o);
-        ArgumentNullException.ThrowIfNull(log);
+        ArgumentNullException.ThrowIfNull(progress);
         var ml = new MLContext(seed: 1);
         var provider = o.Provider == "cuda" ? OnnxExecutionProvider.Cuda : OnnxExecutionProvider.Cpu;
         var model = ml.Model.LoadWithExecutionProvider(o.Model, provider, gpuDeviceId: 0, fallbackToCpu: true, out var inputSchema);
         try
         {
-            IDataView input = Directory.Exists(o.Input) ? ImageFolder(ml, o.Input, inputSchema) : Csv(ml, o.Input, inputSchema);
+            IDataView input = ScoringInput.Load(ml, o.Input, inputSchema);
+            if (o.PartitionedOutput)
+            {
+                return PartitionedOutput.Run(ml, o, model, input, inputSchema, progress);
+            }
+
             IDataView shard = new ShardDataView(input, o.ShardIndex, o.ShardCount);
             string progressFile = o.Output + ".progress";
             var checkpoint = o.Resume && File.Exists(progressFile) ? Checkpoint.Read(progressFile) : new Checkpoint(0, 0, false);
             if (checkpoint.Complete)
             {
-                log.WriteLine($"{o.Output} is complete ({checkpoint.Rows:N0} rows): nothing to resume.");
+                progress.Message($"{o.Output} is complete ({checkpoint.Rows:N0} rows): nothing to resume.");
                 return new BatchScoringResult(checkpoint.Rows, 0, 0, Process.GetCurrentProcess().PeakWorkingSet64);
             }
 
             if (checkpoint.Rows > 0)
             {
                 shard = ml.Data.SkipRows(shard, checkpoint.Rows);
-                log.WriteLine($"Resuming after {checkpoint.Rows:N0} rows.");
+                progress.Message($"Resuming after {checkpoint.Rows:N0} rows.");
             }
 
             var scored = model.Transform(shard);
             var columns = OutputColumns(scored.Schema, inputSchema);
-            return Write(o, scored, columns, checkpoint, progressFile, log);
+            return Write(o, scored, columns, checkpoint, progressFile, progress);
         }
         finally
         {
@@ -57,7 +65,7 @@ public static class BatchScorer
         }
     }
 
-    private static BatchScoringResult Write(BatchScoringOptions o, IDataView scored, List<OutputColumn> columns, Checkpoint start, string progressFile, TextWriter log)
+    private static BatchScoringResult Write(BatchScoringOptions o, IDataView scored, List<OutputColumn> columns, Checkpoint start, string progressFile, ScoringProgress progress)
     {
         var stream = new FileStream(o.Output, start.Rows > 0 ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.Write, FileShare.Read);
         stream.SetLength(start.Bytes);
@@ -96,16 +104,13 @@ public static class BatchScorer
                     writer.Flush();
                     stream.Flush(flushToDisk: true);
                     new Checkpoint(rows, stream.Position, false).Write(progressFile);
-                    if (o.Progress)
-                    {
-                        log.WriteLine($"checkpoint rows={rows}");
-                    }
+                    progress.Checkpoint(rows);
                 }
 
-                if (o.Progress && watch.Elapsed - lastReport > TimeSpan.FromSeconds(1))
+                if (watch.Elapsed - lastReport > TimeSpan.FromSeconds(1))
                 {
                     lastReport = watch.Elapsed;
-                    log.WriteLine($"progress rows={rows} rows_per_s={scoredNow / watch.Elapsed.TotalSeconds:F0} rss_mb={Environment.WorkingSet / 1048576}");
+                    progress.Rows(rows, scoredNow / watch.Elapsed.TotalSeconds);
                 }
             }
         }
@@ -115,51 +120,11 @@ public static class BatchScorer
         new Checkpoint(rows, stream.Position, true).Write(progressFile);
         double rate = scoredNow / Math.Max(watch.Elapsed.TotalSeconds, 1e-9);
         long peak = Process.GetCurrentProcess().PeakWorkingSet64;
-        log.WriteLine($"done rows={rows} scored_now={scoredNow} rows_per_s={rate:F0} peak_rss_mb={peak / 1048576} output={o.Output}");
+        progress.Message($"done rows={rows} scored_now={scoredNow} rows_per_s={rate:F0} peak_rss_mb={peak / 1048576} output={o.Output}");
         return new BatchScoringResult(rows, scoredNow, rate, peak);
     }
 
-    private static IDataView Csv(MLContext ml, string path, DataViewSchema schema)
-    {
-        string header = File.ReadLines(path).First();
-        var names = header.Split(',').Select(h => h.Trim()).ToList();
-        var columns = new List<TextLoader.Column>();
-        foreach (var column in schema.Where(c => !c.IsHidden))
-        {
-            int at = names.IndexOf(column.Name);
-            if (at < 0)
-            {
-                throw new InvalidOperationException($"The input '{path}' has no column '{column.Name}' that the model reads (its header: {header}).");
-            }
-
-            var item = column.Type is VectorDataViewType v ? v.ItemType : column.Type;
-            int size = column.Type is VectorDataViewType vector ? vector.Size : 1;
-            var kind = item.RawType switch
-            {
-                var t when t == typeof(float) => DataKind.Single,
-                var t when t == typeof(double) => DataKind.Double,
-                var t when t == typeof(int) => DataKind.Int32,
-                var t when t == typeof(long) => DataKind.Int64,
-                var t when t == typeof(bool) => DataKind.Boolean,
-                _ => DataKind.String,
-            };
-            columns.Add(new TextLoader.Column(column.Name, kind, at, at + Math.Max(size, 1) - 1));
-        }
-
-        return ml.Data.LoadFromTextFile(path, columns.ToArray(), separatorChar: ',', hasHeader: true);
-    }
-
-    private static IDataView ImageFolder(MLContext ml, string folder, DataViewSchema schema)
-    {
-        string pathColumn = schema.FirstOrDefault(c => c.Type is TextDataViewType && !c.IsHidden).Name
-            ?? throw new InvalidOperationException("A folder of images needs a model whose input has a text column of image paths (ImagePath).");
-        var files = Directory.EnumerateFiles(folder).Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase))
-            .Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
-        var builder = new SchemaDefinitionBuilder(pathColumn);
-        return ml.Data.LoadFromEnumerable(files.Select(f => new PathRow { Path = f! }), builder.Definition);
-    }
-
-    private static List<OutputColumn> OutputColumns(DataViewSchema scored, DataViewSchema input)
+    internal static List<OutputColumn> OutputColumns(DataViewSchema scored, DataViewSchema input)
     {
         var result = new List<OutputColumn> { new(scored[ShardDataView.RowIndexColumn]) };
         foreach (var column in scored.Where(c => !c.IsHidden && input.GetColumnOrNull(c.Name) == null && c.Name != ShardDataView.RowIndexColumn))
@@ -173,22 +138,6 @@ public static class BatchScorer
         }
 
         return result;
-    }
-
-    private sealed class PathRow
-    {
-        public string Path { get; set; } = "";
-    }
-
-    private sealed class SchemaDefinitionBuilder
-    {
-        public SchemaDefinitionBuilder(string column)
-        {
-            Definition = SchemaDefinition.Create(typeof(PathRow));
-            Definition[0].ColumnName = column;
-        }
-
-        public SchemaDefinition Definition { get; }
     }
 
     private sealed record Checkpoint(long Rows, long Bytes, bool Complete)

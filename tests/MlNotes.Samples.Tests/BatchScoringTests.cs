@@ -83,7 +83,7 @@ public sealed class BatchScoringTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private static void TrainAndSave(string path)
+    internal static void TrainAndSave(string path)
     {
         var ml = new MLContext(seed: 1);
         var random = new Random(1);
@@ -125,16 +125,31 @@ public sealed class BatchScoringTests(ITestOutputHelper output) : IDisposable
         return (double.Parse(done.Groups[1].Value, CultureInfo.InvariantCulture), long.Parse(done.Groups[2].Value, CultureInfo.InvariantCulture));
     }
 
-    private static Process Start(string model, string input, string output, params string[] extra)
+    internal static Process Start(string model, string input, string output, params string[] extra)
+        => StartTool(new List<string> { "--model", model, "--input", input, "--output", output }.Concat(extra));
+
+    /// <summary>The batch command's built dll (tests run it as the separate process a data team runs).</summary>
+    internal static string Tool()
     {
         var tests = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         string tool = Path.Combine(SampleContext.FindRepositoryRoot(AppContext.BaseDirectory), "samples", "MlNotes.BatchScoring", "bin",
             tests.Parent!.Name, tests.Name, "MlNotes.BatchScoring.dll");
         Assert.True(File.Exists(tool), $"the batch scoring tool was not built: {tool}");
+        return tool;
+    }
+
+    internal static Process StartTool(IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string arg in new List<string> { tool, "--model", model, "--input", input, "--output", output }.Concat(extra))
+        start.ArgumentList.Add(Tool());
+        foreach (string arg in args)
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         return Process.Start(start)!;
