@@ -14,8 +14,6 @@ public sealed record BatchScoringOptions
     /// <summary>A CSV file, or a folder for Parquet parts (<c>part-00003.parquet</c> and its manifest per shard).</summary>
     public string Output { get; init; } = "";
 
-    public int BatchSize { get; init; } = 256;
-
     public string Provider { get; init; } = "cpu";
 
     public int ShardIndex { get; init; }

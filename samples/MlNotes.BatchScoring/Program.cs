@@ -41,7 +41,6 @@ internal static class Program
         var model = new Option<FileInfo>("--model") { Description = "The saved ML.NET model (.zip).", Required = true };
         var input = new Option<string>("--input") { Description = "A CSV file, a Parquet file or folder of *.parquet, or a folder of images.", Required = true };
         var output = new Option<string>("--output") { Description = "A folder for Parquet parts (part-00003.parquet + part-00003.json per shard), or a .csv file.", Required = true };
-        var batchSize = new Option<int>("--batch-size") { Description = "Rows per model run.", DefaultValueFactory = _ => 256 };
         var provider = new Option<string>("--provider") { Description = "Execution provider (falls back to CPU).", DefaultValueFactory = _ => "cpu" };
         provider.AcceptOnlyFromAmong("cpu", "cuda");
         var shard = new Option<string?>("--shard") { Description = "i/n: score the rows whose index modulo n is i. Default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX." };
@@ -50,16 +49,13 @@ internal static class Program
         var progress = new Option<ProgressMode>("--progress") { Description = "auto: a live display on a terminal, plain lines otherwise.", DefaultValueFactory = _ => ProgressMode.Auto };
         var noProgress = new Option<bool>("--no-progress") { Description = "Same as --progress none." };
         var checkpointRows = new Option<int>("--checkpoint-rows") { Description = "Rows between checkpoints.", DefaultValueFactory = _ => 10_000 };
-        foreach (var positive in new[] { batchSize, checkpointRows })
+        checkpointRows.Validators.Add(r =>
         {
-            positive.Validators.Add(r =>
+            if (r.GetValueOrDefault<int>() < 1)
             {
-                if (r.GetValueOrDefault<int>() < 1)
-                {
-                    r.AddError($"{positive.Name} must be at least 1, got {r.GetValueOrDefault<int>()}.");
-                }
-            });
-        }
+                r.AddError($"{checkpointRows.Name} must be at least 1, got {r.GetValueOrDefault<int>()}.");
+            }
+        });
 
         model.AcceptExistingOnly();
         input.Validators.Add(r =>
@@ -84,7 +80,7 @@ internal static class Program
 
         var root = new RootCommand("mlnotes-score: batch scoring of a saved ML.NET model, sharded for Slurm job arrays and Kubernetes Indexed Jobs.")
         {
-            model, input, output, batchSize, provider, shard, shardCount, resume, progress, noProgress, checkpointRows,
+            model, input, output, provider, shard, shardCount, resume, progress, noProgress, checkpointRows,
         };
         root.SetAction(parsed =>
         {
@@ -99,7 +95,6 @@ internal static class Program
                     Model = parsed.GetValue(model)!.FullName,
                     Input = parsed.GetValue(input)!,
                     Output = parsed.GetValue(output)!,
-                    BatchSize = parsed.GetValue(batchSize),
                     Provider = parsed.GetValue(provider)!,
                     ShardIndex = index,
                     ShardCount = count,

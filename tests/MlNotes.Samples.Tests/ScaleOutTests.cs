@@ -116,7 +116,11 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IDisposable
         var outOfRange = Run(["--model", model, "--input", model, "--output", _folder], new() { ["SLURM_ARRAY_TASK_ID"] = "4", ["SLURM_ARRAY_TASK_COUNT"] = "4" });
         Assert.Equal(2, outOfRange.Code);
         Assert.Contains("SLURM_ARRAY_TASK_ID=4 is outside 0..3", outOfRange.Log, StringComparison.Ordinal);
-        Assert.Equal(2, Run(["--model", model, "--input", model, "--output", _folder, "--batch-size", "0"]).Code);
+        Assert.Equal(2, Run(["--model", model, "--input", model, "--output", _folder, "--checkpoint-rows", "0"]).Code);
+        // Rows per model run are each saved transform's own batch size: the command has no --batch-size to ignore.
+        var batchSize = Run(["--model", model, "--input", model, "--output", _folder, "--batch-size", "64"]);
+        Assert.Equal(2, batchSize.Code);
+        Assert.Contains("--batch-size", batchSize.Log, StringComparison.Ordinal);
         Assert.Equal(2, Run(["--model", model, "--input", model, "--output", _folder, "--provider", "tpu"]).Code);
         var help = Run(["--help"]);
         Assert.Equal(0, help.Code);
