@@ -22,6 +22,7 @@ import common as C  # noqa: E402
 import data as D  # noqa: E402
 import nets as N  # noqa: E402
 import tokenizer as T  # noqa: E402
+import anomaly as A  # noqa: E402
 
 ARGS = None
 SUBSET_DIR = os.path.join(C.DATA, "fashion-mnist-subset")
@@ -707,10 +708,12 @@ def main():
         with open(metrics_path) as f:
             metrics = json.load(f)
     total = C.Timer()
-    fashion = Fashion() if any(k in todo for k in ("vit", "resnet", "vae", "clip")) else None
+    fashion = Fashion() if any(k in todo for k in ("vit", "resnet", "vae", "clip", "vae-background")) else None
     steps = {"vit": lambda: build_vit(fashion, metrics), "resnet": lambda: build_resnet(fashion, metrics),
              "text": lambda: build_text(metrics), "vae": lambda: build_vae(fashion, metrics),
-             "clip": lambda: build_clip(fashion, metrics)}
+             "clip": lambda: build_clip(fashion, metrics),
+             "glyphs": lambda: A.render_glyphs(),
+             "vae-background": lambda: A.build_vae_background(fashion, metrics, ARGS.quick)}
     for key in todo:
         steps[key]()
         C.write_json(metrics_path, metrics)
