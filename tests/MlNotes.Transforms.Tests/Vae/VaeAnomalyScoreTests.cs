@@ -130,6 +130,43 @@ public sealed class VaeAnomalyScoreTests
         }
     }
 
+    /// <summary>
+    /// The committed v3 zips of the two scores that v3 brought (Fixtures/Zips/v3/vae-anomaly-{complexity,ratio}.zip, written once
+    /// with MLNOTES_WRITE_FIXTURES=1, never overwritten): they load in a fresh context with their committed outputs, and today's
+    /// build gives the same (measured gap 0, bound 1e-6 as for every fixture zip).
+    /// </summary>
+    [Theory]
+    [InlineData("vae-anomaly-complexity", VaeAnomalyScore.InputComplexity)]
+    [InlineData("vae-anomaly-ratio", VaeAnomalyScore.LikelihoodRatio)]
+    public void CommittedV3Zip_LoadsWithItsCommittedOutputs_AsTodaysBuildGives(string name, VaeAnomalyScore kind)
+    {
+        string folder = Persistence.PersistenceTests.Folder("v3");
+        string zip = Path.Combine(folder, name + ".zip"), expectedFile = Path.Combine(folder, name + ".expected.json");
+        var ml = new MLContext(seed: 1);
+        var data = Pixels(ml);
+        ITransformer Build() => Detector(ml, kind, o => o.BackgroundModelFile = kind == VaeAnomalyScore.LikelihoodRatio ? s_backgroundEncoder : null).Fit(data);
+        if (Environment.GetEnvironmentVariable("MLNOTES_WRITE_FIXTURES") == "1" && !File.Exists(zip))
+        {
+            Directory.CreateDirectory(folder);
+            var model = Build();
+            ml.Model.Save(model, data.Schema, zip);
+            Persistence.OutputTable.Write(expectedFile, name, Persistence.OutputTable.Read(model.Transform(data), new[] { "Image" }));
+            Persistence.PersistenceTests.DisposeModel(model);
+        }
+
+        var expected = Persistence.OutputTable.Load(expectedFile);
+        var fresh = new MLContext(seed: 3);
+        var loaded = fresh.Model.Load(zip, out _);
+        var fromZip = Persistence.OutputTable.Read(loaded.Transform(Pixels(fresh)), new[] { "Image" });
+        Persistence.PersistenceTests.DisposeModel(loaded);
+        var today = Build();
+        var fromToday = Persistence.OutputTable.Read(today.Transform(data), new[] { "Image" });
+        Persistence.PersistenceTests.DisposeModel(today);
+
+        Persistence.OutputTable.AssertEqual(expected, fromZip, 1e-6);
+        Persistence.OutputTable.AssertEqual(expected, fromToday, 1e-6);
+    }
+
     [Fact]
     public void LikelihoodRatio_WithoutABackground_IsRefused()
     {
