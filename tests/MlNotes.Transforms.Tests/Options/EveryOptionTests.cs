@@ -279,6 +279,7 @@ public sealed class EveryOptionTests
         // The column comes with an embedding tensor only (the fixture's graph has one output: its logits serve as the embedding).
         classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.EmbeddingColumnName), o => o.EmbeddingColumnName = "Features", setup: o => o.EmbeddingTensorName = "output");
         classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.TopK), o => o.TopK = 2);
+        classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.EnergyColumnName), o => o.EnergyColumnName = "Energy");
         classifier.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageClassifierEstimator.Options.LogitsTensorName), o => o.LogitsTensorName = "nope");
         classifier.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageClassifierEstimator.Options.EmbeddingTensorName), o => o.EmbeddingTensorName = "nope");
         classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.ClassNames), o => o.ClassNames = new[] { "a", "b", "c", "d", "e" });

@@ -233,7 +233,7 @@ internal static class FixtureModels
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> CurrentFormat = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["image-classifier"] = "v2", // explicit fields instead of the settings as JSON
+        ["image-classifier"] = "v3", // v2: explicit fields instead of the settings as JSON; v3: the energy column
         ["image-encoder"] = "v2",
         ["vae-encoder"] = "v2", // explicit fields, noise keyed by row id
         ["vae-decoder"] = "v2",
