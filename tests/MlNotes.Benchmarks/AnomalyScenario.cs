@@ -36,9 +36,9 @@ internal sealed class AnomalyScenario : IScenario
         var rows = subsetRows.Concat(glyphRows).ToArray();
         var ml = new MLContext(seed: 1);
         var paths = ml.Data.LoadFromEnumerable(rows);
-        var images = ml.Data.Cache(ml.Transforms.LoadImages("Image", null, nameof(Row.ImagePath)).Fit(paths).Transform(paths));
-        var normal = ml.Data.FilterByCustomPredicate<Row>(images, r => r.Kind != 0); // the seen classes: the threshold's training rows
-        Console.WriteLine($"{subsetRows.Count(r => r.Kind == 0)} seen-class images, {subsetRows.Count(r => r.Kind == 1)} held-out, {glyphRows.Length} glyphs.");
+        var images = ml.Transforms.LoadImages("Image", null, nameof(Row.ImagePath)).Fit(paths).Transform(paths);
+        var normal = ml.Data.FilterRowsByColumn(images, nameof(Row.Kind), 0, 0.5); // the seen classes: the threshold's training rows
+        Console.WriteLine($"{subsetRows.Count(r => r.Kind == 0f)} seen-class images, {subsetRows.Count(r => r.Kind == 1f)} held-out, {glyphRows.Length} glyphs.");
 
         string encoder = Path.Combine(models, "vae-fashion-encoder.onnx"), background = Path.Combine(models, "vae-fashion-background-encoder.onnx");
         var detectors = new (string Label, Func<ITransformer> Fit, string Column)[]
@@ -71,7 +71,7 @@ internal sealed class AnomalyScenario : IScenario
             }
         }
 
-        var kinds = rows.Select(r => r.Kind).ToArray();
+        var kinds = rows.Select(r => (int)r.Kind).ToArray();
         Console.WriteLine();
         Console.WriteLine($"{"score",-18} {"held-out AUROC",15} {"glyphs AUROC",13} {"images/s",9}");
         var heldOut = new double[detectors.Length];
@@ -136,6 +136,6 @@ internal sealed class AnomalyScenario : IScenario
         public string ImagePath { get; set; } = "";
 
         /// <summary>0: a seen class, 1: the held-out class, 2: a glyph.</summary>
-        public int Kind { get; set; }
+        public float Kind { get; set; }
     }
 }
