@@ -216,10 +216,13 @@ def build_vae_background(fashion, metrics, quick=False):
          "output_image": {"width": 28, "height": 28, "channels": 1, "layout": "CHW",
                           "pixel": "sigmoid(logits) in [0, 1]; times 255 for 8-bit"}}, **common))
     files = [f"data/fashion-mnist-subset/{fashion.subset_files[i]}" for i in rows]
-    C.write_json(os.path.join(C.FIXTURES, prefix + ".json"), C.fixture(
-        ["image"], [x], ["mean", "logvar", "logits"], [enc_outs[0], enc_outs[1], dec_outs[0]], images=files,
-        labels=[int(fashion.subset_y[i]) for i in rows], neg_elbo_at_mean=C.tensor_json(neg0),
-        note="image = PNG / 255. logits = decoder(mean): eps = 0; neg_elbo_at_mean = -ELBO (nats) at eps = 0."))
+    labels = [int(fashion.subset_y[i]) for i in rows]
+    C.write_json(os.path.join(C.FIXTURES, prefix + "-encoder.json"), C.fixture(
+        ["image"], [x], ["mean", "logvar"], enc_outs, images=files, labels=labels, neg_elbo_at_mean=C.tensor_json(neg0),
+        note="image = PNG / 255. neg_elbo_at_mean = -ELBO (nats) at eps = 0 (z = mean, the decoder fixture's input)."))
+    C.write_json(os.path.join(C.FIXTURES, prefix + "-decoder.json"), C.fixture(
+        ["z"], [z], ["logits"], dec_outs, images=files, labels=labels,
+        note="z is the encoder fixture's mean (eps = 0) for the images listed"))
     metrics["vae_background"] = dict(
         {"perturbation_rate": MU, "train_seconds": train_seconds, "train_cpu_seconds": train_cpu,
          "graphs": [prefix + "-encoder.onnx", prefix + "-decoder.onnx"],

@@ -23,7 +23,7 @@ public sealed class VaeBackgroundModelTests
     public void BackgroundVae_NegativeElboAtTheMean_EqualsPyTorch()
     {
         var ml = new MLContext(seed: 1);
-        using var fixture = JsonDocument.Parse(File.ReadAllText(RepoPaths.Model(Path.Combine("fixtures", "vae-fashion-background.json"))));
+        using var fixture = JsonDocument.Parse(File.ReadAllText(RepoPaths.Model(Path.Combine("fixtures", "vae-fashion-background-encoder.json"))));
         var root = fixture.RootElement;
         var files = root.GetProperty("images").EnumerateArray().Select(e => Path.GetFileName(e.GetString()!)).ToArray();
         var expected = root.GetProperty("neg_elbo_at_mean").GetProperty("data").EnumerateArray().Select(e => e.GetDouble()).ToArray();
