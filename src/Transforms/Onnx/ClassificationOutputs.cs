@@ -60,6 +60,34 @@ internal static class ClassificationOutputs
         }
     }
 
+    /// <summary>log sum exp(logits), stable: the maximum is taken out first and the sum is accumulated in double; NaN when a logit is.</summary>
+    public static float LogSumExp(ReadOnlySpan<float> logits)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float v in logits)
+        {
+            if (float.IsNaN(v))
+            {
+                return float.NaN;
+            }
+
+            max = Math.Max(max, v);
+        }
+
+        if (float.IsInfinity(max))
+        {
+            return max;
+        }
+
+        double sum = 0;
+        foreach (float v in logits)
+        {
+            sum += Math.Exp(v - max);
+        }
+
+        return (float)(max + Math.Log(sum));
+    }
+
     /// <summary>The predicted key: 1 + the index of the largest logit (the first one on ties); 0 (missing) when a logit is NaN.</summary>
     public static uint PredictedKey(ReadOnlySpan<float> logits)
     {

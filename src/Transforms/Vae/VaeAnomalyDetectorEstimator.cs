@@ -38,6 +38,7 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
         ArgumentNullException.ThrowIfNull(options);
         var o = options.Clone();
         VaeScorerEstimator.CheckImportanceSamples(o.ImportanceSamples);
+        CheckAnomalyScore(o);
         if (!(o.ThresholdPercentile > 0 && o.ThresholdPercentile < 100))
         {
             ThrowHelper.BadOption(nameof(o.ThresholdPercentile), $"ThresholdPercentile must be strictly between 0 and 100, got {o.ThresholdPercentile}.");
@@ -54,10 +55,29 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
             Seed = VaeMapper.ResolveSeed(env, o.Seed),
             ThresholdPercentile = o.ThresholdPercentile,
             BatchSize = o.BatchSize,
+            AnomalyScore = o.AnomalyScore,
         };
         var settings = o.ExecutionSettings;
         var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, o.DecoderModelFile, o.DecoderModelBytes, o.ManifestFile, settings, NeedsEncoder: true, NeedsDecoder: true);
         _scoring = VaeMapper.Create(env, nameof(VaeAnomalyDetectorTransformer), sources, config);
+        if (o.AnomalyScore == VaeAnomalyScore.LikelihoodRatio)
+        {
+            VaeMapper? background = null;
+            try
+            {
+                var backgroundSources = new VaeModelSources(o.BackgroundModelFile, o.BackgroundModelBytes, o.BackgroundDecoderModelFile, o.BackgroundDecoderModelBytes,
+                    ManifestFile: null, settings, NeedsEncoder: true, NeedsDecoder: true, OptionPrefix: "Background");
+                background = VaeMapper.Create(env, nameof(VaeAnomalyDetectorTransformer) + "Background", backgroundSources, VaeMapper.BackgroundConfig(_scoring.Config));
+                _scoring = _scoring.WithBackground(background);
+            }
+            catch
+            {
+                background?.Dispose();
+                _scoring.Dispose();
+                throw;
+            }
+        }
+
         // The graphs were opened and checked; each Fit scores on sessions of its own.
         _scoring.Dispose();
     }
@@ -102,6 +122,27 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
     /// <param name="inputSchema">The input schema shape.</param>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => _scoring.GetOutputSchema(inputSchema);
 
+    private static void CheckAnomalyScore(Options o)
+    {
+        if (!Enum.IsDefined(o.AnomalyScore))
+        {
+            ThrowHelper.BadOption(nameof(o.AnomalyScore), $"AnomalyScore must be one of {string.Join(", ", Enum.GetNames<VaeAnomalyScore>())}, got {(int)o.AnomalyScore}.");
+        }
+
+        bool encoder = o.BackgroundModelFile != null || o.BackgroundModelBytes != null;
+        if (o.AnomalyScore == VaeAnomalyScore.LikelihoodRatio && !encoder)
+        {
+            ThrowHelper.BadOption(nameof(o.BackgroundModelFile), "AnomalyScore LikelihoodRatio needs the background VAE (the same VAE trained on perturbed images): give its encoder as BackgroundModelFile or BackgroundModelBytes.");
+        }
+
+        string? given = o.BackgroundModelFile != null ? nameof(o.BackgroundModelFile) : o.BackgroundModelBytes != null ? nameof(o.BackgroundModelBytes)
+            : o.BackgroundDecoderModelFile != null ? nameof(o.BackgroundDecoderModelFile) : o.BackgroundDecoderModelBytes != null ? nameof(o.BackgroundDecoderModelBytes) : null;
+        if (o.AnomalyScore != VaeAnomalyScore.LikelihoodRatio && given != null)
+        {
+            ThrowHelper.BadOption(given, $"{given} is read only by AnomalyScore LikelihoodRatio, and AnomalyScore is {o.AnomalyScore}.");
+        }
+    }
+
     /// <summary>The percentile by linear interpolation between the closest ranks (NumPy's default).</summary>
     internal static float Percentile(List<float> values, double percentile)
     {
@@ -135,6 +176,28 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
         /// <summary>The percentile of the training rows' scores above which a row is an anomaly, in (0, 100).</summary>
         public double ThresholdPercentile { get; set; } = Defaults.ThresholdPercentile;
 
+        /// <summary>
+        /// What a row is scored by. Default <see cref="VaeAnomalyScore.NegativeLogLikelihood"/>; <see cref="VaeAnomalyScore.InputComplexity"/>
+        /// subtracts the image's PNG length in bits from its negative log-likelihood in bits; <see cref="VaeAnomalyScore.LikelihoodRatio"/>
+        /// subtracts the background VAE's (<see cref="BackgroundModelFile"/>).
+        /// </summary>
+        public VaeAnomalyScore AnomalyScore { get; set; }
+
+        /// <summary>
+        /// Path of the background VAE's encoder (the same VAE trained on perturbed images), for <see cref="VaeAnomalyScore.LikelihoodRatio"/>
+        /// only; its manifest names its decoder. It must take the same images (preprocessing) and have the same latent size.
+        /// </summary>
+        public string? BackgroundModelFile { get; set; }
+
+        /// <summary>The background VAE's encoder itself (for <see cref="VaeAnomalyScore.LikelihoodRatio"/> only).</summary>
+        public byte[]? BackgroundModelBytes { get; set; }
+
+        /// <summary>Path of the background VAE's decoder. Default: the one its encoder's manifest names.</summary>
+        public string? BackgroundDecoderModelFile { get; set; }
+
+        /// <summary>The background VAE's decoder itself.</summary>
+        public byte[]? BackgroundDecoderModelBytes { get; set; }
+
         /// <summary>K of the importance-sampled log p(x); 0 scores by -ELBO, above 0 by -log p(x).</summary>
         public int ImportanceSamples { get; set; }
 
@@ -155,6 +218,8 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
             var copy = (Options)MemberwiseClone();
             copy.ModelBytes = ModelBytes?.ToArray();
             copy.DecoderModelBytes = DecoderModelBytes?.ToArray();
+            copy.BackgroundModelBytes = BackgroundModelBytes?.ToArray();
+            copy.BackgroundDecoderModelBytes = BackgroundDecoderModelBytes?.ToArray();
             return copy;
         }
     }

@@ -11,12 +11,16 @@ namespace MlNotes.Transforms.Vae;
 /// <summary>
 /// The transformer of <see cref="VaeAnomalyDetectorEstimator"/>: per image, <c>Score</c> (-ELBO, or -log p(x) with
 /// importance samples; higher is more anomalous) and <c>PredictedLabel</c> (true: the score is above the threshold set at
-/// <c>Fit</c>, or NaN), the columns <c>mlContext.AnomalyDetection.Evaluate</c> reads. Holds two native sessions: dispose it.
+/// <c>Fit</c>, or NaN), the columns <c>mlContext.AnomalyDetection.Evaluate</c> reads. Holds two native sessions (four with
+/// the likelihood ratio's background VAE): dispose it.
 /// </summary>
 public sealed class VaeAnomalyDetectorTransformer : VaeTransformer
 {
     internal const string LoaderSignature = "MlNotesVaeAnomaly";
-    private static readonly VersionInfo s_version = VersionFor("MLNVAEAD", LoaderSignature);
+    /// <summary>v3 (0x00010003): the v2 fields, then the anomaly score kind and the background VAE (v1 and v2 zips score by the negative log-likelihood).</summary>
+    internal const uint AnomalyScoreVersion = 0x00010003;
+
+    private static readonly VersionInfo s_version = VersionFor("MLNVAEAD", LoaderSignature, AnomalyScoreVersion);
 
     internal VaeAnomalyDetectorTransformer(VaeMapper mapper)
         : base(mapper)
@@ -31,14 +35,29 @@ public sealed class VaeAnomalyDetectorTransformer : VaeTransformer
     /// <summary>The percentile of the training scores the threshold was set at.</summary>
     public double ThresholdPercentile => Mapper.Config.ThresholdPercentile;
 
+    /// <summary>What a row is scored by: the negative log-likelihood, its input-complexity correction, or the likelihood ratio.</summary>
+    public VaeAnomalyScore AnomalyScore => Mapper.Config.AnomalyScore;
+
     /// <summary>The seed of the noise eps (the option, else the <c>MLContext</c>'s seed, else 0).</summary>
     public int Seed => Mapper.Config.Seed;
 
     private protected override VersionInfo GetVersionInfo() => s_version;
 
+    private protected override void SaveModel(ModelSaveContext ctx)
+    {
+        base.SaveModel(ctx);
+        Mapper.SaveAnomalyFields(ctx);
+    }
+
     private static VaeAnomalyDetectorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         ctx.CheckAtModel(s_version);
-        return new VaeAnomalyDetectorTransformer(VaeMapper.Load(env, nameof(VaeAnomalyDetectorTransformer), ctx));
+        var mapper = VaeMapper.Load(env, nameof(VaeAnomalyDetectorTransformer), ctx);
+        if (ctx.Header.ModelVerWritten >= AnomalyScoreVersion)
+        {
+            mapper = VaeMapper.LoadAnomalyFields(env, ctx, mapper);
+        }
+
+        return new VaeAnomalyDetectorTransformer(mapper);
     }
 }

@@ -75,6 +75,9 @@ internal sealed record VaeConfig
 
     public int BatchSize { get; init; }
 
+    /// <summary>The anomaly detector's score; stored from v3 on (older zips score by the negative log-likelihood).</summary>
+    public VaeAnomalyScore AnomalyScore { get; init; }
+
     /// <summary>
     /// True for a model zip of format v1: its seeded noise is keyed by the row's position in the cursor, as it was written.
     /// Today's transformers key it by the upstream row's id. Not stored: the zip's version says it.
@@ -111,6 +114,7 @@ internal sealed record VaeConfig
             BatchSize < 1 ? $"its batch size is {BatchSize}, not at least 1" : null,
             SampleCount < 1 ? $"its sample count is {SampleCount}, not at least 1" : null,
             ImportanceSamples < 0 ? $"its importance samples {ImportanceSamples} are negative" : null,
+            !System.Enum.IsDefined(AnomalyScore) ? $"its anomaly score {(int)AnomalyScore} is not one of {string.Join(", ", System.Enum.GetNames<VaeAnomalyScore>())}" : null,
             !float.IsFinite(Threshold) ? $"its anomaly threshold {ModelEntry.Text(Threshold)} is not a finite number" : null,
             !(ThresholdPercentile >= 0 && ThresholdPercentile < 100) ? $"its threshold percentile {ThresholdPercentile.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not in [0, 100)" : null,
             encoderProblem,

@@ -36,6 +36,8 @@ internal sealed partial class VaeMapper
         private readonly double[] _scores;
         private readonly double[] _weights;
         private readonly bool _scoring;
+        private readonly Batch? _background;
+        private readonly double[] _bits;
         private VBuffer<float> _noise;
         private int _count;
 
@@ -53,7 +55,7 @@ internal sealed partial class VaeMapper
             if (parent._encoder == null)
             {
                 _x = _eps = _z = Array.Empty<float>();
-                _scores = _weights = Array.Empty<double>();
+                _scores = _weights = _bits = Array.Empty<double>();
                 var latent = OnnxBatch.FromColumn(parent._latent!, source, capacity);
                 _decoder = new OnnxBatch(parent._decoder!, new[] { latent }, new[] { parent._logits! }, s_one, capacity);
                 return;
@@ -71,6 +73,13 @@ internal sealed partial class VaeMapper
             _z = new float[capacity * _samples * _latent];
             _scores = new double[capacity * 4];
             _weights = new double[_samples];
+            _bits = _scoring && _c.AnomalyScore == VaeAnomalyScore.InputComplexity ? new double[capacity] : Array.Empty<double>();
+            if (_scoring && parent.Background != null)
+            {
+                // The likelihood ratio's background VAE scores the same rows with the same noise, batch for batch.
+                _background = new Batch(parent.Background, source, s_one, capacity);
+            }
+
             var image = OnnxBatch.Computed<float>(parent._image!, FillImage, capacity);
             _encoder = new OnnxBatch(parent._encoder, new[] { image }, new[] { parent._mean!, parent._logVariance! }, s_two, capacity);
             if (_scoring)
@@ -89,6 +98,7 @@ internal sealed partial class VaeMapper
             _count = 0;
             _encoder?.Clear();
             _decoder?.Clear();
+            _background?.Clear();
         }
 
         /// <summary>A row without an id of its own: keyed as the row id (position, 0).</summary>
@@ -105,6 +115,7 @@ internal sealed partial class VaeMapper
             {
                 _encoder.Add(position, _count);
                 ReadNoise(_count, position, id);
+                _background?.Add(position, id);
             }
 
             _count++;
@@ -147,6 +158,8 @@ internal sealed partial class VaeMapper
             {
                 Score(row);
             }
+
+            _background?.Run();
         }
 
         public Delegate GetGetter(int outputIndex, Func<int> slot)
@@ -198,10 +211,19 @@ internal sealed partial class VaeMapper
         {
             _encoder?.Dispose();
             _decoder?.Dispose();
+            _background?.Dispose();
         }
 
-        /// <summary>-ELBO, or -log p(x) when importance samples are drawn: higher is more anomalous.</summary>
-        private float AnomalyScore(int slot) => (float)-(_c.ImportanceSamples > 0 ? _scores[(4 * slot) + 3] : _scores[(4 * slot) + 2]);
+        /// <summary>-ELBO, or -log p(x) when importance samples are drawn, in nats.</summary>
+        private double NegativeLogLikelihood(int slot) => -(_c.ImportanceSamples > 0 ? _scores[(4 * slot) + 3] : _scores[(4 * slot) + 2]);
+
+        /// <summary>The detector's score, higher is more anomalous: the negative log-likelihood, its complexity-corrected bits, or its ratio to the background's.</summary>
+        private float AnomalyScore(int slot) => _c.AnomalyScore switch
+        {
+            VaeAnomalyScore.InputComplexity => (float)((NegativeLogLikelihood(slot) / Math.Log(2)) - _bits[slot]),
+            VaeAnomalyScore.LikelihoodRatio => (float)(NegativeLogLikelihood(slot) - _background!.NegativeLogLikelihood(slot)),
+            _ => (float)NegativeLogLikelihood(slot),
+        };
 
         private void Score(int row)
         {
@@ -226,6 +248,11 @@ internal sealed partial class VaeMapper
             }
 
             _scores[(4 * row) + 3] = _c.ImportanceSamples > 0 ? VaeMath.LogMeanExp(_weights) : double.NaN;
+            if (_bits.Length > 0)
+            {
+                var p = _c.Preprocessing!;
+                _bits[row] = InputComplexity.PngBits(x, p.Channels, p.Height, p.Width);
+            }
         }
 
         private void ReadNoise(int row, long position, DataViewRowId id)

@@ -14,7 +14,7 @@ namespace MlNotes.Transforms.Vae;
 /// <summary>Where a VAE transformer's graphs come from: files or bytes, the manifest, and where they run.</summary>
 internal sealed record VaeModelSources(
     string? EncoderFile, byte[]? EncoderBytes, string? DecoderFile, byte[]? DecoderBytes, string? ManifestFile,
-    OnnxExecutionSettings Settings, bool NeedsEncoder, bool NeedsDecoder);
+    OnnxExecutionSettings Settings, bool NeedsEncoder, bool NeedsDecoder, string OptionPrefix = "");
 
 /// <summary>
 /// What every VAE transformer shares: the encoder and/or decoder sessions, the resolved <see cref="VaeConfig"/>, the added
@@ -30,12 +30,13 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
     private readonly (string Name, VaeColumn Kind, DataViewType Type)[] _columns;
     private readonly OnnxColumnBinding? _image, _mean, _logVariance, _latent, _logits;
 
-    private VaeMapper(IHost host, OnnxModel? encoder, OnnxModel? decoder, VaeConfig config)
+    private VaeMapper(IHost host, OnnxModel? encoder, OnnxModel? decoder, VaeConfig config, VaeMapper? background = null)
     {
         Host = host;
         _encoder = encoder;
         _decoder = decoder;
         Config = config;
+        Background = background;
         if (encoder != null)
         {
             _image = Bind(encoder, config.InputColumnName ?? config.ImageTensorName, config.ImageTensorName, isInput: true);
@@ -53,20 +54,23 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
     }
 
     /// <summary>The sessions (encoder, decoder, or both).</summary>
-    public IReadOnlyList<OnnxModel> Models => _encoder != null && _decoder != null ? [_encoder, _decoder] : [(_encoder ?? _decoder)!];
+    public IReadOnlyList<OnnxModel> Models => _encoder != null && _decoder != null
+        ? [_encoder, _decoder, .. Background?.Models ?? []] : [(_encoder ?? _decoder)!];
 
     /// <summary>A new mapper of the same config over new sessions of the same graphs, disposed or not this one: an estimator's next <c>Fit</c>.</summary>
     public VaeMapper Reopen()
     {
-        OnnxModel? encoder = null;
+        OnnxModel? encoder = null, decoder = null;
         try
         {
             encoder = _encoder?.Reopen();
-            return new VaeMapper(Host, encoder, _decoder?.Reopen(), Config);
+            decoder = _decoder?.Reopen();
+            return new VaeMapper(Host, encoder, decoder, Config, Background?.Reopen());
         }
         catch
         {
             encoder?.Dispose();
+            decoder?.Dispose();
             throw;
         }
     }
@@ -141,15 +145,15 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
         {
             if (sources.NeedsEncoder)
             {
-                encoder = LoadGraph(host, sources.EncoderFile, sources.EncoderBytes, "ModelFile", sources.Settings, encoderManifest);
+                encoder = LoadGraph(host, sources.EncoderFile, sources.EncoderBytes, sources.OptionPrefix + "ModelFile", sources.Settings, encoderManifest);
             }
 
             if (sources.NeedsDecoder)
             {
-                string option = sources.NeedsEncoder ? "DecoderModelFile" : "ModelFile";
+                string option = sources.OptionPrefix + (sources.NeedsEncoder ? "DecoderModelFile" : "ModelFile");
                 if (decoderFile == null && sources.DecoderBytes == null)
                 {
-                    ThrowHelper.BadOption(option, "Give the decoder's ONNX model as DecoderModelFile or DecoderModelBytes, or an encoder manifest whose 'decoder' names it.");
+                    ThrowHelper.BadOption(option, $"Give the decoder's ONNX model as {option} or {option.Replace("File", "Bytes", StringComparison.Ordinal)}, or an encoder manifest whose 'decoder' names it.");
                 }
 
                 decoder = LoadGraph(host, decoderFile, sources.DecoderBytes, option, sources.Settings, decoderManifest);
@@ -179,7 +183,7 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
             // The same sessions, one more reference each: the fitted transformer is disposed on its own.
             encoder = _encoder?.Share();
             decoder = _decoder?.Share();
-            return new VaeMapper(Host, encoder, decoder, config);
+            return new VaeMapper(Host, encoder, decoder, config, Background?.WithConfig(Background.Config));
         }
         catch
         {
@@ -251,6 +255,7 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
     {
         _encoder?.Dispose();
         _decoder?.Dispose();
+        Background?.Dispose();
     }
 
     /// <summary>Writes the graphs (each in a stream of its own) and the config.</summary>

@@ -35,10 +35,10 @@ public abstract class VaeTransformer : OnnxTransformerBase
 
     private protected abstract VersionInfo GetVersionInfo();
 
-    private protected static VersionInfo VersionFor(string modelSignature, string loaderSignature) => new(
+    private protected static VersionInfo VersionFor(string modelSignature, string loaderSignature, uint current = FieldsVersion) => new(
         modelSignature: modelSignature,
-        verWrittenCur: FieldsVersion,
-        verReadableCur: FieldsVersion,
+        verWrittenCur: current,
+        verReadableCur: current,
         verWeCanReadBack: 0x00010001,
         loaderSignature: loaderSignature,
         loaderAssemblyName: typeof(VaeTransformer).Assembly.FullName);

@@ -20,6 +20,9 @@ internal sealed record ImageClassifierConfig
 
     public int TopK { get; init; }
 
+    /// <summary>The energy column (-logsumexp of the logits), or null; stored from v3 on.</summary>
+    public string? EnergyColumnName { get; init; }
+
     public string? ErrorColumnName { get; init; }
 
     public string ImageTensorName { get; init; } = "";
@@ -51,8 +54,8 @@ internal sealed record ImageClassifierConfig
     {
         int classCount = model.OutputMetadata.TryGetValue(LogitsTensorName ?? "", out var logits) && logits.Dimensions.Length == 2 ? logits.Dimensions[1] : -1;
         return ModelEntry.First(
-            string.IsNullOrEmpty(InputColumnName) || string.IsNullOrEmpty(ScoreColumnName) || string.IsNullOrEmpty(PredictedLabelColumnName)
-                ? "its input, score or predicted-label column name is empty" : null,
+            string.IsNullOrEmpty(InputColumnName) || string.IsNullOrEmpty(ScoreColumnName) || string.IsNullOrEmpty(PredictedLabelColumnName) || EnergyColumnName?.Length == 0
+                ? "its input, score, predicted-label or energy column name is empty" : null,
             BatchSize < 1 ? $"its batch size is {BatchSize}, not at least 1" : null,
             model.InputMetadata.Count != 1 ? $"the saved ONNX model has {model.InputMetadata.Count} inputs; an image classifier feeds one" : null,
             ModelEntry.MissingTensor("image tensor", ImageTensorName, model.InputMetadata, "input"),

@@ -81,6 +81,12 @@ public sealed class OnnxImageClassifierEstimator : OnnxEstimatorBase<OnnxImageCl
         /// <summary>The embedding column; null for none. Added only when the graph has an embedding output.</summary>
         public string? EmbeddingColumnName { get; set; } = Defaults.EmbeddingColumnName;
 
+        /// <summary>
+        /// The energy column (Single), -log sum_c exp(logit_c), the classifier seen as an energy-based model (Liu et al. 2020):
+        /// higher for inputs unlike the training data, an out-of-distribution score. Null (the default) for none; "Energy" to add it.
+        /// </summary>
+        public string? EnergyColumnName { get; set; }
+
         /// <summary>When above 0, adds <c>TopKLabels</c> (text) and <c>TopKScores</c> columns with the k most probable classes.</summary>
         public int TopK { get; set; }
 

@@ -21,6 +21,7 @@ public sealed partial class OnnxImageClassifierTransformer
         Label = 4,
         TopK = 8,
         Embedding = 16,
+        Energy = 32,
     }
 
     /// <summary>The added columns, in schema order: the one table the schema, the batch's work and the getters read.</summary>
@@ -42,6 +43,12 @@ public sealed partial class OnnxImageClassifierTransformer
             const ClassifierNeeds topK = ClassifierNeeds.Logits | ClassifierNeeds.Probabilities | ClassifierNeeds.TopK;
             columns.Add(new(new(TopKLabelsSuffix, new VectorDataViewType(TextDataViewType.Instance, c.TopK)), topK, (b, slot) => b.TopKLabelsGetter(slot)));
             columns.Add(new(new(TopKScoresSuffix, new VectorDataViewType(NumberDataViewType.Single, c.TopK)), topK, (b, slot) => b.TopKScoresGetter(slot)));
+        }
+
+        if (c.EnergyColumnName != null)
+        {
+            columns.Add(new(new(c.EnergyColumnName, NumberDataViewType.Single), ClassifierNeeds.Logits | ClassifierNeeds.Energy,
+                (b, slot) => (ValueGetter<float>)((ref float dst) => dst = b.Energy(slot()))));
         }
 
         if (c.EmbeddingColumnName != null && c.EmbeddingTensorName != null)
@@ -74,6 +81,7 @@ public sealed partial class OnnxImageClassifierTransformer
         private readonly float[] _probabilities;
         private readonly uint[] _labels;
         private readonly int[] _topK;
+        private readonly float[] _energy;
         private float[]? _nans;
 
         public Batch(OnnxImageClassifierTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
@@ -92,6 +100,7 @@ public sealed partial class OnnxImageClassifierTransformer
             _probabilities = new float[Want(ClassifierNeeds.Probabilities) ? capacity * _classes : 0];
             _labels = new uint[capacity];
             _topK = new int[Want(ClassifierNeeds.TopK) ? capacity * _k : 0];
+            _energy = new float[Want(ClassifierNeeds.Energy) ? capacity : 0];
             _images = parent._input.MakeFiller(source, c.Preprocessing, c.ErrorColumnName != null);
             bool logits = Want(ClassifierNeeds.Logits), embedding = Want(ClassifierNeeds.Embedding);
             var onnxActive = parent._outputs.Length == 2 ? new[] { logits, embedding } : new[] { logits };
@@ -126,6 +135,11 @@ public sealed partial class OnnxImageClassifierTransformer
                     }
 
                     _labels[s] = 0;
+                    if (Want(ClassifierNeeds.Energy))
+                    {
+                        _energy[s] = float.NaN;
+                    }
+
                     continue;
                 }
 
@@ -138,6 +152,11 @@ public sealed partial class OnnxImageClassifierTransformer
                 if (Want(ClassifierNeeds.Label))
                 {
                     _labels[s] = ClassificationOutputs.PredictedKey(logits);
+                }
+
+                if (Want(ClassifierNeeds.Energy))
+                {
+                    _energy[s] = -ClassificationOutputs.LogSumExp(logits);
                 }
 
                 if (Want(ClassifierNeeds.TopK))
@@ -154,6 +173,8 @@ public sealed partial class OnnxImageClassifierTransformer
         public ReadOnlySpan<float> Scores(int slot) => _probabilities.AsSpan(slot * _classes, _classes);
 
         public uint Label(int slot) => _labels[slot];
+
+        public float Energy(int slot) => _energy[slot];
 
         public bool Failed(int slot) => _failed[slot];
 

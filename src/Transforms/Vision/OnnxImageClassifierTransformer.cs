@@ -41,6 +41,11 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
             ThrowHelper.BadOption(nameof(options.TopK), $"TopK must be 0 or more, got {options.TopK}.");
         }
 
+        if (options.EnergyColumnName?.Length == 0)
+        {
+            ThrowHelper.BadOption(nameof(options.EnergyColumnName), "EnergyColumnName must be null (no energy column) or a column name, not empty.");
+        }
+
         var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(options.ModelFile);
         ManifestFields.CheckFamily(manifest, "ClassifyImageOnnx", "image-classifier");
         byte[] bytes = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string name);
@@ -113,6 +118,7 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
     {
         _model.Save(ctx);
         Config.Save(ctx);
+        ctx.SaveStringOrNull(Config.EnergyColumnName); // v3
     }
 
     IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => _input.Columns(inputSchema);
@@ -155,6 +161,7 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
             PredictedLabelColumnName = o.PredictedLabelColumnName,
             EmbeddingColumnName = embeddingTensor != null ? o.EmbeddingColumnName : null,
             TopK = Math.Min(o.TopK, classCount),
+            EnergyColumnName = o.EnergyColumnName,
             ErrorColumnName = o.ContinueOnError ? o.ErrorColumnName : null,
             ImageTensorName = imageTensor,
             LogitsTensorName = logitsTensor,
@@ -190,13 +197,14 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
         return (image, outputs.ToArray(), config.ClassNames.Select(n => n.AsMemory()).ToArray());
     }
 
-    // 0x00010001: the settings as JSON; 0x00010002: explicit fields.
+    // 0x00010001: the settings as JSON; 0x00010002: explicit fields; 0x00010003: then the energy column (string or null).
     private const uint ExplicitFieldsVersion = 0x00010002;
+    private const uint EnergyVersion = 0x00010003;
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "MLNIMGCL",
-        verWrittenCur: 0x00010002,
-        verReadableCur: 0x00010002,
+        verWrittenCur: EnergyVersion,
+        verReadableCur: EnergyVersion,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(OnnxImageClassifierTransformer).Assembly.FullName);
@@ -207,6 +215,11 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
             var config = ctx.Header.ModelVerWritten >= ExplicitFieldsVersion
                 ? ModelEntry.Read(ctx, () => ImageClassifierConfig.Load(ctx))
                 : ModelEntry.Json(ctx, "image classifier", ImageClassifierConfig.FromJson);
+            if (ctx.Header.ModelVerWritten >= EnergyVersion)
+            {
+                config = config with { EnergyColumnName = ModelEntry.Read(ctx, ctx.LoadStringOrNull) };
+            }
+
             ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxImageClassifierTransformer(host, model, config);
         });

@@ -279,6 +279,7 @@ public sealed class EveryOptionTests
         // The column comes with an embedding tensor only (the fixture's graph has one output: its logits serve as the embedding).
         classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.EmbeddingColumnName), o => o.EmbeddingColumnName = "Features", setup: o => o.EmbeddingTensorName = "output");
         classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.TopK), o => o.TopK = 2);
+        classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.EnergyColumnName), o => o.EnergyColumnName = "Energy");
         classifier.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageClassifierEstimator.Options.LogitsTensorName), o => o.LogitsTensorName = "nope");
         classifier.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageClassifierEstimator.Options.EmbeddingTensorName), o => o.EmbeddingTensorName = "nope");
         classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.ClassNames), o => o.ClassNames = new[] { "a", "b", "c", "d", "e" });
@@ -425,6 +426,20 @@ public sealed class EveryOptionTests
         detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.UseLatentMean), o => o.UseLatentMean = true);
         detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.NoiseColumnName), o => o.NoiseColumnName = nameof(PixelRow.Noise));
         detector.Compare(nameof(VaeAnomalyDetectorEstimator.Options.BatchSize), o => o.BatchSize = 1, MoreRuns);
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.AnomalyScore), o => o.AnomalyScore = VaeAnomalyScore.InputComplexity);
+        // The likelihood ratio against the same VAE (every score 0), then with one part of the background replaced.
+        string backgroundEncoder = Path.Combine(s_vae, "tiny_vae_background_encoder.onnx"), backgroundDecoder = Path.Combine(s_vae, "tiny_vae_background_decoder.onnx");
+        void SelfRatio(VaeAnomalyDetectorEstimator.Options o)
+        {
+            o.AnomalyScore = VaeAnomalyScore.LikelihoodRatio;
+            o.BackgroundModelBytes = Bytes(encoderFile);
+            o.BackgroundDecoderModelBytes = Bytes(decoderFile);
+        }
+
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.BackgroundModelBytes), o => o.BackgroundModelBytes = Bytes(backgroundEncoder), SelfRatio);
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.BackgroundModelFile), o => (o.BackgroundModelBytes, o.BackgroundModelFile) = (null, backgroundEncoder), SelfRatio);
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.BackgroundDecoderModelBytes), o => o.BackgroundDecoderModelBytes = Bytes(backgroundDecoder), SelfRatio);
+        detector.Differs(nameof(VaeAnomalyDetectorEstimator.Options.BackgroundDecoderModelFile), o => (o.BackgroundDecoderModelBytes, o.BackgroundDecoderModelFile) = (null, backgroundDecoder), SelfRatio);
     }
 
     private static void Clip(List<OptionCase> cases)

@@ -233,12 +233,12 @@ internal static class FixtureModels
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> CurrentFormat = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["image-classifier"] = "v2", // explicit fields instead of the settings as JSON
+        ["image-classifier"] = "v3", // v2: explicit fields instead of the settings as JSON; v3: the energy column
         ["image-encoder"] = "v2",
         ["vae-encoder"] = "v2", // explicit fields, noise keyed by row id
         ["vae-decoder"] = "v2",
         ["vae-scorer"] = "v2",
-        ["vae-anomaly-detector"] = "v2",
+        ["vae-anomaly-detector"] = "v3", // the anomaly score kind and the background VAE (Vae/VaeAnomalyScoreTests has its v3-only kinds)
         ["text-encoder"] = "v2", // explicit fields (and the token state size)
         ["clip-text-encoder"] = "v2",
     };

@@ -5,7 +5,8 @@ Run from the repository root:
     tools/with-torch tests/MlNotes.Transforms.Tests/TestModels/make_test_models.py [vae]
 (or any Debian python3 with python3-torch and python3-onnx). Weights are random but seeded, so the
 output is the same on every run with the same torch build. With the argument `vae`, only the tiny VAE pair
-(vae/, for the persistence fixtures) is written and the other graphs are left as they are; with `vae_norm`, only the
+(vae/, for the persistence fixtures) is written and the other graphs are left as they are; with `vae_background`, only
+the likelihood ratio's background pair of the same shapes (vae/tiny_vae_background_*); with `vae_norm`, only the
 tiny VAE pair on normalized input and its -ELBO fixture (vae/tiny_vae_norm_*).
 """
 import json
@@ -235,20 +236,21 @@ def tensor_spec(name, shape):
     return {"name": name, "dtype": "float32", "shape": shape, "dynamic_axes": {"0": "batch"}}
 
 
-def build_tiny_vae():
-    """vae/tiny_vae_{encoder,decoder}.onnx and their manifests (no PyTorch fixture: the C# fixtures pin their outputs)."""
+def build_tiny_vae(prefix="tiny_vae", seed=6):
+    """vae/tiny_vae_{encoder,decoder}.onnx and their manifests (no PyTorch fixture: the C# fixtures pin their outputs).
+    With prefix tiny_vae_background and seed 7: a second pair of the same shapes, the likelihood ratio's background model."""
     folder = os.path.join(HERE, "vae")
     os.makedirs(folder, exist_ok=True)
-    torch.manual_seed(6)
+    torch.manual_seed(seed)
     encoder, decoder = TinyVaeEncoder(), TinyVaeDecoder()
-    enc_path = os.path.join(folder, "tiny_vae_encoder.onnx")
-    dec_path = os.path.join(folder, "tiny_vae_decoder.onnx")
+    enc_path = os.path.join(folder, prefix + "_encoder.onnx")
+    dec_path = os.path.join(folder, prefix + "_decoder.onnx")
     export(encoder, (torch.rand(2, 1, 8, 8),), enc_path, ["image"], ["mean", "logvar"],
            {"image": {0: "batch"}, "mean": {0: "batch"}, "logvar": {0: "batch"}})
     export(decoder, (torch.randn(2, 4),), dec_path, ["z"], ["logits"], {"z": {0: "batch"}, "logits": {0: "batch"}})
     encoder_manifest = {
-        "name": "tiny-vae-encoder", "family": "vae-encoder", "model_file": "tiny_vae_encoder.onnx",
-        "decoder": "tiny_vae_decoder.json",
+        "name": prefix.replace("_", "-") + "-encoder", "family": "vae-encoder", "model_file": prefix + "_encoder.onnx",
+        "decoder": prefix + "_decoder.json",
         "inputs": [tensor_spec("image", [-1, 1, 8, 8])],
         "outputs": [tensor_spec("mean", [-1, 4]), tensor_spec("logvar", [-1, 4])],
         "roles": {"image": "image", "mean": "mean", "logvar": "logvar"},
@@ -257,14 +259,14 @@ def build_tiny_vae():
         "format_version": 1, "opset": OPSET, "latent_size": 4, "likelihood": LIKELIHOOD,
     }
     decoder_manifest = {
-        "name": "tiny-vae-decoder", "family": "vae-decoder", "model_file": "tiny_vae_decoder.onnx",
-        "encoder": "tiny_vae_encoder.json",
+        "name": prefix.replace("_", "-") + "-decoder", "family": "vae-decoder", "model_file": prefix + "_decoder.onnx",
+        "encoder": prefix + "_encoder.json",
         "inputs": [tensor_spec("z", [-1, 4])],
         "outputs": [tensor_spec("logits", [-1, 1, 8, 8])],
         "roles": {"z": "z", "logits": "logits"},
         "format_version": 1, "opset": OPSET, "latent_size": 4, "likelihood": LIKELIHOOD,
     }
-    for name, manifest in (("tiny_vae_encoder.json", encoder_manifest), ("tiny_vae_decoder.json", decoder_manifest)):
+    for name, manifest in ((prefix + "_encoder.json", encoder_manifest), (prefix + "_decoder.json", decoder_manifest)):
         with open(os.path.join(folder, name), "w", encoding="utf-8", newline="\n") as f:
             f.write(json.dumps(manifest, indent=1) + "\n")
     print(describe(enc_path), flush=True)
@@ -348,6 +350,9 @@ def main():
     if sys.argv[1:] == ["vae"]:
         build_tiny_vae()
         return
+    if sys.argv[1:] == ["vae_background"]:
+        build_tiny_vae("tiny_vae_background", seed=7)
+        return
     if sys.argv[1:] == ["vae_norm"]:
         build_tiny_vae_norm()
         return
@@ -400,6 +405,7 @@ def main():
         f.write(dumps(fixtures))
 
     build_tiny_vae()
+    build_tiny_vae("tiny_vae_background", seed=7)
     build_tiny_vae_norm()
 
     # check: multi_io outputs typed with concrete non-batch sizes, fixtures agree with the definitions
