@@ -81,6 +81,12 @@ public sealed class OnnxImageClassifierEstimator : OnnxEstimatorBase<OnnxImageCl
         /// <summary>The embedding column; null for none. Added only when the graph has an embedding output.</summary>
         public string? EmbeddingColumnName { get; set; } = Defaults.EmbeddingColumnName;
 
+        /// <summary>
+        /// The column of the raw logits (the graph's class scores before the softmax: what a torchvision or timm classifier returns),
+        /// with the class names as slot names; null (the default) for none. <c>"Logits"</c> is the conventional name.
+        /// </summary>
+        public string? LogitsColumnName { get; set; }
+
         /// <summary>When above 0, adds <c>TopKLabels</c> (text) and <c>TopKScores</c> columns with the k most probable classes.</summary>
         public int TopK { get; set; }
 
@@ -99,6 +105,7 @@ public sealed class OnnxImageClassifierEstimator : OnnxEstimatorBase<OnnxImageCl
             copy.ClassNames = ClassNames?.ToArray();
             copy.Mean = Mean?.ToArray();
             copy.Std = Std?.ToArray();
+            copy.MeanImage = MeanImage?.ToArray();
             copy.ModelBytes = ModelBytes?.ToArray();
             return copy;
         }

@@ -79,6 +79,7 @@ public sealed class OnnxImageEncoderEstimator : OnnxEstimatorBase<OnnxImageEncod
             var copy = (Options)MemberwiseClone();
             copy.Mean = Mean?.ToArray();
             copy.Std = Std?.ToArray();
+            copy.MeanImage = MeanImage?.ToArray();
             copy.ModelBytes = ModelBytes?.ToArray();
             return copy;
         }
