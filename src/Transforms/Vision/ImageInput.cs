@@ -8,6 +8,7 @@ using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
 using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
+using SkiaSharp;
 
 namespace MlNotes.Transforms.Vision;
 
@@ -265,9 +266,7 @@ internal sealed class ImageInput
                     throw new InvalidDataException("the encoded image is empty.");
                 }
 
-                using var stream = new MemoryStream(encoded.DenseValues().ToArray());
-                using var image = MLImage.CreateFromStream(stream);
-                return FromImage(image);
+                return Decode(encoded.DenseValues().ToArray());
             };
         }
 
@@ -338,14 +337,31 @@ internal sealed class ImageInput
 
         try
         {
-            using var stream = new MemoryStream(bytes, writable: false);
-            using var image = MLImage.CreateFromStream(stream);
-            return FromImage(image);
+            return Decode(bytes);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new InvalidDataException($"the image file '{path}' cannot be read as an image ({bytes.Length} bytes): {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Decodes an encoded image with straight (unpremultiplied) alpha, so that dropping the alpha gives the colours Pillow's
+    /// <c>convert("RGB")</c> gives; <c>MLImage</c> premultiplies them (a half-transparent pixel would come out half as bright).
+    /// </summary>
+    public static ImageSource Decode(byte[] bytes)
+    {
+        using var stream = new SKMemoryStream(bytes);
+        using var codec = SKCodec.Create(stream) ?? throw new InvalidDataException("the data is not an image format SkiaSharp decodes (PNG, JPEG, BMP, GIF, WebP, ...).");
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var pixels = new byte[info.BytesSize];
+        var result = codec.GetPixels(info, pixels);
+        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
+        {
+            throw new InvalidDataException($"the image could not be decoded ({result}).");
+        }
+
+        return new ImageSource(pixels, info.Width, info.Height, PixelFormat.Rgba);
     }
 
     private static ImageSource FromImage(MLImage image)
