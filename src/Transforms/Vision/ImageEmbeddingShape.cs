@@ -17,6 +17,12 @@ internal readonly record struct ImageEmbeddingShape(int Size, TokenPooling? Pool
         problem = null;
         if (dims.Length >= 2 && dims[1] > 0 && dims.Skip(2).All(d => d == 1))
         {
+            if (pooling != null)
+            {
+                problem = $"TokenPooling ({pooling}) pools [batch, tokens, size] outputs, and this one holds no tokens: leave TokenPooling (and the manifest's pooling) unset";
+                return null;
+            }
+
             return new(dims[1], null);
         }
 

@@ -151,6 +151,11 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
         }
 
         var pooling = ImageEmbeddingShape.PoolingOf(o.TokenPooling, manifest);
+        if (embeddingTensor == null && o.TokenPooling != null)
+        {
+            ThrowHelper.BadOption(nameof(o.TokenPooling), $"TokenPooling ({o.TokenPooling}) pools an embedding output of tokens, and model {model.Name} is given none: set EmbeddingTensorName.");
+        }
+
         if (embeddingTensor != null)
         {
             _ = ImageEmbeddingShape.Resolve(embeddingTensor, model.OutputMetadata[embeddingTensor], pooling, model.Name);
@@ -168,7 +173,7 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
             PredictedLabelColumnName = o.PredictedLabelColumnName,
             EmbeddingColumnName = embeddingTensor != null ? o.EmbeddingColumnName : null,
             LogitsColumnName = o.LogitsColumnName,
-            TokenPooling = pooling,
+            TokenPooling = embeddingTensor != null ? pooling : null,
             TopK = Math.Min(o.TopK, classCount),
             ErrorColumnName = o.ContinueOnError ? o.ErrorColumnName : null,
             ImageTensorName = imageTensor,
