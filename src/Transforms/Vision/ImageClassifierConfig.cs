@@ -64,9 +64,9 @@ internal sealed record ImageClassifierConfig
             ModelEntry.MissingTensor("image tensor", ImageTensorName, model.InputMetadata, "input"),
             ModelEntry.MissingTensor("logits tensor", LogitsTensorName, model.OutputMetadata, "output"),
             EmbeddingTensorName != null ? ModelEntry.MissingTensor("embedding tensor", EmbeddingTensorName, model.OutputMetadata, "output") : null,
+            TokenPooling is { } pooling && !System.Enum.IsDefined(pooling) ? $"its token pooling {(int)pooling} is unknown" : null,
             EmbeddingTensorName != null && model.OutputMetadata.TryGetValue(EmbeddingTensorName, out var e) && ImageEmbeddingShape.Of(e.Dimensions, TokenPooling, out _) == null
                 ? $"its embedding tensor '{EmbeddingTensorName}' has no known size (or tokens without a pooling)" : null,
-            TokenPooling is { } pooling && !System.Enum.IsDefined(pooling) ? $"its token pooling {(int)pooling} is unknown" : null,
             LogitsColumnName != null && LogitsColumnName.Length == 0 ? "its logits column name is empty" : null,
             ClassNames == null || ClassNames.Length != classCount || ClassNames.Any(string.IsNullOrEmpty)
                 ? $"it has {ClassNames?.Length ?? 0} class names (or an empty one) for the {classCount} classes of the logits '{LogitsTensorName}'" : null,

@@ -47,8 +47,8 @@ internal sealed record ImageEncoderConfig
             model.InputMetadata.Count != 1 ? $"the saved ONNX model has {model.InputMetadata.Count} inputs; an image encoder feeds one" : null,
             ModelEntry.MissingTensor("image tensor", ImageTensorName, model.InputMetadata, "input"),
             ModelEntry.MissingTensor("embedding tensor", EmbeddingTensorName, model.OutputMetadata, "output"),
-            size < 1 ? $"its embedding tensor '{EmbeddingTensorName}' has no known size (or tokens without a pooling)" : null,
             TokenPooling is { } pooling && !System.Enum.IsDefined(pooling) ? $"its token pooling {(int)pooling} is unknown" : null,
+            size < 1 ? $"its embedding tensor '{EmbeddingTensorName}' has no known size (or tokens without a pooling)" : null,
             RawPixelWidth < 0 || RawPixelHeight < 0 || RawPixelChannels is not (0 or 1 or 3)
                 ? $"its raw pixel size {RawPixelWidth} x {RawPixelHeight} x {RawPixelChannels} is not valid" : null,
             Preprocessing == null ? "it has no preprocessing settings" : Preprocessing.Problem());

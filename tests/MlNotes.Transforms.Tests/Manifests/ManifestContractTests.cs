@@ -63,8 +63,8 @@ public sealed class ManifestContractTests
             ManifestFile = manifest,
         }));
 
-        Assert.Equal($"The model manifest '{manifest}' has preprocessing.interpolation 'nearest', which MlNotes does not support " +
-            "(supported: bilinear (Pillow's antialiased bilinear, what torchvision runs on PIL images)).", e.Message);
+        Assert.Equal($"The model manifest '{manifest}' has preprocessing.interpolation 'hamming', which MlNotes does not support " +
+            "(supported: bilinear, bicubic, nearest (Pillow's filters, what torchvision and timm run on PIL images)).", e.Message);
     }
 
     [Fact]
