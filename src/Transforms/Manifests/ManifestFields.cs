@@ -131,27 +131,27 @@ internal static class ManifestFields
             throw Unsupported(manifest, "preprocessing.crop", spec.Crop, "none, center");
         }
 
-        // Pillow's antialiased bilinear is the one resampling implemented: a graph trained with another would get other pixels.
-        if (spec.Interpolation != null && !Is(spec.Interpolation, "bilinear"))
+        _ = Vision.ImagePreprocessingSettings.ParseInterpolation(spec.Interpolation, manifest.Source);
+        _ = Vision.ImagePreprocessingSettings.ParseLayout(spec.Layout, manifest.Source);
+        if (spec.Range != null)
         {
-            throw Unsupported(manifest, "preprocessing.interpolation", spec.Interpolation, "bilinear (Pillow's antialiased bilinear, what torchvision runs on PIL images)");
-        }
-
-        if (spec.Layout != null && !Is(spec.Layout, "CHW"))
-        {
-            throw Unsupported(manifest, "preprocessing.layout", spec.Layout, "CHW");
+            _ = Vision.ImagePreprocessingSettings.ParseRange(spec.Range, manifest.Source);
+            if (spec.Scale != null || spec.Offset != null)
+            {
+                throw Unsupported(manifest, "preprocessing.range", spec.Range, "a range, or a scale and an offset, not both");
+            }
         }
 
         int channels = spec.Channels == 0 ? 3 : spec.Channels;
         bool colorFits = channels switch
         {
             1 => Is(spec.Color, "grey") || Is(spec.Color, "gray"),
-            3 => Is(spec.Color, "rgb"),
+            3 => Is(spec.Color, "rgb") || Is(spec.Color, "bgr"),
             _ => false,
         };
         if (spec.Color != null && !colorFits)
         {
-            throw Unsupported(manifest, "preprocessing.color", spec.Color, $"{(channels == 1 ? "grey" : "rgb")} for {channels} channel(s)");
+            throw Unsupported(manifest, "preprocessing.color", spec.Color, $"{(channels == 1 ? "grey" : "rgb, bgr")} for {channels} channel(s)");
         }
 
         static bool Is(string? value, string expected) => string.Equals(value, expected, StringComparison.OrdinalIgnoreCase);

@@ -111,8 +111,14 @@ internal sealed class ModelManifest
             throw new FileNotFoundException($"The model manifest '{path}' does not exist.", path);
         }
 
-        return Parse(File.ReadAllText(path), $"'{path}'", corruptIsFormatError: false);
+        var manifest = Parse(File.ReadAllText(path), $"'{path}'", corruptIsFormatError: false);
+        manifest.Folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        return manifest;
     }
+
+    /// <summary>The folder of a manifest read from a file (files it names are relative to it); null otherwise.</summary>
+    [JsonIgnore]
+    public string? Folder { get; private set; }
 
     /// <summary>The manifest beside a model file (same name, .json), or null when there is none.</summary>
     public static ModelManifest? Beside(string? modelFile)
@@ -247,16 +253,27 @@ internal sealed class ImagePreprocessingSpec
 
     public string? Interpolation { get; set; }
 
-    public double Scale { get; set; } = 1.0 / 255;
+    /// <summary>Multiplies the 8-bit pixel; null: 1/255 unless <see cref="Range"/> says otherwise.</summary>
+    public double? Scale { get; set; }
 
     public float[]? Mean { get; set; }
 
     public float[]? Std { get; set; }
 
+    /// <summary>"CHW" (NCHW) or "HWC" (NHWC).</summary>
     public string? Layout { get; set; }
 
-    /// <summary>"grey" (1 channel) or "rgb" (3 channels): checked against <see cref="Channels"/>.</summary>
+    /// <summary>"grey" (1 channel), "rgb" or "bgr" (3 channels): checked against <see cref="Channels"/>.</summary>
     public string? Color { get; set; }
+
+    /// <summary>Added after <see cref="Scale"/>; with <see cref="Range"/> set, neither may be.</summary>
+    public double? Offset { get; set; }
+
+    /// <summary>"0-1", "0-255" or "-1..1": a scale and an offset by name.</summary>
+    public string? Range { get; set; }
+
+    /// <summary>A file (relative to the manifest) of C x H x W little-endian float32 values: the per-pixel mean, CHW in the graph's channel order.</summary>
+    public string? MeanImage { get; set; }
 
     /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
     [JsonExtensionData]

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -15,10 +16,17 @@ internal sealed class BatchedDataView : IDataView
     private readonly IBatchedMapper _parent;
     private readonly IDataView _source;
 
-    public BatchedDataView(IBatchedMapper parent, IDataView source)
+    private readonly Action? _secondFullPass;
+    private int _fullPasses;
+
+    /// <param name="parent">The batched transformer.</param>
+    /// <param name="source">Its input.</param>
+    /// <param name="secondFullPass">Called when the view has been scored to the end a second time (the warning that suggests a cache).</param>
+    public BatchedDataView(IBatchedMapper parent, IDataView source, Action? secondFullPass = null)
     {
         _parent = parent;
         _source = source;
+        _secondFullPass = secondFullPass;
         Schema = parent.GetOutputSchema(source.Schema);
     }
 
@@ -37,7 +45,23 @@ internal sealed class BatchedDataView : IDataView
             return new PassThroughCursor(this, _source.GetRowCursor(upstream, rand), active);
         }
 
-        return new BatchCursor(this, _source.GetRowCursor(upstream, rand), active, activeOutputs, setMember: false);
+        return new BatchCursor(this, _source.GetRowCursor(upstream, rand), active, activeOutputs, setMember: false, new PassCounter(1));
+    }
+
+    /// <summary>Counts the cursors of one pass still reading; the last to reach the end completes a full pass of the view.</summary>
+    private sealed class PassCounter(int cursors)
+    {
+        private int _reading = cursors;
+
+        public bool Finish() => Interlocked.Decrement(ref _reading) == 0;
+    }
+
+    private void PassCompleted()
+    {
+        if (Interlocked.Increment(ref _fullPasses) == 2)
+        {
+            _secondFullPass?.Invoke();
+        }
     }
 
     /// <summary>
@@ -56,10 +80,11 @@ internal sealed class BatchedDataView : IDataView
         var sources = _source.GetRowCursorSet(upstream, n, rand);
         if (sources.Length == 1)
         {
-            return new DataViewRowCursor[] { new BatchCursor(this, sources[0], active, activeOutputs, setMember: false) };
+            return new DataViewRowCursor[] { new BatchCursor(this, sources[0], active, activeOutputs, setMember: false, new PassCounter(1)) };
         }
 
-        return sources.Select(s => (DataViewRowCursor)new BatchCursor(this, s, active, activeOutputs, setMember: true)).ToArray();
+        var pass = new PassCounter(sources.Length);
+        return sources.Select(s => (DataViewRowCursor)new BatchCursor(this, s, active, activeOutputs, setMember: true, pass)).ToArray();
     }
 
     private (bool[] Active, bool[] ActiveOutputs, DataViewSchema.Column[] Upstream) Plan(IEnumerable<DataViewSchema.Column> columnsNeeded)
@@ -151,10 +176,13 @@ internal sealed class BatchedDataView : IDataView
         private readonly long[] _sourceBatches;
         private int _slot = -1;
         private long _position = -1;
+        private readonly PassCounter _pass;
         private bool _sourceDone;
+        private bool _finished;
 
-        public BatchCursor(BatchedDataView view, DataViewRowCursor source, bool[] active, bool[] activeOutputs, bool setMember)
+        public BatchCursor(BatchedDataView view, DataViewRowCursor source, bool[] active, bool[] activeOutputs, bool setMember, PassCounter pass)
         {
+            _pass = pass;
             _setMember = setMember;
             _view = view;
             _source = source;
@@ -198,6 +226,7 @@ internal sealed class BatchedDataView : IDataView
 
             if (_sourceDone)
             {
+                Finished();
                 return false;
             }
 
@@ -224,6 +253,7 @@ internal sealed class BatchedDataView : IDataView
 
             if (_batch.Count == 0)
             {
+                Finished();
                 return false;
             }
 
@@ -231,6 +261,19 @@ internal sealed class BatchedDataView : IDataView
             _slot = 0;
             _position++;
             return true;
+        }
+
+        // The consumer has read every row of this cursor (once: MoveNext may be called again after the end).
+        private void Finished()
+        {
+            if (!_finished)
+            {
+                _finished = true;
+                if (_pass.Finish())
+                {
+                    _view.PassCompleted();
+                }
+            }
         }
 
         public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId value) => value = _ids[_slot];

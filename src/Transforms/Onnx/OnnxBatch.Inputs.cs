@@ -30,7 +30,8 @@ internal sealed partial class OnnxBatch : IBatch
 
         public abstract void Fill(int slot, long position, int row, int sequenceLength, string modelName);
 
-        public abstract OrtValue CreateTensor(int first, int count);
+        /// <summary>The tensor of rows <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/>, followed by zero rows up to <paramref name="rows"/> (a fixed batch).</summary>
+        public abstract OrtValue CreateTensor(int first, int count, int rows);
 
         protected void SetShape(int first, int count)
         {
@@ -74,11 +75,21 @@ internal sealed partial class OnnxBatch : IBatch
 
         protected T[] Data { get; private set; }
 
-        public override OrtValue CreateTensor(int first, int count)
+        public override OrtValue CreateTensor(int first, int count, int rows)
         {
             SetShape(first, count);
             int start = Offsets[first];
             int length = Offsets[first + count] - start;
+            if (rows > count)
+            {
+                // Fixed-batch graphs have fixed row sizes (OnnxTensorInfo): pad with whole zero rows.
+                int rowLength = length / count;
+                Reserve(start + (rows * rowLength));
+                Data.AsSpan(start + length, (rows - count) * rowLength).Clear();
+                length = rows * rowLength;
+                Shape[0] = rows;
+            }
+
             return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(Data, start, length), Shape);
         }
 

@@ -43,7 +43,8 @@ internal sealed partial class OnnxBatch : IBatch
             }
         }
 
-        public abstract void CopyFrom(OrtValue value, int first, int count, string modelName);
+        /// <summary>Copies the first <paramref name="keep"/> rows of a run of <paramref name="count"/> (the rest are a fixed batch's padding).</summary>
+        public abstract void CopyFrom(OrtValue value, int first, int count, int keep, string modelName);
 
         /// <summary>A row's elements when bound: the graph's fixed size, or the known dims times the sequence length at the one dynamic axis.</summary>
         protected int BoundRowElements(int sequence)
@@ -85,7 +86,7 @@ internal sealed partial class OnnxBatch : IBatch
             return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(_data, start, length), Shape);
         }
 
-        public override void CopyFrom(OrtValue value, int first, int count, string modelName)
+        public override void CopyFrom(OrtValue value, int first, int count, int keep, string modelName)
         {
             var values = value.GetTensorDataAsSpan<T>();
             var shape = value.GetTensorTypeAndShape().Shape;
@@ -97,6 +98,7 @@ internal sealed partial class OnnxBatch : IBatch
             }
 
             int rowLength = values.Length / count;
+            values = values[..(keep * rowLength)];
             int start = Offsets[first];
             int end = start + values.Length;
             if (end > _data.Length)
@@ -107,7 +109,7 @@ internal sealed partial class OnnxBatch : IBatch
             }
 
             values.CopyTo(_data.AsSpan(start));
-            for (int i = 0; i < count; i++)
+            for (int i = 0; i < keep; i++)
             {
                 Offsets[first + i + 1] = Offsets[first + i] + rowLength;
             }

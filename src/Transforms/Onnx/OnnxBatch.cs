@@ -25,6 +25,7 @@ internal sealed partial class OnnxBatch : IBatch
     private readonly long[] _positions;
     private readonly RunOptions _runOptions = new();
     private readonly OnnxModel.SessionLease _lease;
+    private readonly int _fixedBatch;
 
     /// <param name="model">The model whose session scores.</param>
     /// <param name="inputs">One per graph input: from a column (<see cref="FromColumn"/>) or computed (<see cref="Computed{T}(OnnxColumnBinding, RowFiller{T}, int)"/>).</param>
@@ -43,6 +44,13 @@ internal sealed partial class OnnxBatch : IBatch
         {
             _inputs[i] = inputs[i];
             _inputNames[i] = inputs[i].Binding.Tensor.Name;
+        }
+
+        // A graph that fixes its batch axis runs exactly that many rows, the last run padded with zero rows.
+        _fixedBatch = 0;
+        foreach (var input in inputs)
+        {
+            _fixedBatch = Math.Max(_fixedBatch, input.Binding.Tensor.FixedBatch);
         }
 
         _outputs = new OutputSlots?[outputs.Count];
@@ -159,7 +167,11 @@ internal sealed partial class OnnxBatch : IBatch
                 end++;
             }
 
-            RunRange(start, end - start);
+            for (int first = start; first < end; first += _fixedBatch > 0 ? _fixedBatch : end)
+            {
+                RunRange(first, _fixedBatch > 0 ? Math.Min(_fixedBatch, end - first) : end - first);
+            }
+
             start = end;
         }
     }
@@ -197,11 +209,12 @@ internal sealed partial class OnnxBatch : IBatch
 
     private void RunRange(int first, int count)
     {
+        int rows = Math.Max(count, _fixedBatch);
         try
         {
             for (int i = 0; i < _inputs.Length; i++)
             {
-                _inputValues[i] = _inputs[i].CreateTensor(first, count);
+                _inputValues[i] = _inputs[i].CreateTensor(first, count, rows);
             }
 
             int sequence = SequenceLength;
@@ -209,7 +222,7 @@ internal sealed partial class OnnxBatch : IBatch
             {
                 for (int i = 0; i < _runOutputs.Length; i++)
                 {
-                    _outputValues[i] = _runOutputs[i].CreateBoundTensor(first, count, sequence);
+                    _outputValues[i] = _runOutputs[i].CreateBoundTensor(first, rows, sequence);
                 }
 
                 _lease.Session.Run(_runOptions, _inputNames, _inputValues, _runOutputNames, _outputValues);
@@ -225,7 +238,7 @@ internal sealed partial class OnnxBatch : IBatch
                 _model.CountRun();
                 for (int i = 0; i < _runOutputs.Length; i++)
                 {
-                    _runOutputs[i].CopyFrom(results[i], first, count, _model.Name);
+                    _runOutputs[i].CopyFrom(results[i], first, rows, count, _model.Name);
                 }
             }
         }

@@ -62,9 +62,9 @@ internal static class OnnxBindings
         return bindings;
     }
 
-    /// <summary>The batch size to use: 1 where the graph fixes a batch axis to 1.</summary>
+    /// <summary>The batch size to use: the graph's where it fixes a batch axis (ML.NET's ResNet18: 1), else the requested one.</summary>
     public static int EffectiveBatchSize(IEnumerable<OnnxColumnBinding> bindings, int requested)
-        => bindings.Any(b => b.Tensor.BatchFixedToOne) ? 1 : requested;
+        => bindings.Select(b => b.Tensor.FixedBatch).DefaultIfEmpty(0).Max() is int fixedBatch and > 0 ? fixedBatch : requested;
 
     public static void CheckInputColumn(DataViewSchema schema, OnnxColumnBinding binding, string modelName)
     {

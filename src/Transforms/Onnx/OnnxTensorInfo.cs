@@ -9,14 +9,14 @@ namespace MlNotes.Transforms.Onnx;
 /// <summary>One graph input or output as the engine sees it: a batch axis, then the dimensions of one row.</summary>
 internal sealed class OnnxTensorInfo
 {
-    private OnnxTensorInfo(string name, TensorElementType elementType, Type clrType, DataViewType itemType, int[] graphDims, bool batchFixedToOne)
+    private OnnxTensorInfo(string name, TensorElementType elementType, Type clrType, DataViewType itemType, int[] graphDims, int fixedBatch)
     {
         Name = name;
         ElementType = elementType;
         ClrType = clrType;
         ItemType = itemType;
         GraphDims = graphDims;
-        BatchFixedToOne = batchFixedToOne;
+        FixedBatch = fixedBatch;
         RowDims = graphDims.Skip(1).ToArray();
         DynamicRowAxes = RowDims.Count(d => d <= 0);
         KnownRowElements = RowDims.Where(d => d > 0).Aggregate(1, (a, d) => checked(a * d));
@@ -34,8 +34,8 @@ internal sealed class OnnxTensorInfo
     /// <summary>Dimensions as the graph declares them; 0 or less where symbolic.</summary>
     public int[] GraphDims { get; }
 
-    /// <summary>True when the graph fixes the batch axis to 1 (an export without a dynamic batch).</summary>
-    public bool BatchFixedToOne { get; }
+    /// <summary>The batch size the graph fixes (an export without a dynamic batch: ML.NET's ResNet18 fixes 1), or 0 when the axis is symbolic.</summary>
+    public int FixedBatch { get; }
 
     /// <summary>Dimensions of one row (the graph's dims without the batch axis); 0 or less where dynamic.</summary>
     public int[] RowDims { get; }
@@ -100,15 +100,15 @@ internal sealed class OnnxTensorInfo
                 $"The ONNX graph {role} '{name}' of model {modelName} is a scalar tensor with no batch axis: export it with a leading batch dimension.");
         }
 
-        bool fixedToOne = dims[0] == 1;
-        if (dims[0] > 1)
+        // A fixed first axis is taken as a fixed batch: batches run at that size, the last one padded (OnnxBatch).
+        var info = new OnnxTensorInfo(name, metadata.ElementDataType, clrType, itemType, dims, Math.Max(dims[0], 0));
+        if (isInput && info.FixedBatch > 1 && info.DynamicRowAxes > 0)
         {
             return ThrowHelper.NotSupported<OnnxTensorInfo>(
-                $"The ONNX graph {role} '{name}' of model {modelName} has shape [{string.Join(", ", dims)}]: its first axis is fixed to {dims[0]}, " +
-                "so it is not a batch axis. Export the graph with a dynamic (or size 1) first axis.");
+                $"The ONNX graph input '{name}' of model {modelName} has shape {info.ShapeText}: a batch fixed to {info.FixedBatch} with a dynamic axis besides it " +
+                "cannot be padded to that batch. Export the graph with a dynamic first axis.");
         }
 
-        var info = new OnnxTensorInfo(name, metadata.ElementDataType, clrType, itemType, dims, fixedToOne);
         if (isInput && info.DynamicRowAxes > 1)
         {
             return ThrowHelper.NotSupported<OnnxTensorInfo>(

@@ -54,7 +54,7 @@ public abstract class OnnxTransformerBase : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         ThrowIfDisposed();
-        return new BatchedDataView(BatchedMapper, input);
+        return new BatchedDataView(BatchedMapper, input, Sessions[0].WarnFullReread);
     }
 
     /// <summary>A row-to-row mapper that scores one row at a time (what <c>PredictionEngine</c> uses); the engine shares in the sessions.</summary>

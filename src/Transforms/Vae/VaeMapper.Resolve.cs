@@ -35,6 +35,11 @@ internal sealed partial class VaeMapper
                 ? ImagePreprocessingSettings.FromManifest(spec, encoderManifest!.Source)
                 : new ImagePreprocessingSettings(dims[3], dims[2], dims[1], ResizeKind.None, 0, false, 1.0 / 255, new float[dims[1]], Enumerable.Repeat(1f, dims[1]).ToArray());
             preprocessing.Validate();
+            if (preprocessing.HasV3Settings)
+            {
+                ThrowHelper.NotSupported<int>($"The model manifest {encoderManifest!.Source} sets a preprocessing layout, color order, interpolation, offset or mean image, which the VAE encoder does not take (supported: CHW, RGB or grey, bilinear, offset 0, no mean image).");
+            }
+
             if (preprocessing.Channels != dims[1] || preprocessing.Height != dims[2] || preprocessing.Width != dims[3])
             {
                 ThrowHelper.InvalidOperation($"The model manifest {encoderManifest!.Source} preprocesses to {preprocessing.Channels} x {preprocessing.Height} x {preprocessing.Width}, but the ONNX input '{image}' of model {encoder.Name} is [{string.Join(", ", dims)}].");

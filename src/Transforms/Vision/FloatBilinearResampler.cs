@@ -4,7 +4,7 @@ namespace MlNotes.Transforms.Vision;
 
 /// <summary>
 /// torchvision's <c>Resize(..., BILINEAR, antialias=True)</c> on a float32 tensor (ATen's <c>_upsample_bilinear2d_aa</c>): the
-/// same separable antialiased triangle filter as <see cref="PilBilinearResampler"/> (support grows with the downscale factor,
+/// same separable antialiased triangle filter as <see cref="PilResampler"/> (support grows with the downscale factor,
 /// taps outside the image dropped and the rest renormalized, horizontal pass first), but in float32 throughout: the scale,
 /// centres, bounds and weights are computed in float as ATen does, nothing is rounded to bytes or clipped between or after the
 /// passes, and a NaN pixel stays NaN in every output it reaches.

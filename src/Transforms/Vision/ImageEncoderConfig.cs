@@ -4,7 +4,7 @@ using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vision;
 
-/// <summary>Everything an image encoder resolved from its manifest and options; stored in the model zip as explicit fields (v2; JSON in v1).</summary>
+/// <summary>Everything an image encoder resolved from its manifest and options; stored in the model zip as explicit fields (v2, v3; JSON in v1).</summary>
 internal sealed record ImageEncoderConfig
 {
     public string InputColumnName { get; init; } = "Image";
@@ -18,6 +18,9 @@ internal sealed record ImageEncoderConfig
     public string EmbeddingTensorName { get; init; } = "";
 
     public bool Normalize { get; init; }
+
+    /// <summary>For a [batch, tokens, size] output: how the tokens are pooled (v3 on).</summary>
+    public TokenPooling? TokenPooling { get; init; }
 
     public ImagePreprocessingSettings Preprocessing { get; init; } = null!;
 
@@ -36,20 +39,22 @@ internal sealed record ImageEncoderConfig
     /// <summary>The first problem of settings read back from a model zip against the graph saved with them, or null.</summary>
     public string? Problem(OnnxModel model)
     {
-        int size = model.OutputMetadata.TryGetValue(EmbeddingTensorName ?? "", out var embedding) && embedding.Dimensions.Length == 2 ? embedding.Dimensions[1] : -1;
+        int size = model.OutputMetadata.TryGetValue(EmbeddingTensorName ?? "", out var embedding)
+            ? ImageEmbeddingShape.Of(embedding.Dimensions, TokenPooling, out _)?.Size ?? -1 : -1;
         return ModelEntry.First(
             string.IsNullOrEmpty(InputColumnName) || string.IsNullOrEmpty(OutputColumnName) ? "its input or output column name is empty" : null,
             BatchSize < 1 ? $"its batch size is {BatchSize}, not at least 1" : null,
             model.InputMetadata.Count != 1 ? $"the saved ONNX model has {model.InputMetadata.Count} inputs; an image encoder feeds one" : null,
             ModelEntry.MissingTensor("image tensor", ImageTensorName, model.InputMetadata, "input"),
             ModelEntry.MissingTensor("embedding tensor", EmbeddingTensorName, model.OutputMetadata, "output"),
-            size < 1 ? $"its embedding tensor '{EmbeddingTensorName}' has no known size" : null,
+            TokenPooling is { } pooling && !System.Enum.IsDefined(pooling) ? $"its token pooling {(int)pooling} is unknown" : null,
+            size < 1 ? $"its embedding tensor '{EmbeddingTensorName}' has no known size (or tokens without a pooling)" : null,
             RawPixelWidth < 0 || RawPixelHeight < 0 || RawPixelChannels is not (0 or 1 or 3)
                 ? $"its raw pixel size {RawPixelWidth} x {RawPixelHeight} x {RawPixelChannels} is not valid" : null,
             Preprocessing == null ? "it has no preprocessing settings" : Preprocessing.Problem());
     }
 
-    /// <summary>Writes the settings as explicit fields: the v2 format (v1 was this record as JSON).</summary>
+    /// <summary>Writes the settings as explicit fields: the v3 format (v2 without the preprocessing's v3 fields and the token pooling; v1 was this record as JSON).</summary>
     public void Save(ModelSaveContext ctx)
     {
         ctx.SaveNonEmptyString(InputColumnName);
@@ -59,10 +64,12 @@ internal sealed record ImageEncoderConfig
         ctx.SaveNonEmptyString(EmbeddingTensorName);
         ctx.Writer.Write(Normalize);
         new ImageInputFields(Preprocessing, RawPixelWidth, RawPixelHeight, RawPixelChannels, BatchSize, ImageFolder, ImagePathColumnName).Save(ctx);
+        Preprocessing.SaveV3(ctx);
+        ctx.Writer.Write(TokenPooling is { } pooling ? (int)pooling : -1);
     }
 
-    /// <summary>Reads what <see cref="Save"/> wrote; the caller checks <see cref="Problem"/>.</summary>
-    public static ImageEncoderConfig Load(ModelLoadContext ctx)
+    /// <summary>Reads what <see cref="Save"/> wrote (v3), or a v2 entry (<paramref name="v3"/> false); the caller checks <see cref="Problem"/>.</summary>
+    public static ImageEncoderConfig Load(ModelLoadContext ctx, bool v3)
     {
         var r = ctx.Reader;
         string inputColumnName = ctx.LoadNonEmptyString();
@@ -72,6 +79,8 @@ internal sealed record ImageEncoderConfig
         string embeddingTensorName = ctx.LoadNonEmptyString();
         bool normalize = r.ReadBoolean();
         var image = ImageInputFields.Load(ctx);
+        var preprocessing = v3 ? image.Preprocessing.LoadV3(ctx) : image.Preprocessing;
+        int pooling = v3 ? r.ReadInt32() : -1;
         return new ImageEncoderConfig
         {
             InputColumnName = inputColumnName,
@@ -80,7 +89,8 @@ internal sealed record ImageEncoderConfig
             ImageTensorName = imageTensorName,
             EmbeddingTensorName = embeddingTensorName,
             Normalize = normalize,
-            Preprocessing = image.Preprocessing,
+            TokenPooling = pooling >= 0 ? (TokenPooling)pooling : null,
+            Preprocessing = preprocessing,
             RawPixelWidth = image.RawPixelWidth,
             RawPixelHeight = image.RawPixelHeight,
             RawPixelChannels = image.RawPixelChannels,

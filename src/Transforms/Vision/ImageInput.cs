@@ -4,9 +4,11 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
 using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
+using SkiaSharp;
 
 namespace MlNotes.Transforms.Vision;
 
@@ -38,7 +40,13 @@ internal sealed class ImageInput
         RawWidth = rawWidth > 0 ? rawWidth : preprocessing.Width;
         RawHeight = rawHeight > 0 ? rawHeight : preprocessing.Height;
         RawChannels = rawChannels > 0 ? rawChannels : preprocessing.Channels;
+        // torchvision's tensor path has its own bicubic (a = -0.75) and nearest: only its bilinear is reproduced for float pixels.
+        FloatResizeRefused = preprocessing.Interpolation != ResizeInterpolation.Bilinear
+            && (preprocessing.Resize != ResizeKind.None || RawWidth != preprocessing.Width || RawHeight != preprocessing.Height)
+            ? preprocessing.Interpolation : null;
     }
+
+    private ResizeInterpolation? FloatResizeRefused { get; }
 
     public string ColumnName { get; }
 
@@ -58,24 +66,44 @@ internal sealed class ImageInput
     public static ImagePreprocessingSettings ResolvePreprocessing(OnnxImageModelOptions o, ModelManifest? manifest, string imageTensor, NodeMetadata imageMeta, string modelName)
     {
         int[] dims = imageMeta.Dimensions;
-        int GraphDim(int axis) => dims.Length == 4 && dims[axis] > 0 ? dims[axis] : 0;
         var spec = manifest?.Preprocessing;
-        var fromManifest = spec != null ? ImagePreprocessingSettings.FromManifest(spec, manifest!.Source) : null;
-        int channels = o.ImageChannels ?? fromManifest?.Channels ?? GraphDim(1);
-        int height = o.ImageHeight ?? fromManifest?.Height ?? GraphDim(2);
-        int width = o.ImageWidth ?? fromManifest?.Width ?? GraphDim(3);
+        var fromManifest = spec != null ? ImagePreprocessingSettings.FromManifest(spec, manifest!.Source, manifest.Folder) : null;
+        // NHWC when the graph says so (a last axis of 1 or 3 and a second that is not): TensorFlow exports.
+        bool graphNhwc = dims.Length == 4 && dims[3] is 1 or 3 && dims[1] is not (1 or 3);
+        var layout = o.Layout ?? (spec?.Layout != null ? fromManifest!.Layout : graphNhwc ? ImageLayout.Nhwc : ImageLayout.Nchw);
+        bool nhwc = layout == ImageLayout.Nhwc;
+        int GraphDim(int axis) => dims.Length == 4 && dims[axis] > 0 ? dims[axis] : 0;
+        int channels = o.ImageChannels ?? fromManifest?.Channels ?? GraphDim(nhwc ? 3 : 1);
+        int height = o.ImageHeight ?? fromManifest?.Height ?? GraphDim(nhwc ? 1 : 2);
+        int width = o.ImageWidth ?? fromManifest?.Width ?? GraphDim(nhwc ? 2 : 3);
         var resize = o.Resize ?? fromManifest?.Resize ?? ResizeKind.None;
         int resizeSize = o.ResizeSize ?? fromManifest?.ResizeSize ?? 0;
         bool crop = resize == ResizeKind.ShortestSide || (fromManifest?.CenterCrop ?? false);
-        var preprocessing = new ImagePreprocessingSettings(width, height, channels, resize, resizeSize, crop,
-            fromManifest?.Scale ?? 1.0 / 255,
-            o.Mean ?? fromManifest?.Mean ?? Enumerable.Repeat(0f, Math.Max(channels, 1)).ToArray(),
-            o.Std ?? fromManifest?.Std ?? Enumerable.Repeat(1f, Math.Max(channels, 1)).ToArray());
-        preprocessing.Validate();
-        if (dims.Length != 4 || (dims[1] > 0 && dims[1] != channels) || (dims[2] > 0 && dims[2] != height) || (dims[3] > 0 && dims[3] != width))
+        if (o.PixelRange != null && (o.Scale != null || o.Offset != null))
         {
+            ThrowHelper.BadOption(nameof(o.PixelRange), $"Set PixelRange ({o.PixelRange}) or Scale and Offset, not both.");
+        }
+
+        var (scale, offset) = o.PixelRange is PixelRange range
+            ? ImagePreprocessingSettings.RangeOf(range)
+            : (o.Scale ?? fromManifest?.Scale ?? 1.0 / 255, o.Offset ?? fromManifest?.Offset ?? 0);
+        var preprocessing = new ImagePreprocessingSettings(width, height, channels, resize, resizeSize, crop, scale,
+            o.Mean ?? fromManifest?.Mean ?? Enumerable.Repeat(0f, Math.Max(channels, 1)).ToArray(),
+            o.Std ?? fromManifest?.Std ?? Enumerable.Repeat(1f, Math.Max(channels, 1)).ToArray())
+        {
+            Layout = layout,
+            ChannelOrder = o.ChannelOrder ?? fromManifest?.ChannelOrder ?? ChannelOrder.Rgb,
+            Interpolation = o.Interpolation ?? fromManifest?.Interpolation ?? ResizeInterpolation.Bilinear,
+            Offset = offset,
+            MeanImage = o.MeanImage ?? fromManifest?.MeanImage,
+        };
+        preprocessing.Validate();
+        int[] expected = nhwc ? new[] { height, width, channels } : new[] { channels, height, width };
+        if (dims.Length != 4 || Enumerable.Range(0, 3).Any(i => dims[i + 1] > 0 && dims[i + 1] != expected[i]))
+        {
+            string shape = nhwc ? $"{height} x {width} x {channels} images (HWC)" : $"{channels} x {height} x {width} images (CHW)";
             ThrowHelper.InvalidOperation(
-                $"The ONNX input '{imageTensor}' of model {modelName} has shape [{string.Join(", ", dims)}], which does not take {channels} x {height} x {width} images (CHW): ImageChannels x ImageHeight x ImageWidth, from the options, else the manifest, else the graph.");
+                $"The ONNX input '{imageTensor}' of model {modelName} has shape [{string.Join(", ", dims)}], which does not take {shape}: ImageChannels, ImageHeight, ImageWidth and Layout, from the options, else the manifest, else the graph.");
         }
 
         if (o.RawPixelChannels is int rawChannels && rawChannels != 1 && rawChannels != 3)
@@ -84,6 +112,18 @@ internal sealed class ImageInput
         }
 
         return preprocessing;
+    }
+
+    /// <summary>Says through the ML.NET channel when the graph fixes its batch axis: runs are then of that size, whatever BatchSize says.</summary>
+    public static void LogFixedBatch(IHost host, OnnxColumnBinding image, int batchSize, string modelName)
+    {
+        int fixedBatch = image.Tensor.FixedBatch;
+        if (fixedBatch > 0 && fixedBatch != batchSize)
+        {
+            using var ch = host.Start("Fixed batch");
+            ch.Info($"The ONNX input '{image.Tensor.Name}' of model {modelName} fixes its batch axis at {fixedBatch}: images are scored {fixedBatch} per run " +
+                $"(BatchSize {batchSize} is the rows a cursor preprocesses at a time; the last run is padded). Export the graph with a dynamic batch axis for larger runs.");
+        }
     }
 
     /// <summary>The graph input taking the image: the option, the manifest's image role, or the graph's only input.</summary>
@@ -127,6 +167,12 @@ internal sealed class ImageInput
 
         if (type is VectorDataViewType vector && (vector.ItemType == NumberDataViewType.Byte || vector.ItemType == NumberDataViewType.Single))
         {
+            if (vector.ItemType == NumberDataViewType.Single && FloatResizeRefused is ResizeInterpolation refused)
+            {
+                ThrowHelper.NotSupported<int>(
+                    $"The column '{ColumnName}' holds Single pixels, which are resized as torchvision resizes float tensors; MlNotes reproduces its bilinear filter only, not {refused} (give 8-bit pixels, images or paths for Pillow's {refused}).");
+            }
+
             bool raw = vector.ItemType == NumberDataViewType.Single || RawChannelsSet > 0;
             if (!raw)
             {
@@ -220,9 +266,7 @@ internal sealed class ImageInput
                     throw new InvalidDataException("the encoded image is empty.");
                 }
 
-                using var stream = new MemoryStream(encoded.DenseValues().ToArray());
-                using var image = MLImage.CreateFromStream(stream);
-                return FromImage(image);
+                return Decode(encoded.DenseValues().ToArray());
             };
         }
 
@@ -293,14 +337,31 @@ internal sealed class ImageInput
 
         try
         {
-            using var stream = new MemoryStream(bytes, writable: false);
-            using var image = MLImage.CreateFromStream(stream);
-            return FromImage(image);
+            return Decode(bytes);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new InvalidDataException($"the image file '{path}' cannot be read as an image ({bytes.Length} bytes): {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Decodes an encoded image with straight (unpremultiplied) alpha, so that dropping the alpha gives the colours Pillow's
+    /// <c>convert("RGB")</c> gives; <c>MLImage</c> premultiplies them (a half-transparent pixel would come out half as bright).
+    /// </summary>
+    public static ImageSource Decode(byte[] bytes)
+    {
+        using var stream = new SKMemoryStream(bytes);
+        using var codec = SKCodec.Create(stream) ?? throw new InvalidDataException("the data is not an image format SkiaSharp decodes (PNG, JPEG, BMP, GIF, WebP, ...).");
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var pixels = new byte[info.BytesSize];
+        var result = codec.GetPixels(info, pixels);
+        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
+        {
+            throw new InvalidDataException($"the image could not be decoded ({result}).");
+        }
+
+        return new ImageSource(pixels, info.Width, info.Height, PixelFormat.Rgba);
     }
 
     private static ImageSource FromImage(MLImage image)

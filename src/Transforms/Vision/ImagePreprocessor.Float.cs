@@ -28,7 +28,7 @@ internal sealed partial class ImagePreprocessor
             _convertedFloats = new float[size];
         }
 
-        Convert(pixels, width * height, format, _convertedFloats.AsSpan(0, size), channels);
+        Convert(pixels, width * height, format, _convertedFloats.AsSpan(0, size), channels, _settings.ChannelOrder == ChannelOrder.Bgr);
         var (resizedWidth, resizedHeight) = ResizedSize(width, height);
         ReadOnlySpan<float> image = _convertedFloats.AsSpan(0, size);
         if (resizedWidth != width || resizedHeight != height)
@@ -46,7 +46,7 @@ internal sealed partial class ImagePreprocessor
         CropAndNormalize(image, resizedWidth, resizedHeight, destination);
     }
 
-    private static void Convert(ReadOnlySpan<float> source, int pixelCount, PixelFormat format, Span<float> destination, int channels)
+    private static void Convert(ReadOnlySpan<float> source, int pixelCount, PixelFormat format, Span<float> destination, int channels, bool bgr)
     {
         int sourceChannels = format switch
         {
@@ -62,6 +62,14 @@ internal sealed partial class ImagePreprocessor
         if (sourceChannels == channels)
         {
             source[..(pixelCount * channels)].CopyTo(destination);
+            if (bgr)
+            {
+                for (int p = 0; p < pixelCount; p++)
+                {
+                    (destination[3 * p], destination[(3 * p) + 2]) = (destination[(3 * p) + 2], destination[3 * p]);
+                }
+            }
+
             return;
         }
 
@@ -86,8 +94,6 @@ internal sealed partial class ImagePreprocessor
         int channels = s.Channels;
         for (int c = 0; c < channels; c++)
         {
-            float mean = s.Mean[c], std = s.Std[c];
-            var plane = destination.Slice(c * s.Height * s.Width, s.Height * s.Width);
             for (int y = 0; y < s.Height; y++)
             {
                 int sy = y + top;
@@ -97,7 +103,7 @@ internal sealed partial class ImagePreprocessor
                     // torchvision pads an image smaller than the crop with zeros.
                     float value = sy >= 0 && sy < height && sx >= 0 && sx < width ? image[(((sy * width) + sx) * channels) + c] : 0f;
                     float unit = _divisor != 0 ? value / _divisor : value * _multiplier;
-                    plane[(y * s.Width) + x] = (unit - mean) / std;
+                    destination[Index(c, y, x)] = Normalize(unit, c, y, x);
                 }
             }
         }

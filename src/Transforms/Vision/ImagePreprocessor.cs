@@ -3,16 +3,18 @@ using System;
 namespace MlNotes.Transforms.Vision;
 
 /// <summary>
-/// An image model's training transform, as torchvision runs it on PIL images: convert to grey or RGB, resize
-/// (exact, or shortest side with torchvision's size rule) with Pillow's bilinear filter, center crop, scale to [0, 1],
-/// subtract the per-channel mean and divide by the std, CHW. One instance per cursor (it keeps scratch buffers).
-/// Float pixels take torchvision's tensor path instead (ImagePreprocessor.Float.cs).
+/// An image model's training transform, as torchvision runs it on PIL images: convert to grey or RGB (alpha dropped, as
+/// Pillow's <c>convert("RGB")</c>; grey copied to the three channels), into the graph's channel order, resize (exact, or
+/// shortest side with torchvision's size rule) with Pillow's bilinear, bicubic or nearest filter, center crop, scale and
+/// offset, subtract a per-pixel mean image and the per-channel mean, divide by the std, in NCHW or NHWC. One instance per
+/// cursor (it keeps scratch buffers). Float pixels take torchvision's tensor path instead (ImagePreprocessor.Float.cs).
 /// </summary>
 internal sealed partial class ImagePreprocessor
 {
     private readonly ImagePreprocessingSettings _settings;
     private readonly float _divisor;
     private readonly float _multiplier;
+    private readonly float _offset;
     private byte[] _converted = Array.Empty<byte>();
     private byte[] _resized = Array.Empty<byte>();
     private byte[]? _scratch;
@@ -32,6 +34,8 @@ internal sealed partial class ImagePreprocessor
             _divisor = 0;
             _multiplier = (float)settings.Scale;
         }
+
+        _offset = (float)settings.Offset;
     }
 
     public int Length => _settings.Channels * _settings.Height * _settings.Width;
@@ -46,7 +50,7 @@ internal sealed partial class ImagePreprocessor
             _converted = new byte[size];
         }
 
-        Convert(pixels, width * height, format, _converted.AsSpan(0, size), channels);
+        Convert(pixels, width * height, format, _converted.AsSpan(0, size), channels, _settings.ChannelOrder == ChannelOrder.Bgr);
         var (resizedWidth, resizedHeight) = ResizedSize(width, height);
         ReadOnlySpan<byte> image = _converted.AsSpan(0, size);
         if (resizedWidth != width || resizedHeight != height)
@@ -57,7 +61,7 @@ internal sealed partial class ImagePreprocessor
                 _resized = new byte[resizedSize];
             }
 
-            PilBilinearResampler.Resize(image, width, height, channels, _resized, resizedWidth, resizedHeight, ref _scratch);
+            PilResampler.Resize(image, width, height, channels, _resized, resizedWidth, resizedHeight, _settings.Interpolation, ref _scratch);
             image = _resized.AsSpan(0, resizedSize);
         }
 
@@ -88,7 +92,8 @@ internal sealed partial class ImagePreprocessor
         }
     }
 
-    private static void Convert(ReadOnlySpan<byte> source, int pixelCount, PixelFormat format, Span<byte> destination, int channels)
+    // Channels are resized independently, so the BGR swap is done here, before the resize: the same bytes as after it.
+    private static void Convert(ReadOnlySpan<byte> source, int pixelCount, PixelFormat format, Span<byte> destination, int channels, bool bgr)
     {
         int sourceChannels = format switch
         {
@@ -120,9 +125,9 @@ internal sealed partial class ImagePreprocessor
 
             if (channels == 3)
             {
-                destination[3 * p] = r;
+                destination[3 * p] = bgr ? b : r;
                 destination[(3 * p) + 1] = g;
-                destination[(3 * p) + 2] = b;
+                destination[(3 * p) + 2] = bgr ? r : b;
             }
             else
             {
@@ -139,8 +144,6 @@ internal sealed partial class ImagePreprocessor
         int channels = s.Channels;
         for (int c = 0; c < channels; c++)
         {
-            float mean = s.Mean[c], std = s.Std[c];
-            var plane = destination.Slice(c * s.Height * s.Width, s.Height * s.Width);
             for (int y = 0; y < s.Height; y++)
             {
                 int sy = y + top;
@@ -150,10 +153,34 @@ internal sealed partial class ImagePreprocessor
                     // torchvision pads an image smaller than the crop with zeros.
                     byte value = sy >= 0 && sy < height && sx >= 0 && sx < width ? image[(((sy * width) + sx) * channels) + c] : (byte)0;
                     float unit = _divisor != 0 ? value / _divisor : value * _multiplier;
-                    plane[(y * s.Width) + x] = (unit - mean) / std;
+                    destination[Index(c, y, x)] = Normalize(unit, c, y, x);
                 }
             }
         }
+    }
+
+    /// <summary>Where channel <paramref name="c"/> of pixel (<paramref name="x"/>, <paramref name="y"/>) goes in the model's layout.</summary>
+    private int Index(int c, int y, int x)
+    {
+        var s = _settings;
+        return s.Layout == ImageLayout.Nhwc ? (((y * s.Width) + x) * s.Channels) + c : (((c * s.Height) + y) * s.Width) + x;
+    }
+
+    // The offset and the mean image only when set, so that torchvision's ToTensor + Normalize keep their exact bits.
+    private float Normalize(float unit, int c, int y, int x)
+    {
+        var s = _settings;
+        if (_offset != 0)
+        {
+            unit += _offset;
+        }
+
+        if (s.MeanImage != null)
+        {
+            unit -= s.MeanImage[(((c * s.Height) + y) * s.Width) + x];
+        }
+
+        return (unit - s.Mean[c]) / s.Std[c];
     }
 
     // torchvision's CenterCrop: Python's round (half to even) of the centred offset; negative when it pads.

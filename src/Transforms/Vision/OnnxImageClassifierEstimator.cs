@@ -30,7 +30,16 @@ namespace MlNotes.Transforms.Vision;
 /// (`MapValueToKey(..., keyData: ...)` with `ClassNames`), so that key values line up with the score slots.
 ///
 /// With `ContinueOnError`, a row whose image cannot be read or decoded gets NaN scores, a missing predicted label and its
-/// error flag set, and the job goes on; `ErrorCount` counts them. Apply models only from trusted sources.
+/// error flag set, and the job goes on; `ErrorCount` counts them.
+///
+/// Graphs as they come: NCHW or NHWC (`Layout`), RGB or BGR (`ChannelOrder`), [0, 1], [0, 255] or [-1, 1] (`PixelRange`, or
+/// `Scale` and `Offset`), a per-pixel `MeanImage`, Pillow's bilinear, bicubic or nearest resize (`Interpolation`); a batch axis
+/// fixed by the graph runs at its size (the last run padded); logits and embeddings of shape [N, C, 1, 1] are flattened, and
+/// token outputs [N, T, C] pooled by `TokenPooling`. `LogitsColumnName` adds the raw logits.
+///
+/// In front of a trainer that reads its data several times (SDCA, L-BFGS, FastTree), append `AppendCacheCheckpoint(mlContext)`
+/// after this estimator, or every pass scores the images again; a view read in full a second time logs a warning saying so.
+/// Apply models only from trusted sources.
 /// ]]></format>
 /// </remarks>
 public sealed class OnnxImageClassifierEstimator : OnnxEstimatorBase<OnnxImageClassifierTransformer>
@@ -87,6 +96,12 @@ public sealed class OnnxImageClassifierEstimator : OnnxEstimatorBase<OnnxImageCl
         /// </summary>
         public string? EnergyColumnName { get; set; }
 
+        /// <summary>
+        /// The column of the raw logits (the graph's class scores before the softmax: what a torchvision or timm classifier returns),
+        /// with the class names as slot names; null (the default) for none. <c>"Logits"</c> is the conventional name.
+        /// </summary>
+        public string? LogitsColumnName { get; set; }
+
         /// <summary>When above 0, adds <c>TopKLabels</c> (text) and <c>TopKScores</c> columns with the k most probable classes.</summary>
         public int TopK { get; set; }
 
@@ -105,6 +120,7 @@ public sealed class OnnxImageClassifierEstimator : OnnxEstimatorBase<OnnxImageCl
             copy.ClassNames = ClassNames?.ToArray();
             copy.Mean = Mean?.ToArray();
             copy.Std = Std?.ToArray();
+            copy.MeanImage = MeanImage?.ToArray();
             copy.ModelBytes = ModelBytes?.ToArray();
             return copy;
         }

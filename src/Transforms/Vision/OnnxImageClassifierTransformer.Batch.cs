@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -38,6 +39,16 @@ public sealed partial class OnnxImageClassifierTransformer
             new(classes[0], ClassifierNeeds.Logits | ClassifierNeeds.Probabilities, (b, slot) => OutputColumns.Vector(() => b.Scores(slot()))),
             new(classes[1], ClassifierNeeds.Logits | ClassifierNeeds.Label, (b, slot) => (ValueGetter<uint>)((ref uint dst) => dst = b.Label(slot()))),
         };
+        if (c.LogitsColumnName != null)
+        {
+            // Slot names only: the score-column kinds would make evaluators take it for the Score column.
+            var names = _classNames;
+            var slotNames = new DataViewSchema.Annotations.Builder();
+            slotNames.AddSlotNames(names.Length, (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(names.Length, names.ToArray()));
+            columns.Add(new(new(c.LogitsColumnName, new VectorDataViewType(NumberDataViewType.Single, _classNames.Length), slotNames.ToAnnotations()), ClassifierNeeds.Logits,
+                (b, slot) => OutputColumns.Vector(() => b.Logits(slot()))));
+        }
+
         if (c.TopK > 0)
         {
             const ClassifierNeeds topK = ClassifierNeeds.Logits | ClassifierNeeds.Probabilities | ClassifierNeeds.TopK;
@@ -53,7 +64,7 @@ public sealed partial class OnnxImageClassifierTransformer
 
         if (c.EmbeddingColumnName != null && c.EmbeddingTensorName != null)
         {
-            columns.Add(new(new(c.EmbeddingColumnName, new VectorDataViewType(NumberDataViewType.Single, _outputs[1].Tensor.RowElements)),
+            columns.Add(new(new(c.EmbeddingColumnName, new VectorDataViewType(NumberDataViewType.Single, _embeddingShape!.Value.Size)),
                 ClassifierNeeds.Embedding, (b, slot) => OutputColumns.Vector(() => b.Embedding(slot()))));
         }
 
@@ -83,6 +94,7 @@ public sealed partial class OnnxImageClassifierTransformer
         private readonly int[] _topK;
         private readonly float[] _energy;
         private float[]? _nans;
+        private float[]? _pooled;
 
         public Batch(OnnxImageClassifierTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
         {
@@ -178,8 +190,27 @@ public sealed partial class OnnxImageClassifierTransformer
 
         public bool Failed(int slot) => _failed[slot];
 
+        public ReadOnlySpan<float> Logits(int slot)
+            => _failed[slot] ? NaNs(_classes) : _onnx.OutputRow<float>(0, slot)[.._classes];
+
         public ReadOnlySpan<float> Embedding(int slot)
-            => _failed[slot] ? NaNs(_parent._outputs[1].Tensor.RowElements) : _onnx.OutputRow<float>(1, slot);
+        {
+            var shape = _parent._embeddingShape!.Value;
+            if (_failed[slot])
+            {
+                return NaNs(shape.Size);
+            }
+
+            var output = _onnx.OutputRow<float>(1, slot);
+            if (shape.Pooling == null)
+            {
+                return output[..shape.Size];
+            }
+
+            _pooled ??= new float[shape.Size];
+            shape.Pool(output, _pooled);
+            return _pooled;
+        }
 
         public ValueGetter<VBuffer<ReadOnlyMemory<char>>> TopKLabelsGetter(Func<int> slot) => (ref VBuffer<ReadOnlyMemory<char>> dst) =>
         {
@@ -219,13 +250,13 @@ public sealed partial class OnnxImageClassifierTransformer
 
         private ReadOnlySpan<float> NaNs(int length)
         {
-            if (_nans == null)
+            if (_nans == null || _nans.Length < length)
             {
                 _nans = new float[length];
                 Array.Fill(_nans, float.NaN);
             }
 
-            return _nans;
+            return _nans.AsSpan(0, length);
         }
 
         // The k best classes, highest probability first; ties keep the lower class index first (all-NaN rows: index order).

@@ -29,6 +29,7 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
     private readonly ImageInput _input;
     private readonly OnnxColumnBinding[] _outputs;
     private readonly ReadOnlyMemory<char>[] _classNames;
+    private readonly ImageEmbeddingShape? _embeddingShape;
     private long _errorCount;
 
     internal OnnxImageClassifierTransformer(IHostEnvironment env, OnnxImageClassifierEstimator.Options options)
@@ -55,8 +56,9 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
         {
             manifest?.Validate(_model);
             Config = Resolve(options, manifest, _model);
-            (_image, _outputs, _classNames) = Bind(Config, _model);
+            (_image, _outputs, _classNames, _embeddingShape) = Bind(Config, _model);
             _input = CreateInput(Config);
+            ImageInput.LogFixedBatch(_host, _image, Config.BatchSize, _model.Name);
         }
         catch
         {
@@ -70,7 +72,7 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
         _host = host;
         _model = model;
         Config = config;
-        (_image, _outputs, _classNames) = Bind(config, model);
+        (_image, _outputs, _classNames, _embeddingShape) = Bind(config, model);
         _input = CreateInput(config);
     }
 
@@ -141,17 +143,33 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
             return ThrowHelper.BadOption<ImageClassifierConfig>(nameof(o.LogitsTensorName), $"The ONNX model {model.Name} has no output named '{logitsTensor}' (its outputs: {string.Join(", ", model.OutputMetadata.Keys)}).");
         }
 
-        int classCount = logitsMeta.Dimensions.Length == 2 ? logitsMeta.Dimensions[1] : 0;
+        int classCount = Math.Max(ImageClassifierConfig.ClassCount(logitsMeta.Dimensions), 0);
         string[] classes = o.ClassNames ?? manifest?.Labels ?? Enumerable.Range(0, Math.Max(classCount, 0)).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         if (classCount <= 0 || classes.Length != classCount)
         {
             ThrowHelper.BadOption(nameof(o.ClassNames),
-                $"The ONNX output '{logitsTensor}' of model {model.Name} has shape [{string.Join(", ", logitsMeta.Dimensions)}]: it needs a known class count equal to the {classes.Length} class names.");
+                $"The ONNX output '{logitsTensor}' of model {model.Name} has shape [{string.Join(", ", logitsMeta.Dimensions)}]: the logits must be [batch, classes] or [batch, classes, 1, 1] with a known class count equal to the {classes.Length} class names.");
         }
 
         if (embeddingTensor != null && !model.OutputMetadata.ContainsKey(embeddingTensor))
         {
             ThrowHelper.BadOption(nameof(o.EmbeddingTensorName), $"The ONNX model {model.Name} has no output named '{embeddingTensor}'.");
+        }
+
+        var pooling = ImageEmbeddingShape.PoolingOf(o.TokenPooling, manifest);
+        if (embeddingTensor == null && o.TokenPooling != null)
+        {
+            ThrowHelper.BadOption(nameof(o.TokenPooling), $"TokenPooling ({o.TokenPooling}) pools an embedding output of tokens, and model {model.Name} is given none: set EmbeddingTensorName.");
+        }
+
+        if (embeddingTensor != null)
+        {
+            _ = ImageEmbeddingShape.Resolve(embeddingTensor, model.OutputMetadata[embeddingTensor], pooling, model.Name);
+        }
+
+        if (o.LogitsColumnName != null && o.LogitsColumnName.Length == 0)
+        {
+            ThrowHelper.BadOption(nameof(o.LogitsColumnName), "LogitsColumnName must be null (no logits column) or a column name, not empty.");
         }
 
         return new ImageClassifierConfig
@@ -160,6 +178,8 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
             ScoreColumnName = o.ScoreColumnName,
             PredictedLabelColumnName = o.PredictedLabelColumnName,
             EmbeddingColumnName = embeddingTensor != null ? o.EmbeddingColumnName : null,
+            LogitsColumnName = o.LogitsColumnName,
+            TokenPooling = embeddingTensor != null ? pooling : null,
             TopK = Math.Min(o.TopK, classCount),
             EnergyColumnName = o.EnergyColumnName,
             ErrorColumnName = o.ContinueOnError ? o.ErrorColumnName : null,
@@ -177,15 +197,17 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
         };
     }
 
-    private static (OnnxColumnBinding Image, OnnxColumnBinding[] Outputs, ReadOnlyMemory<char>[] ClassNames) Bind(ImageClassifierConfig config, OnnxModel model)
+    private static (OnnxColumnBinding Image, OnnxColumnBinding[] Outputs, ReadOnlyMemory<char>[] ClassNames, ImageEmbeddingShape? EmbeddingShape) Bind(ImageClassifierConfig config, OnnxModel model)
     {
         var image = new OnnxColumnBinding(config.InputColumnName, OnnxTensorInfo.Create(config.ImageTensorName, model.InputMetadata[config.ImageTensorName], model.Name, isInput: true));
         var outputs = new List<OnnxColumnBinding>
         {
             new(config.ScoreColumnName, OnnxTensorInfo.Create(config.LogitsTensorName, model.OutputMetadata[config.LogitsTensorName], model.Name, isInput: false)),
         };
+        ImageEmbeddingShape? shape = null;
         if (config.EmbeddingTensorName != null)
         {
+            shape = ImageEmbeddingShape.Resolve(config.EmbeddingTensorName, model.OutputMetadata[config.EmbeddingTensorName], config.TokenPooling, model.Name);
             outputs.Add(new(config.EmbeddingColumnName ?? config.EmbeddingTensorName, OnnxTensorInfo.Create(config.EmbeddingTensorName, model.OutputMetadata[config.EmbeddingTensorName], model.Name, isInput: false)));
         }
 
@@ -194,17 +216,19 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
             ThrowHelper.InvalidOperation($"The ONNX model {model.Name} has {model.InputMetadata.Count} inputs; an image classifier feeds only the image.");
         }
 
-        return (image, outputs.ToArray(), config.ClassNames.Select(n => n.AsMemory()).ToArray());
+        return (image, outputs.ToArray(), config.ClassNames.Select(n => n.AsMemory()).ToArray(), shape);
     }
 
-    // 0x00010001: the settings as JSON; 0x00010002: explicit fields; 0x00010003: then the energy column (string or null).
+    // 0x00010001: the settings as JSON; 0x00010002: explicit fields; 0x00010003: layout, channel order, interpolation, offset,
+    // mean image, the logits column and token pooling after them, then the energy column (string or null).
     private const uint ExplicitFieldsVersion = 0x00010002;
-    private const uint EnergyVersion = 0x00010003;
+    private const uint ForeignGraphsVersion = 0x00010003;
+    private const uint EnergyVersion = ForeignGraphsVersion;
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "MLNIMGCL",
-        verWrittenCur: EnergyVersion,
-        verReadableCur: EnergyVersion,
+        verWrittenCur: ForeignGraphsVersion,
+        verReadableCur: ForeignGraphsVersion,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(OnnxImageClassifierTransformer).Assembly.FullName);
@@ -213,7 +237,7 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
         => Load(env, ctx, GetVersionInfo(), nameof(OnnxImageClassifierTransformer), (host, model) =>
         {
             var config = ctx.Header.ModelVerWritten >= ExplicitFieldsVersion
-                ? ModelEntry.Read(ctx, () => ImageClassifierConfig.Load(ctx))
+                ? ModelEntry.Read(ctx, () => ImageClassifierConfig.Load(ctx, v3: ctx.Header.ModelVerWritten >= ForeignGraphsVersion))
                 : ModelEntry.Json(ctx, "image classifier", ImageClassifierConfig.FromJson);
             if (ctx.Header.ModelVerWritten >= EnergyVersion)
             {

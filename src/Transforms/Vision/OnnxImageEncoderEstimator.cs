@@ -24,6 +24,8 @@ namespace MlNotes.Transforms.Vision;
 ///
 /// Preprocessing follows the model's manifest (`models-onnx/README.md`) or the options, as for `ClassifyImageOnnx`.
 /// The embedding is the graph output with the manifest's `embedding` role, or `EmbeddingTensorName`, or the graph's only output.
+/// In front of a trainer that reads its data several times (SDCA, L-BFGS, FastTree), append `AppendCacheCheckpoint(mlContext)`
+/// after this estimator, or every pass scores the images again; a view read in full a second time logs a warning saying so.
 /// Apply models only from trusted sources.
 /// ]]></format>
 /// </remarks>
@@ -79,6 +81,7 @@ public sealed class OnnxImageEncoderEstimator : OnnxEstimatorBase<OnnxImageEncod
             var copy = (Options)MemberwiseClone();
             copy.Mean = Mean?.ToArray();
             copy.Std = Std?.ToArray();
+            copy.MeanImage = MeanImage?.ToArray();
             copy.ModelBytes = ModelBytes?.ToArray();
             return copy;
         }

@@ -99,7 +99,7 @@ public sealed partial class OnnxImageEncoderTransformer
                     continue;
                 }
 
-                _onnx.OutputRow<float>(0, s).CopyTo(row);
+                _parent._shape.Pool(_onnx.OutputRow<float>(0, s), row);
                 if (normalize)
                 {
                     EmbeddingMath.Normalize(row);

@@ -26,6 +26,7 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
     private readonly OnnxColumnBinding _image;
     private readonly OnnxColumnBinding _embedding;
     private readonly ImageInput _input;
+    private readonly ImageEmbeddingShape _shape;
     private long _errorCount;
 
     internal OnnxImageEncoderTransformer(IHostEnvironment env, OnnxImageEncoderEstimator.Options options)
@@ -41,7 +42,8 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
         {
             manifest?.Validate(_model);
             Config = Resolve(options, manifest, _model);
-            (_image, _embedding, _input) = Bind(Config, _model);
+            (_image, _embedding, _input, _shape) = Bind(Config, _model);
+            ImageInput.LogFixedBatch(_host, _image, Config.BatchSize, _model.Name);
         }
         catch
         {
@@ -55,7 +57,7 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
         _host = host;
         _model = model;
         Config = config;
-        (_image, _embedding, _input) = Bind(config, model);
+        (_image, _embedding, _input, _shape) = Bind(config, model);
     }
 
     internal override IReadOnlyList<OnnxModel> Sessions => [_model];
@@ -67,7 +69,7 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
     internal override OnnxTransformerBase Reopen() => new OnnxImageEncoderTransformer(_host, _model.Reopen(), Config);
 
     /// <summary>The embedding size.</summary>
-    public int EmbeddingSize => _embedding.Tensor.RowElements;
+    public int EmbeddingSize => _shape.Size;
 
     /// <summary>Images per ONNX Runtime run.</summary>
     public int BatchSize => Config.BatchSize;
@@ -122,10 +124,8 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
             return ThrowHelper.BadOption<ImageEncoderConfig>(nameof(o.EmbeddingTensorName), $"The ONNX model {model.Name} has no output named '{embeddingTensor}' (its outputs: {string.Join(", ", model.OutputMetadata.Keys)}).");
         }
 
-        if (meta.Dimensions.Length != 2 || meta.Dimensions[1] <= 0)
-        {
-            ThrowHelper.InvalidOperation($"The ONNX output '{embeddingTensor}' of model {model.Name} has shape [{string.Join(", ", meta.Dimensions)}]: an embedding must be [batch, size] with a known size.");
-        }
+        var pooling = ImageEmbeddingShape.PoolingOf(o.TokenPooling, manifest);
+        _ = ImageEmbeddingShape.Resolve(embeddingTensor, meta, pooling, model.Name);
 
         if (string.IsNullOrEmpty(o.OutputColumnName))
         {
@@ -140,6 +140,7 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
             ImageTensorName = imageTensor,
             EmbeddingTensorName = embeddingTensor,
             Normalize = o.Normalize,
+            TokenPooling = pooling,
             Preprocessing = ImageInput.ResolvePreprocessing(o, manifest, imageTensor, model.InputMetadata[imageTensor], model.Name),
             RawPixelWidth = o.RawPixelWidth ?? 0,
             RawPixelHeight = o.RawPixelHeight ?? 0,
@@ -150,7 +151,7 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
         };
     }
 
-    private static (OnnxColumnBinding Image, OnnxColumnBinding Embedding, ImageInput Input) Bind(ImageEncoderConfig c, OnnxModel model)
+    private static (OnnxColumnBinding Image, OnnxColumnBinding Embedding, ImageInput Input, ImageEmbeddingShape Shape) Bind(ImageEncoderConfig c, OnnxModel model)
     {
         if (!model.InputMetadata.ContainsKey(c.ImageTensorName) || !model.OutputMetadata.ContainsKey(c.EmbeddingTensorName) || model.InputMetadata.Count != 1)
         {
@@ -160,16 +161,19 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
         var image = new OnnxColumnBinding(c.InputColumnName, OnnxTensorInfo.Create(c.ImageTensorName, model.InputMetadata[c.ImageTensorName], model.Name, isInput: true));
         var embedding = new OnnxColumnBinding(c.OutputColumnName, OnnxTensorInfo.Create(c.EmbeddingTensorName, model.OutputMetadata[c.EmbeddingTensorName], model.Name, isInput: false));
         var input = new ImageInput(c.InputColumnName, c.ImageFolder, c.ImagePathColumnName, c.Preprocessing, c.RawPixelWidth, c.RawPixelHeight, c.RawPixelChannels);
-        return (image, embedding, input);
+        var shape = ImageEmbeddingShape.Resolve(c.EmbeddingTensorName, model.OutputMetadata[c.EmbeddingTensorName], c.TokenPooling, model.Name);
+        return (image, embedding, input, shape);
     }
 
-    // 0x00010001: the settings as JSON; 0x00010002: explicit fields.
+    // 0x00010001: the settings as JSON; 0x00010002: explicit fields; 0x00010003: layout, channel order, interpolation, offset,
+    // mean image and token pooling after them.
     private const uint ExplicitFieldsVersion = 0x00010002;
+    private const uint ForeignGraphsVersion = 0x00010003;
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "MLNIMGEN",
-        verWrittenCur: 0x00010002,
-        verReadableCur: 0x00010002,
+        verWrittenCur: ForeignGraphsVersion,
+        verReadableCur: ForeignGraphsVersion,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(OnnxImageEncoderTransformer).Assembly.FullName);
@@ -178,7 +182,7 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
         => Load(env, ctx, GetVersionInfo(), nameof(OnnxImageEncoderTransformer), (host, model) =>
         {
             var config = ctx.Header.ModelVerWritten >= ExplicitFieldsVersion
-                ? ModelEntry.Read(ctx, () => ImageEncoderConfig.Load(ctx))
+                ? ModelEntry.Read(ctx, () => ImageEncoderConfig.Load(ctx, v3: ctx.Header.ModelVerWritten >= ForeignGraphsVersion))
                 : ModelEntry.Json(ctx, "image encoder", ImageEncoderConfig.FromJson);
             ModelEntry.Check(ctx, config.Problem(model));
             return new OnnxImageEncoderTransformer(host, model, config);

@@ -12,8 +12,9 @@ namespace MlNotes.Transforms.Tests.Manifests;
 public sealed class ManifestContractTests
 {
     [Theory]
-    [InlineData("vit-fashion.json", "preprocessing.interpolation", "\"bicubic\"", "preprocessing.interpolation 'bicubic'")]
-    [InlineData("vit-fashion.json", "preprocessing.layout", "\"HWC\"", "preprocessing.layout 'HWC'")]
+    [InlineData("vit-fashion.json", "preprocessing.interpolation", "\"lanczos\"", "preprocessing.interpolation 'lanczos'")]
+    [InlineData("vit-fashion.json", "preprocessing.layout", "\"CWH\"", "preprocessing.layout 'CWH'")]
+    [InlineData("vit-fashion.json", "preprocessing.range", "\"0-65535\"", "preprocessing.range '0-65535'")]
     [InlineData("vit-fashion.json", "preprocessing.crop", "\"random\"", "preprocessing.crop 'random'")]
     [InlineData("vit-fashion.json", "preprocessing.resize", "\"squash\"", "preprocessing.resize 'squash'")]
     [InlineData("vit-fashion.json", "preprocessing.color", "\"rgb\"", "preprocessing.color 'rgb'")]
@@ -53,7 +54,7 @@ public sealed class ManifestContractTests
     {
         using var folder = TestModels.TempFolder();
         string manifest = folder.File("vit.json");
-        File.WriteAllText(manifest, Edit(File.ReadAllText(RepoPaths.Model("vit-fashion.json")), "preprocessing.interpolation", "\"nearest\""));
+        File.WriteAllText(manifest, Edit(File.ReadAllText(RepoPaths.Model("vit-fashion.json")), "preprocessing.interpolation", "\"hamming\""));
         var ml = new MLContext(seed: 1);
 
         var e = Assert.Throws<NotSupportedException>(() => ml.Transforms.ClassifyImageOnnx(new OnnxImageClassifierEstimator.Options
@@ -62,8 +63,8 @@ public sealed class ManifestContractTests
             ManifestFile = manifest,
         }));
 
-        Assert.Equal($"The model manifest '{manifest}' has preprocessing.interpolation 'nearest', which MlNotes does not support " +
-            "(supported: bilinear (Pillow's antialiased bilinear, what torchvision runs on PIL images)).", e.Message);
+        Assert.Equal($"The model manifest '{manifest}' has preprocessing.interpolation 'hamming', which MlNotes does not support " +
+            "(supported: bilinear, bicubic, nearest (Pillow's filters, what torchvision and timm run on PIL images)).", e.Message);
     }
 
     [Fact]

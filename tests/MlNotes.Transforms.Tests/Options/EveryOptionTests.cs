@@ -191,6 +191,15 @@ public sealed class EveryOptionTests
         o.ContinueOnError = true;
     }
 
+    /// <summary>Names the fixture graph's only output as the classifier's embedding (the encoder's is that output already).</summary>
+    private static void EmbeddingOutput(OnnxImageModelOptions o)
+    {
+        if (o is OnnxImageClassifierEstimator.Options classifier)
+        {
+            classifier.EmbeddingTensorName = "output";
+        }
+    }
+
     /// <summary>The OnnxImageModelOptions cases (the image is read from a path under ImageFolder; raw pixel options with a pixel column).</summary>
     private static void ImageOptions<T>(CaseList<T> c)
         where T : OnnxImageModelOptions
@@ -211,6 +220,16 @@ public sealed class EveryOptionTests
         c.Differs(nameof(OnnxImageModelOptions.ResizeSize), o => o.ResizeSize = 300);
         c.Differs(nameof(OnnxImageModelOptions.Mean), o => o.Mean = new[] { 0.5f, 0.5f, 0.5f });
         c.Differs(nameof(OnnxImageModelOptions.Std), o => o.Std = new[] { 0.5f, 0.5f, 0.5f });
+        c.Differs(nameof(OnnxImageModelOptions.Interpolation), o => o.Interpolation = ResizeInterpolation.Bicubic);
+        c.Differs(nameof(OnnxImageModelOptions.PixelRange), o => o.PixelRange = PixelRange.MinusOneToOne);
+        c.Differs(nameof(OnnxImageModelOptions.Scale), o => o.Scale = 1.0 / 128);
+        c.Differs(nameof(OnnxImageModelOptions.Offset), o => o.Offset = -0.5);
+        c.Differs(nameof(OnnxImageModelOptions.MeanImage), o => o.MeanImage = Enumerable.Range(0, 3 * 224 * 224).Select(i => (i % 7) * 0.01f).ToArray());
+        c.Differs(nameof(OnnxImageModelOptions.ChannelOrder), o => o.ChannelOrder = ChannelOrder.Bgr);
+        // The fixture's graph takes [batch, 3, 224, 224]: NHWC reads it as 3 x 224 images of 224 channels, refused against the graph.
+        c.Throws<InvalidOperationException>(nameof(OnnxImageModelOptions.Layout), o => o.Layout = ImageLayout.Nhwc, "HWC");
+        // Its embedding is [batch, 5]: no tokens to pool, refused naming the option.
+        c.Throws<InvalidOperationException>(nameof(OnnxImageModelOptions.TokenPooling), o => o.TokenPooling = TokenPooling.Mean, "TokenPooling", setup: EmbeddingOutput);
         c.Custom(nameof(OnnxImageModelOptions.RawPixelWidth), () => RawPixelSize(c.Family, o => o.RawPixelWidth = 8, o => (o.RawPixelWidth, o.RawPixelHeight) = (8, 32), "16 x 8 x 3"));
         c.Custom(nameof(OnnxImageModelOptions.RawPixelHeight), () => RawPixelSize(c.Family, o => o.RawPixelHeight = 8, o => (o.RawPixelWidth, o.RawPixelHeight) = (32, 8), "8 x 16 x 3"));
         c.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageModelOptions.RawPixelChannels), o => o.RawPixelChannels = 2);
@@ -280,6 +299,7 @@ public sealed class EveryOptionTests
         classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.EmbeddingColumnName), o => o.EmbeddingColumnName = "Features", setup: o => o.EmbeddingTensorName = "output");
         classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.TopK), o => o.TopK = 2);
         classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.EnergyColumnName), o => o.EnergyColumnName = "Energy");
+        classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.LogitsColumnName), o => o.LogitsColumnName = "Logits");
         classifier.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageClassifierEstimator.Options.LogitsTensorName), o => o.LogitsTensorName = "nope");
         classifier.Throws<ArgumentOutOfRangeException>(nameof(OnnxImageClassifierEstimator.Options.EmbeddingTensorName), o => o.EmbeddingTensorName = "nope");
         classifier.Differs(nameof(OnnxImageClassifierEstimator.Options.ClassNames), o => o.ClassNames = new[] { "a", "b", "c", "d", "e" });

@@ -28,6 +28,9 @@ public sealed class CorruptZipTests
     // OnnxModel.Save's fields in Model.key: SHA-256 (Int32 length 32, 32 bytes), the name's string id, intra and inter threads.
     private const int OnnxFields = 4 + 32 + 4 + 4 + 4;
 
+    // The image encoder v3's fields before its v3 trailer (see the cases).
+    private const int ImageEncoderV3 = OnnxFields + (5 * 4) + 1 + 61 + (4 * 4) + (2 * 4);
+
     // The text encoder v2's fields before its pooling: the model's, then 16 string ids.
     private const int TextFields = OnnxFields + (16 * 4);
 
@@ -51,6 +54,12 @@ public sealed class CorruptZipTests
 
         new("image-encoder", "truncated ONNX bytes", Dir + "OnnxModel", Truncate, "the ONNX model's bytes end before their saved length"),
         new("image-encoder", "image tensor not in the graph", Key, Text("\"ImageTensorName\":\"input\"", "\"ImageTensorName\":\"inpuX\""), "its image tensor 'inpuX' is not an input of the saved ONNX model (its inputs: input)"),
+        // The image encoder v3: its model's fields, 5 string ids, Normalize (1), the v2 preprocessing (61 bytes for 3 channels), raw
+        // width, height, channels and batch size, 2 string ids, then layout, channel order, interpolation (4 each), offset (8), the
+        // mean image's count (-1: none) and the token pooling (-1: none).
+        new("image-encoder", "unknown interpolation (v3)", Key, Int32At(ImageEncoderV3 + 8, 7), "its preprocessing offset, layout (0), channel order (0) or interpolation (7) is not valid", "v3"),
+        new("image-encoder", "a mean image of 5 values (v3)", Key, Int32At(ImageEncoderV3 + 20, 5), "its preprocessing mean image has 5 values, not 150528", "v3"),
+        new("image-encoder", "unknown token pooling (v3)", Key, Int32At(ImageEncoderV3 + 24, 9), "its token pooling 9 is unknown", "v3"),
         new("image-encoder", "three raw channels become two", Key, Text("\"RawPixelChannels\":0", "\"RawPixelChannels\":2"), "its raw pixel size 0 x 0 x 2 is not valid"),
 
         new("text-encoder", "truncated vocab", Dir + "Vocab", Truncate, "the vocab ends before its saved length"),

@@ -233,8 +233,8 @@ internal static class FixtureModels
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> CurrentFormat = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["image-classifier"] = "v3", // v2: explicit fields instead of the settings as JSON; v3: the energy column
-        ["image-encoder"] = "v2",
+        ["image-classifier"] = "v3", // v2: explicit fields instead of the settings as JSON; v3: layout, channel order, interpolation, offset, mean image, logits column, token pooling, energy column
+        ["image-encoder"] = "v3",
         ["vae-encoder"] = "v2", // explicit fields, noise keyed by row id
         ["vae-decoder"] = "v2",
         ["vae-scorer"] = "v2",

@@ -1,0 +1,96 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MlNotes.Transforms.Vision;
+
+namespace MlNotes.Benchmarks;
+
+/// <summary>
+/// ResNet18 features/s: MlNotes' EncodeClipImage on ML.NET's pretrained ResNet18 (its own preprocessing: BGR, 0-255, the package's
+/// mean image) against ML.NET's ExtractPixels + DnnFeaturizeImage, on the same images (LoadImages + ResizeImages(224) in front of
+/// both, read through one cursor). Rounds interleave the two; each keeps its best.
+/// </summary>
+internal static class PeersResNet18
+{
+    public sealed class ImageRow
+    {
+        public string ImagePath { get; set; } = "";
+    }
+
+    /// <summary>Prints both rates and returns MlNotes' / ML.NET's.</summary>
+    public static double Measure(MLContext ml, string imageFolder, int images, int repeats)
+    {
+        string models = Path.Combine(AppContext.BaseDirectory, "DnnImageModels");
+        var files = Directory.GetFiles(imageFolder, "*.png").OrderBy(f => f, StringComparer.Ordinal).Take(images)
+            .Select(f => new ImageRow { ImagePath = Path.GetFileName(f) }).ToArray();
+        var data = ml.Data.LoadFromEnumerable(files);
+        var prefix = ml.Transforms.LoadImages("Image", imageFolder, nameof(ImageRow.ImagePath)).Append(ml.Transforms.ResizeImages("Image", 224, 224));
+        var mlnet = prefix.Append(ml.Transforms.ExtractPixels("Pixels", "Image"))
+            .Append(ml.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(ml, m.OutputColumn, m.InputColumn), "Pixels"))
+            .Fit(data).Transform(data);
+        using var encoder = ml.Transforms.EncodeClipImage(new OnnxImageEncoderEstimator.Options
+        {
+            ModelFile = Path.Combine(models, "ResNet18Onnx", "ResNet18.onnx"),
+            InputColumnName = "Image",
+            OutputColumnName = "Features",
+            ChannelOrder = ChannelOrder.Bgr,
+            PixelRange = PixelRange.ZeroTo255,
+            MeanImage = MeanImage(Path.Combine(models, "ResNetPrepOnnx", "ResNetPreprocess.onnx")),
+            Normalize = false,
+        }).Fit(prefix.Fit(data).Transform(data));
+        var mlnotes = encoder.Transform(prefix.Fit(data).Transform(data));
+        double bestMlNet = 0, bestMlNotes = 0;
+        Drain(mlnet);
+        Drain(mlnotes);
+        for (int round = 0; round < repeats; round++)
+        {
+            bestMlNet = Math.Max(bestMlNet, Rate(mlnet, files.Length));
+            bestMlNotes = Math.Max(bestMlNotes, Rate(mlnotes, files.Length));
+        }
+
+        Console.WriteLine($"  ResNet18 features/s on {files.Length} images: ML.NET DnnFeaturizeImage {bestMlNet:F1}, MlNotes EncodeClipImage {bestMlNotes:F1}, ratio {bestMlNotes / bestMlNet:F2}");
+        return bestMlNotes / bestMlNet;
+    }
+
+    private static double Rate(IDataView view, int rows)
+    {
+        var watch = Stopwatch.StartNew();
+        Drain(view);
+        return rows / watch.Elapsed.TotalSeconds;
+    }
+
+    private static void Drain(IDataView view) => Throughput.Drain<VBuffer<float>>(view, "Features");
+
+    // The package's preprocessing graph on zeros is minus its mean image (CHW, BGR).
+    private static float[] MeanImage(string prepGraph)
+    {
+        using var session = new InferenceSession(prepGraph);
+        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("OriginalInput", new DenseTensor<float>(new[] { 1, 3, 224, 224 })) });
+        return results.Single().AsEnumerable<float>().Select(v => -v).ToArray();
+    }
+}
+
+/// <summary>The image half of the peers benchmark: <c>-- peers-images [repeats] [images]</c>, ending with its RESULT line.</summary>
+internal sealed class PeersImagesScenario : IScenario
+{
+    public string Name => "peers-images";
+
+    public string Description => "ResNet18 features/s, MlNotes vs ML.NET's DnnFeaturizeImage (-- peers-images [repeats] [images])";
+
+    public int Run(string[] args)
+    {
+        int repeats = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 3;
+        int images = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 64;
+        string folder = Path.Combine(VisionScenario.FindRoot(), "models-onnx", "data", "fashion-mnist-subset");
+        string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
+        Console.WriteLine($"peers-images: {Environment.ProcessorCount} cores, best of {repeats} interleaved rounds, load average {load}.");
+        double z = PeersResNet18.Measure(new MLContext(seed: 1), folder, images, repeats);
+        Console.WriteLine(FormattableString.Invariant($"RESULT peers-images resnet18_vs_mlnet={z:F2}"));
+        return 0;
+    }
+}
