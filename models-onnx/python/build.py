@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Trains, exports and describes every graph of models-onnx/ (run through ../build.sh).
 
-    build.py [--only vit,resnet,text,vae,clip] [--quick]
+    build.py [--only vit,resnet,text,vae,clip,g2p] [--quick]
 
 Writes <name>.onnx, <name>.json (manifest), fixtures/<name>.json, data/ and metrics.json into models-onnx/.
 --only rebuilds some models and merges their entries into the existing metrics.json.
@@ -22,6 +22,7 @@ import common as C  # noqa: E402
 import data as D  # noqa: E402
 import nets as N  # noqa: E402
 import tokenizer as T  # noqa: E402
+import g2p_build  # noqa: E402
 
 ARGS = None
 SUBSET_DIR = os.path.join(C.DATA, "fashion-mnist-subset")
@@ -699,7 +700,7 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--verbose", action="store_true", help="evaluate on the test set after every epoch")
     ARGS = p.parse_args()
-    todo = [s for s in (ARGS.only.split(",") if ARGS.only else ["clip", "vit", "resnet", "vae", "text"]) if s]
+    todo = [s for s in (ARGS.only.split(",") if ARGS.only else ["clip", "vit", "resnet", "vae", "text", "g2p"]) if s]
     C.seed_everything(0)
     metrics_path = os.path.join(C.ROOT, "metrics.json")
     metrics = {}
@@ -710,7 +711,8 @@ def main():
     fashion = Fashion() if any(k in todo for k in ("vit", "resnet", "vae", "clip")) else None
     steps = {"vit": lambda: build_vit(fashion, metrics), "resnet": lambda: build_resnet(fashion, metrics),
              "text": lambda: build_text(metrics), "vae": lambda: build_vae(fashion, metrics),
-             "clip": lambda: build_clip(fashion, metrics)}
+             "clip": lambda: build_clip(fashion, metrics),
+             "g2p": lambda: g2p_build.build_g2p(metrics, ARGS)}
     for key in todo:
         steps[key]()
         C.write_json(metrics_path, metrics)
