@@ -36,7 +36,7 @@ G2P_TRAIN = dict(n_epochs=3, peak_lr=1.5e-3, weight_decay=0.01, batch=128, label
 # G2P_EPOCHS overrides n_epochs; G2P_BUDGET_S (seconds of wall time) ends training early, recorded in the manifest
 STOPPED = {}
 BEAM = dict(width=4, length_penalty=0.0)
-FIXTURE_WORDS_EXTRA = ["blorfication", "zyxt", "mlnotes", "a", "supercalifragilisticexpialidocious"]
+FIXTURE_WORDS_EXTRA = ["blorfication", "zyxt", "mlnotes", "a", "supercalifragilisticexpialidocious"]  # the last is cut to 31 letters here; the C# transform refuses it
 
 
 def log(*a):
