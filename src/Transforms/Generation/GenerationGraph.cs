@@ -27,16 +27,16 @@ internal sealed class GenerationGraph
         Source = source;
         using var doc = ParseJson(json, source);
         var root = doc.RootElement;
+        string family = root.TryGetProperty("family", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString()! : "(none)";
+        if (family != "seq2seq-generator")
+        {
+            throw ManifestFields.Unsupported(source, "family", family, "seq2seq-generator for GenerateSequenceOnnx");
+        }
+
         Check(root, "", s_top);
         if (Int(root, "format_version") != ManifestFields.FormatVersion)
         {
             throw ManifestFields.Unsupported(source, "format_version", root.GetProperty("format_version").ToString(), ManifestFields.FormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        string family = Str(root, "family");
-        if (family != "seq2seq-generator")
-        {
-            throw ManifestFields.Unsupported(source, "family", family, "seq2seq-generator for GenerateSequenceOnnx");
         }
 
         var encoder = Obj(root, "encoder");

@@ -56,8 +56,8 @@ public sealed class SequenceGeneratorEstimator : OnnxEstimatorBase<SequenceGener
         string folder = Path.GetDirectoryName(Path.GetFullPath(o.ManifestFile))!;
         var config = Resolve(env, o, graph);
         var host = env.Register(nameof(SequenceGeneratorTransformer));
-        byte[] encoderBytes = OnnxModel.ReadBytes(o.EncoderModelBytes == null ? o.EncoderModelFile ?? Path.Combine(folder, graph.EncoderFile) : null, o.EncoderModelBytes, out string encoderName, nameof(o.EncoderModelFile));
-        byte[] decoderBytes = OnnxModel.ReadBytes(o.ModelBytes == null ? o.ModelFile ?? Path.Combine(folder, graph.DecoderFile) : null, o.ModelBytes, out string decoderName);
+        byte[] encoderBytes = OnnxModel.ReadBytes(o.EncoderModelFile ?? (o.EncoderModelBytes == null ? Path.Combine(folder, graph.EncoderFile) : null), o.EncoderModelBytes, out string encoderName, nameof(o.EncoderModelFile));
+        byte[] decoderBytes = OnnxModel.ReadBytes(o.ModelFile ?? (o.ModelBytes == null ? Path.Combine(folder, graph.DecoderFile) : null), o.ModelBytes, out string decoderName);
         return SequenceGeneratorTransformer.Create(host, graph, config, encoderBytes, encoderName, decoderBytes, decoderName, o.ExecutionSettings, fromSavedModel: false);
     }
 
