@@ -17,8 +17,8 @@ namespace MlNotes.Transforms.Tests.Generation;
 /// </summary>
 public sealed class G2pGeneratorTests
 {
-    // Scores are sums of log-softmax over about 10 tokens: ONNX Runtime's logits differ from PyTorch's by about 1e-6, the
-    // log-softmax is taken in double here and in float32 there; measured gap below 2e-6 on the fixture, bound 1e-4 (the standard).
+    // Scores are sums of log-softmax over about 10 tokens (double here, float32 in PyTorch) of logits that ONNX Runtime and
+    // PyTorch compute apart by float32 rounding: bound 1e-4, the project's float32 standard (the gap itself was not printed).
     private const double ScoreTolerance = 1e-4;
 
     private static readonly Lazy<JsonDocument> s_fixture = new(() => JsonDocument.Parse(File.ReadAllText(RepoPaths.Model(Path.Combine("fixtures", "g2p-cmudict.json")))));
@@ -64,7 +64,7 @@ public sealed class G2pGeneratorTests
                 var expected = fx.GetProperty("outputs").GetProperty(result.Name).GetProperty("data").EnumerateArray().Select(e => e.GetSingle()).ToArray();
                 var actual = result.AsEnumerable<float>().ToArray();
                 Assert.Equal(expected.Length, actual.Length);
-                // float32 graphs: measured gap about 2e-6 on these tensors, bound 1e-4 (the standard)
+                // float32 graphs against PyTorch's float32: bound 1e-4, the standard (passes; the gap itself was not printed)
                 Assert.True(expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)) < 1e-4, $"{graph} {result.Name}");
             }
         }
@@ -129,7 +129,8 @@ public sealed class G2pGeneratorTests
         for (int i = 0; i < cached.Length; i++)
         {
             Assert.Equal(cached[i].GeneratedTokens, uncached[i].GeneratedTokens);
-            // the same graph on the same tokens, attention over the cache or recomputed: measured gap below 1e-6
+            // the same graph on the same tokens, attention over the cache or recomputed: the export's own check measured a
+            // logit gap under 1e-4 (cached_vs_uncached_logit_gap in the fixture); 1e-5 on the scores passes
             Assert.Equal(cached[i].Score, uncached[i].Score, 1e-5);
         }
     }
