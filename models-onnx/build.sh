@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds everything in models-onnx/: installs the Debian packages it needs, trains every model with fixed
 # seeds on 2 threads, exports the ONNX graphs, writes manifests, fixtures, data/ and metrics.json.
-# Usage: models-onnx/build.sh [--only vit,resnet,text,vae,clip,vqvae] [--quick] [--verbose]
+# Usage: models-onnx/build.sh [--only vit,resnet,text,vae,clip,vqvae,glyphs,vae-background,g2p] [--quick] [--verbose]
 # Wall time: 1,322 s (22 min) on this project's 2-core machine, nearly idle (measured 2026-11-24; 2,473 s CPU; per model in metrics.json).
 # CI does not run it: the outputs are committed.
 set -euo pipefail
@@ -14,6 +14,7 @@ need=()
 [ -e "$blas/libblas.so.3" ] || need+=(libopenblas0-openmp)
 [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 [ -e /usr/share/games/fortunes/people ] || need+=(fortunes)
+[ -e /usr/share/festival/dicts/cmu/cmudict-0.4.out ] || need+=(festlex-cmu festival)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

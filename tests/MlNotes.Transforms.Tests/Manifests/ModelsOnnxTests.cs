@@ -19,6 +19,7 @@ public sealed class ModelsOnnxTests
     public static IEnumerable<object[]> Manifests()
         => Directory.GetFiles(RepoPaths.ModelsOnnx, "*.json")
             .Where(f => Path.GetFileName(f) != "metrics.json")
+            .Where(f => !File.ReadAllText(f).Contains("\"seq2seq-generator\"", StringComparison.Ordinal)) // two graphs: G2pGeneratorTests
             .Order(StringComparer.Ordinal)
             .Select(f => new object[] { Path.GetFileNameWithoutExtension(f) });
 

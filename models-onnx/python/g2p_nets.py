@@ -1,0 +1,164 @@
+"""The Transformer's decoder after the notes: masked (causal) self-attention, cross-attention over the encoder's
+output, the position-wise FFN, each sub-layer LayerNorm(x + Sublayer(x)) (post-norm, as in "Attention is all you
+need"), sinusoidal position encodings; and the encoder-decoder (and decoder-only) models built from it.
+
+Export contract (what the C# GenerateSequenceOnnx transform feeds and reads):
+  encoder graph:  input_ids [batch, src] int64, attention_mask [batch, src] int64 -> encoder_hidden_states
+                  [batch, src, dim] float32.
+  decoder graph:  input_ids [batch, new] int64 (the tokens of this step), position_ids [batch, new] int64,
+                  attention_mask [batch, past + new] int64 (1 on the self-attention keys a row may see, past and new),
+                  [encoder_hidden_states, encoder_attention_mask: encoder-decoder only],
+                  past_key_<i>, past_value_<i> [past, batch, heads, head_dim] float32 for each layer i
+                  -> logits [batch, new, vocab], key_<i>, value_<i> [new, batch, heads, head_dim]: this step's keys
+                  and values only. The cache is sequence-major so that a prefix of one preallocated buffer
+                  [max_len, batch, heads, head_dim] is the past of every step: the caller appends key_<i> at
+                  position past and never reallocates. past = 0 with all tokens as input_ids is the uncached decode.
+  Query i of the step (absolute index past + i) sees key j when j <= past + i and attention_mask[:, j] is 1.
+"""
+import math
+
+import torch
+import torch.nn as nn
+
+import nets as N
+
+
+def _heads(t, b, n, h, dk):  # [b, n, d] -> [b, h, n, dk]
+    return t.reshape(b, n, h, dk).transpose(1, 2)
+
+
+class CachedSelfAttention(nn.Module):
+    """Masked multi-head self-attention over past keys/values (sequence-major cache) and this step's."""
+
+    def __init__(self, dim, heads, dropout=0.0):
+        super().__init__()
+        self.heads, self.d_k = heads, dim // heads
+        self.w_q, self.w_k, self.w_v, self.w_o = (nn.Linear(dim, dim) for _ in range(4))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, past_k, past_v, attention_mask):
+        b, n, d = x.shape
+        h, dk = self.heads, self.d_k
+        q = _heads(self.w_q(x), b, n, h, dk)
+        new_k = self.w_k(x).reshape(b, n, h, dk).permute(1, 0, 2, 3)  # [n, b, h, dk]
+        new_v = self.w_v(x).reshape(b, n, h, dk).permute(1, 0, 2, 3)
+        k = torch.cat([past_k, new_k], 0).permute(1, 2, 0, 3)  # [b, h, past + n, dk]
+        v = torch.cat([past_v, new_v], 0).permute(1, 2, 0, 3)
+        total = k.shape[2]
+        key_pos = torch.arange(total)[None, :]  # [1, T]
+        query_pos = torch.arange(n)[:, None] + (total - n)  # [n, 1]
+        causal = (key_pos > query_pos).to(x.dtype) * N.NEG_INF
+        bias = causal[None, None] + N.padding_bias(attention_mask, x.dtype)
+        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(dk) + bias
+        attn = self.dropout(torch.softmax(scores, dim=-1))
+        out = torch.matmul(attn, v).transpose(1, 2).reshape(b, n, d)
+        return self.w_o(out), new_k, new_v
+
+
+class CrossAttention(nn.Module):
+    """Queries from the decoder, keys and values from the encoder's output (padding keys masked)."""
+
+    def __init__(self, dim, heads, dropout=0.0):
+        super().__init__()
+        self.heads, self.d_k = heads, dim // heads
+        self.w_q, self.w_k, self.w_v, self.w_o = (nn.Linear(dim, dim) for _ in range(4))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, memory, memory_bias):
+        b, n, d = x.shape
+        s = memory.shape[1]
+        h, dk = self.heads, self.d_k
+        q = _heads(self.w_q(x), b, n, h, dk)
+        k = _heads(self.w_k(memory), b, s, h, dk)
+        v = _heads(self.w_v(memory), b, s, h, dk)
+        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(dk) + memory_bias
+        attn = self.dropout(torch.softmax(scores, dim=-1))
+        return self.w_o(torch.matmul(attn, v).transpose(1, 2).reshape(b, n, d))
+
+
+class PostNormDecoderLayer(nn.Module):
+    """x = LN(x + SelfAttn(x)); [x = LN(x + CrossAttn(x, memory))]; x = LN(x + FFN(x))."""
+
+    def __init__(self, dim, heads, ff, dropout, cross=True):
+        super().__init__()
+        self.self_attn = CachedSelfAttention(dim, heads, dropout)
+        self.norm1 = nn.LayerNorm(dim)
+        self.cross = CrossAttention(dim, heads, dropout) if cross else None
+        self.norm2 = nn.LayerNorm(dim) if cross else None
+        self.ff = nn.Sequential(nn.Linear(dim, ff), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ff, dim))
+        self.norm3 = nn.LayerNorm(dim)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, past_k, past_v, attention_mask, memory=None, memory_bias=None):
+        a, new_k, new_v = self.self_attn(x, past_k, past_v, attention_mask)
+        x = self.norm1(x + self.drop(a))
+        if self.cross is not None:
+            x = self.norm2(x + self.drop(self.cross(x, memory, memory_bias)))
+        return self.norm3(x + self.drop(self.ff(x))), new_k, new_v
+
+
+class Seq2SeqEncoder(nn.Module):
+    """Token embedding * sqrt(dim) + sinusoidal PE, then post-norm encoder layers (nets.PostNormEncoderLayer)."""
+
+    def __init__(self, vocab, dim, heads, layers, ff, max_len, dropout):
+        super().__init__()
+        self.dim = dim
+        self.embed = nn.Embedding(vocab, dim)
+        self.register_buffer("pe", N.sinusoidal_encoding(max_len, dim), persistent=False)
+        self.drop = nn.Dropout(dropout)
+        self.layers = nn.ModuleList([N.PostNormEncoderLayer(dim, heads, ff, dropout) for _ in range(layers)])
+
+    def forward(self, input_ids, attention_mask):
+        x = self.drop(self.embed(input_ids) * math.sqrt(self.dim) + self.pe[:input_ids.shape[1]])
+        bias = N.padding_bias(attention_mask, x.dtype)
+        for layer in self.layers:
+            x = layer(x, bias)
+        return x
+
+
+class Decoder(nn.Module):
+    """Embedding * sqrt(dim) + PE[position_ids], decoder layers, a linear layer to the vocabulary's logits.
+    Forward: (input_ids, position_ids, attention_mask, [encoder_hidden_states, encoder_attention_mask],
+    past_key_0, past_value_0, ...) -> (logits, key_0, value_0, ...)."""
+
+    def __init__(self, vocab, dim, heads, layers, ff, max_len, dropout, cross=True):
+        super().__init__()
+        self.dim, self.heads, self.n_layers, self.cross = dim, heads, layers, cross
+        self.embed = nn.Embedding(vocab, dim)
+        self.register_buffer("pe", N.sinusoidal_encoding(max_len, dim), persistent=False)
+        self.drop = nn.Dropout(dropout)
+        self.layers = nn.ModuleList([PostNormDecoderLayer(dim, heads, ff, dropout, cross) for _ in range(layers)])
+        self.out = nn.Linear(dim, vocab)
+
+    def forward(self, input_ids, position_ids, attention_mask, *rest):
+        if self.cross:
+            memory, memory_mask, past = rest[0], rest[1], rest[2:]
+            memory_bias = N.padding_bias(memory_mask, memory.dtype)
+        else:
+            memory, memory_bias, past = None, None, rest
+        x = self.drop(self.embed(input_ids) * math.sqrt(self.dim) + self.pe[position_ids])
+        present = []
+        for i, layer in enumerate(self.layers):
+            x, k, v = layer(x, past[2 * i], past[2 * i + 1], attention_mask, memory, memory_bias)
+            present += [k, v]
+        return (self.out(x), *present)
+
+    def empty_past(self, batch):
+        dk = self.dim // self.heads
+        return [torch.zeros(0, batch, self.heads, dk) for _ in range(2 * self.n_layers)]
+
+
+class Seq2SeqTransformer(nn.Module):
+    """Encoder + decoder; training forward with teacher forcing: (src, src_mask, tgt_in) -> logits."""
+
+    def __init__(self, src_vocab, tgt_vocab, dim, heads, enc_layers, dec_layers, ff, max_len, dropout):
+        super().__init__()
+        self.encoder = Seq2SeqEncoder(src_vocab, dim, heads, enc_layers, ff, max_len, dropout)
+        self.decoder = Decoder(tgt_vocab, dim, heads, dec_layers, ff, max_len, dropout, cross=True)
+
+    def forward(self, src, src_mask, tgt_in):
+        memory = self.encoder(src, src_mask)
+        b, n = tgt_in.shape
+        pos = torch.arange(n)[None, :].expand(b, n)
+        mask = torch.ones(b, n, dtype=torch.int64)
+        return self.decoder(tgt_in, pos, mask, memory, src_mask, *self.decoder.empty_past(b))[0]

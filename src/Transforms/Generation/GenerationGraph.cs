@@ -1,0 +1,267 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using MlNotes.Transforms.Manifests;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.Generation;
+
+/// <summary>
+/// A generator's manifest (family <c>seq2seq-generator</c>, docs/generation.md) resolved against its graphs: the vocabularies,
+/// the special tokens, the maximum lengths, the decoder's layers, heads and head size, and the tensor names of each run.
+/// Every field is read or refused: an unknown field throws <see cref="NotSupportedException"/> naming the manifest and the field.
+/// </summary>
+internal sealed class GenerationGraph
+{
+    private static readonly string[] s_top = ["format_version", "name", "family", "opset", "architecture", "training", "metrics", "encoder", "decoder", "source", "target", "special_tokens", "special_token_ids", "generation"];
+    private static readonly string[] s_graph = ["model_file", "inputs", "outputs", "layers", "heads", "head_dim", "cache"];
+    private static readonly string[] s_source = ["kind", "symbols", "lower_case", "append", "max_length", "unknown"];
+    private static readonly string[] s_target = ["kind", "symbols", "separator", "max_length"];
+    private static readonly string[] s_generation = ["max_new_tokens", "beam_width", "length_penalty"];
+    private readonly Dictionary<char, int> _sourceIndex = new();
+
+    private GenerationGraph(string json, string source)
+    {
+        Json = json;
+        Source = source;
+        using var doc = ParseJson(json, source);
+        var root = doc.RootElement;
+        string family = root.TryGetProperty("family", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString()! : "(none)";
+        if (family != "seq2seq-generator")
+        {
+            throw ManifestFields.Unsupported(source, "family", family, "seq2seq-generator for GenerateSequenceOnnx");
+        }
+
+        Check(root, "", s_top);
+        if (Int(root, "format_version") != ManifestFields.FormatVersion)
+        {
+            throw ManifestFields.Unsupported(source, "format_version", root.GetProperty("format_version").ToString(), ManifestFields.FormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var encoder = Obj(root, "encoder");
+        var decoder = Obj(root, "decoder");
+        Check(encoder, "encoder", s_graph);
+        Check(decoder, "decoder", s_graph);
+        EncoderFile = Str(encoder, "model_file");
+        DecoderFile = Str(decoder, "model_file");
+        Layers = Int(decoder, "layers");
+        Heads = Int(decoder, "heads");
+        HeadDim = Int(decoder, "head_dim");
+        var src = Obj(root, "source");
+        Check(src, "source", s_source);
+        if (Str(src, "kind") != "characters")
+        {
+            throw ManifestFields.Unsupported(source, "source.kind", Str(src, "kind"), "characters");
+        }
+
+        SourceSymbols = Strings(src, "symbols");
+        LowerCase = src.GetProperty("lower_case").GetBoolean();
+        string append = Str(src, "append");
+        MaxSourceLength = Int(src, "max_length");
+        var tgt = Obj(root, "target");
+        Check(tgt, "target", s_target);
+        if (Str(tgt, "kind") != "symbols")
+        {
+            throw ManifestFields.Unsupported(source, "target.kind", Str(tgt, "kind"), "symbols");
+        }
+
+        TargetSymbols = Strings(tgt, "symbols");
+        Separator = Str(tgt, "separator");
+        MaxTargetLength = Int(tgt, "max_length");
+        var special = Obj(root, "special_tokens");
+        Check(special, "special_tokens", ["pad", "unk", "bos", "eos"]);
+        var ids = Obj(root, "special_token_ids");
+        Check(ids, "special_token_ids", ["pad", "unk", "bos", "eos"]);
+        PadId = SpecialId(special, ids, "pad");
+        UnkId = SpecialId(special, ids, "unk");
+        BosId = SpecialId(special, ids, "bos");
+        EosId = SpecialId(special, ids, "eos");
+        if (append != TargetSymbols[EosId] || SourceSymbols[EosId] != append)
+        {
+            throw ManifestFields.Unsupported(source, "source.append", append, $"the end-of-sequence token '{TargetSymbols[EosId]}'");
+        }
+
+        for (int i = 0; i < SourceSymbols.Length; i++)
+        {
+            if (SourceSymbols[i].Length == 1)
+            {
+                _sourceIndex[SourceSymbols[i][0]] = i;
+            }
+        }
+
+        var gen = Obj(root, "generation");
+        Check(gen, "generation", s_generation);
+        MaxNewTokens = Int(gen, "max_new_tokens");
+        BeamWidth = Int(gen, "beam_width");
+        LengthPenalty = gen.GetProperty("length_penalty").GetDouble();
+        if (MaxNewTokens < 1 || MaxNewTokens >= MaxTargetLength || MaxSourceLength < 2 || Layers < 1 || Heads < 1 || HeadDim < 1)
+        {
+            throw ManifestFields.Unsupported(source, "generation.max_new_tokens", MaxNewTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"1 to target.max_length - 1 ({MaxTargetLength - 1}), with positive decoder layers, heads and head_dim");
+        }
+    }
+
+    public string Json { get; }
+
+    public string Source { get; }
+
+    public string EncoderFile { get; }
+
+    public string DecoderFile { get; }
+
+    public bool HasEncoder { get; } = true;
+
+    public int Layers { get; }
+
+    public int Heads { get; }
+
+    public int HeadDim { get; }
+
+    public int ModelDim { get; private set; }
+
+    public int Vocabulary => TargetSymbols.Length;
+
+    public string[] SourceSymbols { get; }
+
+    public bool LowerCase { get; }
+
+    public int MaxSourceLength { get; }
+
+    /// <summary>Prompt tokens before generation (decoder-only graphs); 0 for an encoder-decoder.</summary>
+    public int MaxPromptLength { get; }
+
+    public string[] TargetSymbols { get; }
+
+    public string Separator { get; }
+
+    public int MaxTargetLength { get; }
+
+    public int PadId { get; }
+
+    public int UnkId { get; }
+
+    public int BosId { get; }
+
+    public int EosId { get; }
+
+    public int MaxNewTokens { get; }
+
+    public int BeamWidth { get; }
+
+    public double LengthPenalty { get; }
+
+    public string[] EncoderInputs { get; } = ["input_ids", "attention_mask"];
+
+    public string[] EncoderOutputs { get; } = ["encoder_hidden_states"];
+
+    public string[] DecoderInputs { get; private set; } = [];
+
+    public string[] DecoderOutputs { get; private set; } = [];
+
+    public static GenerationGraph Parse(string json, string source) => new(json, source);
+
+    /// <summary>The source symbol of <paramref name="c"/> (after lower-casing when the manifest says so), or -1.</summary>
+    public int SourceId(char c)
+    {
+        if (LowerCase)
+        {
+            c = char.ToLowerInvariant(c);
+        }
+
+        return _sourceIndex.TryGetValue(c, out int id) && id != PadId && id != UnkId && id != BosId && id != EosId ? id : -1;
+    }
+
+    /// <summary>Checks the graphs' tensors against the manifest (names, element types, sizes) and fixes the names of each run.</summary>
+    public void Bind(OnnxModel encoder, OnnxModel decoder)
+    {
+        string[] past = Enumerable.Range(0, Layers).SelectMany(i => new[] { $"past_key_{i}", $"past_value_{i}" }).ToArray();
+        string[] present = Enumerable.Range(0, Layers).SelectMany(i => new[] { $"key_{i}", $"value_{i}" }).ToArray();
+        DecoderInputs = ["input_ids", "position_ids", "attention_mask", "encoder_hidden_states", "encoder_attention_mask", .. past];
+        DecoderOutputs = ["logits", .. present];
+        Expect(encoder, EncoderInputs, isInput: true);
+        Expect(encoder, EncoderOutputs, isInput: false);
+        Expect(decoder, DecoderInputs, isInput: true);
+        Expect(decoder, DecoderOutputs, isInput: false);
+        var hidden = encoder.OutputMetadata["encoder_hidden_states"].Dimensions;
+        ModelDim = hidden.Length == 3 && hidden[2] > 0 ? hidden[2]
+            : throw new NotSupportedException($"Model {encoder.Name}: encoder_hidden_states must be [batch, source, dim] with a fixed dim; it is [{string.Join(", ", hidden)}].");
+        var logits = decoder.OutputMetadata["logits"].Dimensions;
+        if (logits.Length != 3 || logits[2] != Vocabulary)
+        {
+            throw new NotSupportedException($"Model {decoder.Name}: logits must be [batch, new, {Vocabulary}] (the manifest {Source} lists {Vocabulary} target symbols); it is [{string.Join(", ", logits)}].");
+        }
+
+        foreach (string name in past.Concat(present))
+        {
+            var dims = (past.Contains(name) ? decoder.InputMetadata : decoder.OutputMetadata)[name].Dimensions;
+            if (dims.Length != 4 || dims[2] != Heads || dims[3] != HeadDim)
+            {
+                throw new NotSupportedException($"Model {decoder.Name}: {name} must be [positions, batch, {Heads}, {HeadDim}] (decoder.heads and decoder.head_dim of the manifest {Source}); it is [{string.Join(", ", dims)}].");
+            }
+        }
+    }
+
+    private static void Expect(OnnxModel model, string[] names, bool isInput)
+    {
+        var metadata = isInput ? model.InputMetadata : model.OutputMetadata;
+        foreach (string name in names)
+        {
+            if (!metadata.ContainsKey(name))
+            {
+                throw new NotSupportedException($"Model {model.Name} has no {(isInput ? "input" : "output")} '{name}', which a generator's graph needs (docs/generation.md; its {(isInput ? "inputs" : "outputs")}: {string.Join(", ", metadata.Keys)}).");
+            }
+        }
+    }
+
+    private int SpecialId(JsonElement tokens, JsonElement ids, string key)
+    {
+        int id = Int(ids, key);
+        string token = Str(tokens, key);
+        if (id < 0 || id >= TargetSymbols.Length || TargetSymbols[id] != token || id >= SourceSymbols.Length || SourceSymbols[id] != token)
+        {
+            throw ManifestFields.Unsupported(Source, $"special_token_ids.{key}", id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"the index of '{token}' in source.symbols and target.symbols");
+        }
+
+        return id;
+    }
+
+    private void Check(JsonElement obj, string block, string[] known)
+    {
+        foreach (var p in obj.EnumerateObject())
+        {
+            if (!known.Contains(p.Name, StringComparer.Ordinal))
+            {
+                string field = block.Length == 0 ? p.Name : $"{block}.{p.Name}";
+                throw new NotSupportedException($"The model manifest {Source} has the field '{field}', which MlNotes does not read (docs/generation.md lists the fields: {string.Join(", ", known)}).");
+            }
+        }
+    }
+
+    private JsonElement Obj(JsonElement e, string key)
+        => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Object ? v : throw Missing(key, "an object");
+
+    private string Str(JsonElement e, string key)
+        => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw Missing(key, "a string");
+
+    private int Int(JsonElement e, string key)
+        => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : throw Missing(key, "an integer");
+
+    private string[] Strings(JsonElement e, string key)
+        => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().Select(x => x.GetString() ?? "").ToArray() : throw Missing(key, "an array of strings");
+
+    private FormatException Missing(string key, string what) => new($"The model manifest {Source} lacks '{key}' as {what} (docs/generation.md).");
+
+    private static JsonDocument ParseJson(string json, string source)
+    {
+        try
+        {
+            return JsonDocument.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"The model manifest {source} is not valid JSON: {e.Message}", e);
+        }
+    }
+}

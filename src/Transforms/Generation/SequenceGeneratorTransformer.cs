@@ -1,0 +1,264 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Generation;
+using MlNotes.Transforms.Onnx;
+
+[assembly: LoadableClass(typeof(SequenceGeneratorTransformer), null, typeof(SignatureLoadModel),
+    "MlNotes ONNX sequence generator", SequenceGeneratorTransformer.LoaderSignature)]
+
+namespace MlNotes.Transforms.Generation;
+
+/// <summary>
+/// The transformer of <see cref="SequenceGeneratorEstimator"/>: encodes each batch of texts once, then runs the decoder step by
+/// step for all its rows together with a key/value cache, each row stopping at its own end-of-sequence. Holds two native
+/// sessions (encoder and decoder): dispose it. Saved models carry both graphs and the manifest (vocabularies included).
+/// </summary>
+public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, IBatchedMapper
+{
+    internal const string LoaderSignature = "MlNotesSequenceGenerator";
+    private const string EncoderStream = "EncoderOnnxModel";
+    private const string DecoderStream = "DecoderOnnxModel";
+    private const string ManifestStream = "Manifest";
+
+    private readonly IHost _host;
+    private readonly OnnxModel _encoder;
+    private readonly OnnxModel _decoder;
+    private readonly GenerationGraph _graph;
+    private readonly (string Name, DataViewType Type)[] _columns;
+
+    private SequenceGeneratorTransformer(IHost host, GenerationGraph graph, GenerationConfig config, OnnxModel encoder, OnnxModel decoder)
+    {
+        _host = host;
+        _graph = graph;
+        Config = config;
+        _encoder = encoder;
+        _decoder = decoder;
+        var columns = new List<(string, DataViewType)>
+        {
+            (config.TextColumnName, TextDataViewType.Instance),
+            (config.TokensColumnName, new VectorDataViewType(NumberDataViewType.Int32)),
+            (config.ScoreColumnName, NumberDataViewType.Single),
+            (config.FinishedColumnName, BooleanDataViewType.Instance),
+        };
+        if (config.NBest > 1)
+        {
+            columns.Add((config.NBestTextsColumnName, new VectorDataViewType(TextDataViewType.Instance, config.NBest)));
+            columns.Add((config.NBestScoresColumnName, new VectorDataViewType(NumberDataViewType.Single, config.NBest)));
+        }
+
+        _columns = columns.ToArray();
+    }
+
+    /// <summary>How the next token is chosen.</summary>
+    public GenerationStrategy Strategy => Config.Strategy;
+
+    /// <summary>Hypotheses per row (1 unless beam search).</summary>
+    public int BeamWidth => Config.BeamWidth;
+
+    /// <summary>Generated tokens per row at most, end-of-sequence included.</summary>
+    public int MaxNewTokens => Config.MaxNewTokens;
+
+    /// <summary>Rows generated together.</summary>
+    public int BatchSize => Config.BatchSize;
+
+    /// <summary>The target vocabulary, by token id (the special tokens first).</summary>
+    public IReadOnlyList<string> TargetSymbols => _graph.TargetSymbols;
+
+    internal GenerationConfig Config { get; }
+
+    internal long DecoderRunCount => _decoder.RunCount;
+
+    internal override IReadOnlyList<OnnxModel> Sessions => [_encoder, _decoder];
+
+    internal override IBatchedMapper BatchedMapper => this;
+
+    private protected override VersionInfo Version => GetVersionInfo();
+
+    int IBatchedMapper.BatchSize => Config.BatchSize;
+
+    internal static SequenceGeneratorTransformer Create(IHost host, GenerationGraph graph, GenerationConfig config, byte[] encoderBytes, string encoderName, byte[] decoderBytes, string decoderName, OnnxExecutionSettings settings, bool fromSavedModel)
+    {
+        OnnxModel? encoder = null, decoder = null;
+        try
+        {
+            encoder = OnnxModel.Create(host, encoderBytes, encoderName, settings, fromSavedModel);
+            decoder = OnnxModel.Create(host, decoderBytes, decoderName, settings, fromSavedModel);
+            graph.Bind(encoder, decoder);
+            return new SequenceGeneratorTransformer(host, graph, config, encoder, decoder);
+        }
+        catch
+        {
+            encoder?.Dispose();
+            decoder?.Dispose();
+            throw;
+        }
+    }
+
+    internal override OnnxTransformerBase Reopen()
+    {
+        OnnxModel? encoder = null;
+        try
+        {
+            encoder = _encoder.Reopen();
+            var decoder = _decoder.Reopen();
+            var graph = GenerationGraph.Parse(_graph.Json, _graph.Source);
+            graph.Bind(encoder, decoder);
+            return new SequenceGeneratorTransformer(_host, graph, Config, encoder, decoder);
+        }
+        catch
+        {
+            encoder?.Dispose();
+            throw;
+        }
+    }
+
+    internal DataViewSchema OutputColumnsSchema()
+    {
+        var builder = new DataViewSchema.Builder();
+        foreach (var (name, type) in _columns)
+        {
+            builder.AddColumn(name, type);
+        }
+
+        return builder.ToSchema();
+    }
+
+    DataViewSchema IBatchedMapper.GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var column = inputSchema.GetColumnOrNull(Config.InputColumnName);
+        if (column == null)
+        {
+            ThrowHelper.MissingColumn(nameof(inputSchema), Config.InputColumnName);
+        }
+
+        if (column.Value.Type is not TextDataViewType)
+        {
+            ThrowHelper.SchemaMismatch(nameof(inputSchema), Config.InputColumnName, "String", $"{column.Value.Type}");
+        }
+
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        builder.AddColumns(OutputColumnsSchema());
+        return builder.ToSchema();
+    }
+
+    IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => [Config.InputColumnName];
+
+    IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, capacity);
+
+    void IBatchedMapper.ThrowIfDisposed() => ThrowIfDisposed();
+
+    /// <summary>The source token ids of <paramref name="text"/> (end-of-sequence appended), checked; <paramref name="position"/> names the row in errors.</summary>
+    internal int[] EncodeSource(ReadOnlySpan<char> text, long position)
+    {
+        if (text.Length > _graph.MaxSourceLength - 1)
+        {
+            throw new InvalidOperationException(
+                $"The text in column '{Config.InputColumnName}' at row {position} has {text.Length} characters: the model reads at most {_graph.MaxSourceLength - 1} (the manifest's source.max_length {_graph.MaxSourceLength}, end-of-sequence included).");
+        }
+
+        var ids = new int[text.Length + 1];
+        for (int i = 0; i < text.Length; i++)
+        {
+            int id = _graph.SourceId(text[i]);
+            if (id < 0)
+            {
+                if (Config.RefuseUnknownSymbols)
+                {
+                    throw new InvalidOperationException(
+                        $"The text in column '{Config.InputColumnName}' at row {position} has the character '{text[i]}' (U+{(int)text[i]:X4}) at index {i}, which is not among the model's source symbols ({string.Concat(_graph.SourceSymbols.Where(s => s.Length == 1))}); RefuseUnknownSymbols is set.");
+                }
+
+                id = _graph.UnkId;
+            }
+
+            ids[i] = id;
+        }
+
+        ids[^1] = _graph.EosId;
+        return ids;
+    }
+
+    internal string Decode(int[] tokens) => string.Join(_graph.Separator, tokens.Select(t => _graph.TargetSymbols[t]));
+
+    private protected override void SaveModel(ModelSaveContext ctx)
+    {
+        _encoder.Save(ctx, EncoderStream);
+        _decoder.Save(ctx, DecoderStream);
+        ctx.SaveBinaryStream(ManifestStream, writer =>
+        {
+            writer.Write(_graph.Source);
+            writer.Write(_graph.Json);
+        });
+        Config.Save(ctx);
+    }
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "MLNSEQGN",
+        verWrittenCur: 0x00010001, // v1: two graphs, the manifest's text, the config field by field
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(SequenceGeneratorTransformer).Assembly.FullName);
+
+    private static SequenceGeneratorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(ctx);
+        ctx.CheckAtModel(GetVersionInfo());
+        var host = env.Register(nameof(SequenceGeneratorTransformer));
+        OnnxModel? encoder = null, decoder = null;
+        try
+        {
+            encoder = OnnxModel.Load(env, host, ctx, EncoderStream);
+            decoder = OnnxModel.Load(env, host, ctx, DecoderStream);
+            string? source = null, json = null;
+            bool found;
+            try
+            {
+                found = ctx.TryLoadBinaryStream(ManifestStream, reader =>
+                {
+                    source = reader.ReadString();
+                    json = reader.ReadString();
+                });
+            }
+            catch (Exception e) when (ModelEntry.IsReadFailure(e))
+            {
+                ThrowHelper.CorruptEntry(ctx, "the manifest ends before its saved length (the entry is truncated)", e, ManifestStream);
+                throw;
+            }
+
+            if (!found || source == null || json == null)
+            {
+                ThrowHelper.CorruptEntry(ctx, "the manifest is missing: the model zip is truncated", stream: ManifestStream);
+            }
+
+            GenerationGraph graph;
+            try
+            {
+                graph = GenerationGraph.Parse(json, source);
+                graph.Bind(encoder, decoder);
+            }
+            catch (Exception e) when (e is FormatException or NotSupportedException)
+            {
+                ThrowHelper.CorruptEntry(ctx, $"the saved manifest does not fit the saved graphs: {e.Message}", e, ManifestStream);
+                throw;
+            }
+
+            var config = ModelEntry.Read(ctx, () => GenerationConfig.Load(ctx));
+            ModelEntry.Check(ctx, config.Problem(graph));
+            return new SequenceGeneratorTransformer(host, graph, config, encoder, decoder);
+        }
+        catch
+        {
+            encoder?.Dispose();
+            decoder?.Dispose();
+            throw;
+        }
+    }
+}
