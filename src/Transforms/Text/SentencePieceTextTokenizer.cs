@@ -9,7 +9,9 @@ namespace MlNotes.Transforms.Text;
 /// SentencePiece's own ids: a run of characters the model does not know is one unknown id in SentencePiece (the library emits one
 /// per character: <c>C++</c> gave <c>0, 0</c> against <c>0</c>). With an id offset (fairseq's XLM-R and multilingual-e5
 /// exports: 1), <c>&lt;s&gt;</c> <c>&lt;pad&gt;</c> <c>&lt;/s&gt;</c> <c>&lt;unk&gt;</c> are 0 to 3 and every other piece is its
-/// model id plus the offset, as Hugging Face's XLMRobertaTokenizer maps them.
+/// model id plus the offset, as Hugging Face's XLMRobertaTokenizer maps them. The library does not apply the model's
+/// normalization rule either (<c>nmt_nfkc</c>, spm_train's default and XLM-R's: <c>½</c> stays, a tab is unknown), so
+/// <see cref="SentencePieceNormalization"/> applies it first.
 /// </summary>
 internal sealed class SentencePieceTextTokenizer : TextTokenizer
 {
@@ -17,10 +19,12 @@ internal sealed class SentencePieceTextTokenizer : TextTokenizer
     private readonly SentencePieceTokenizer _tokenizer;
     private readonly TextEncoderConfig _config;
     private readonly int _unknown;
+    private readonly SentencePieceNormalization.Rule _rule;
 
     public SentencePieceTextTokenizer(TextEncoderConfig c, byte[] model)
     {
         _config = c;
+        _rule = SentencePieceNormalization.RuleOf(model);
         using var stream = new MemoryStream(model);
         _tokenizer = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
         _unknown = Map(_tokenizer.UnknownId);
@@ -51,6 +55,7 @@ internal sealed class SentencePieceTextTokenizer : TextTokenizer
             text = text.ToLowerInvariant();
         }
 
+        text = SentencePieceNormalization.Apply(_rule, text);
         int raw = _tokenizer.UnknownId;
         bool previousUnknown = false;
         foreach (int id in _tokenizer.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false))
