@@ -100,7 +100,8 @@ internal sealed record TextModelFolder
             Kind = kind,
             VocabFile = vocab,
             MergesFile = kind == TextTokenizerKind.ByteLevelBpe ? merges : null,
-            LowerCase = Bool(bert, "do_lower_case") ?? Bool(config, "do_lower_case") ?? (kind == TextTokenizerKind.WordPiece ? null : false),
+            // The tokenizer's own do_lower_case; sentence-transformers' do_lower_case lower-cases on top of it (its default: false).
+            LowerCase = Bool(bert, "do_lower_case") == true ? true : Bool(config, "do_lower_case") ?? (kind == TextTokenizerKind.WordPiece ? null : false),
             MaxLength = maxLength is > 0 and < 1_000_000 ? maxLength : null,
             Pooling = pooling,
             Normalize = normalize,
