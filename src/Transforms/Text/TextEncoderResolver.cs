@@ -191,6 +191,8 @@ internal static class TextEncoderResolver
 
         var tokenizer = manifest?.Tokenizer;
         var special = tokenizer?.SpecialTokens;
+        // The option, then the manifest's kind, then what the files said (TokenizerFiles: the folder's, the vocab's name).
+        kind = o.Tokenizer ?? ParseTokenizer(manifest) ?? kind;
         bool wordPiece = kind == TextTokenizerKind.WordPiece;
         string? Special(string key, string? fallback)
             => special != null && special.TryGetValue(key, out string? token) ? token
