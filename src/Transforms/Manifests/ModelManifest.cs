@@ -283,23 +283,34 @@ internal sealed class ImagePreprocessingSpec
 /// <summary>The tokenizer of a text model, as the manifest's <c>tokenizer</c> block gives it.</summary>
 internal sealed class TokenizerSpec
 {
-    /// <summary>"bert-wordpiece" (a BERT vocab.txt, loaded by Microsoft.ML.Tokenizers).</summary>
+    /// <summary>"bert-wordpiece" (a BERT vocab.txt), "sentencepiece" (a .model), "byte-level-bpe" (vocab.json and merges.txt).</summary>
     public string? Kind { get; set; }
 
-    /// <summary>Relative to the manifest's folder.</summary>
+    /// <summary>Relative to the manifest's folder: vocab.txt, the SentencePiece .model, or the BPE vocab.json.</summary>
     public string? VocabFile { get; set; }
 
-    public bool LowerCase { get; set; } = true;
+    /// <summary>Byte-level BPE: merges.txt, relative to the manifest's folder.</summary>
+    public string? MergesFile { get; set; }
+
+    /// <summary>Default: true for WordPiece, false for the others.</summary>
+    public bool? LowerCase { get; set; }
+
+    /// <summary>SentencePiece: added to every piece's id (fairseq's XLM-R exports: 1).</summary>
+    public int? IdOffset { get; set; }
+
+    /// <summary>Byte-level BPE: a space before the text (RoBERTa's add_prefix_space).</summary>
+    public bool? AddPrefixSpace { get; set; }
 
     public bool? StripAccents { get; set; }
 
-    public bool TokenizeCjkChars { get; set; } = true;
+    public bool? TokenizeCjkChars { get; set; }
 
     public int? MaxLength { get; set; }
 
     public int? MaxCharsPerWord { get; set; }
 
-    public Dictionary<string, string>? SpecialTokens { get; set; }
+    /// <summary>By key (unk, cls, sep, pad, mask); for SentencePiece and byte-level BPE a null cls or sep means none.</summary>
+    public Dictionary<string, string?>? SpecialTokens { get; set; }
 
     /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
     [JsonExtensionData]

@@ -147,7 +147,7 @@ public sealed partial class OnnxTextEncoderTransformer
 
         private int Length(int row) => _offsets[row + 1] - _offsets[row];
 
-        private long TokenId(int row, int t) => t < Length(row) ? _ids[_offsets[row] + t] : _parent._tokenizer.PaddingTokenId;
+        private long TokenId(int row, int t) => t < Length(row) ? _ids[_offsets[row] + t] : _parent._tokenizer.PadId;
 
         // Rows _order[start .. start + count): one engine batch padded to the longest; then each row's outputs, once.
         private void RunGroup(int start, int count)

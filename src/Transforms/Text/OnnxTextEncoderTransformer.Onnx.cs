@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.InteropServices;
-using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
@@ -139,7 +138,7 @@ public sealed partial class OnnxTextEncoderTransformer
     /// </summary>
     private void CheckVocabFitsTheGraph(string vocabFile)
     {
-        int vocabSize = Encoding.UTF8.GetString(_vocab).Split('\n').Count(line => line.TrimEnd('\r').Length > 0);
+        int vocabSize = _tokenizer.VocabSize;
         var outputs = _graphOutputs.Outputs;
         int first = Array.FindIndex(outputs, o => o != null);
         using var onnx = CreateOnnxBatch((row, t) => t == 0 ? 0 : row, (_, _) => 1, outputs.Select((_, i) => i == first).ToArray(), 1);

@@ -6,7 +6,6 @@ using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Tokenizers;
 using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Text;
@@ -25,11 +24,13 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
 {
     internal const string LoaderSignature = "MlNotesOnnxTextEncoder";
     private const string VocabStreamName = "Vocab";
+    private const string MergesStreamName = "Merges";
 
     private readonly IHost _host;
     private readonly OnnxModel _model;
     private readonly byte[] _vocab;
-    private readonly BertTokenizer _tokenizer;
+    private readonly byte[]? _merges;
+    private readonly TextTokenizer _tokenizer;
     private readonly ReadOnlyMemory<char>[] _classNames;
     private readonly TextOutputColumn[] _columns;
     private readonly TextGraphBindings _graphOutputs;
@@ -40,32 +41,27 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
         ArgumentNullException.ThrowIfNull(env);
         _host = env.Register(nameof(OnnxTextEncoderTransformer));
         OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
-        var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(options.ModelFile);
-        ManifestFields.CheckFamily(manifest, "EncodeTextOnnx", "text-encoder", "clip-text");
-        string vocabFile = VocabPath(options, manifest);
-        if (!File.Exists(vocabFile))
+        var folder = options.ModelFolder != null ? TextModelFolder.Read(options.ModelFolder) : null;
+        string? modelFile = options.ModelFile ?? (options.ModelBytes == null ? folder?.OnnxFile : null);
+        if (folder != null && modelFile == null && options.ModelBytes == null)
         {
-            throw new FileNotFoundException($"The vocab file '{vocabFile}' does not exist.", vocabFile);
+            ThrowHelper.BadOption(nameof(options.ModelFolder), $"The model folder '{folder.Folder}' has no model.onnx or onnx/model.onnx (nor one .onnx file): set ModelFile.");
         }
 
-        _vocab = File.ReadAllBytes(vocabFile);
-        byte[] bytes = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string name);
+        var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(modelFile);
+        ManifestFields.CheckFamily(manifest, "EncodeTextOnnx", "text-encoder", "clip-text");
+        var (kind, vocabFile, mergesFile) = TextEncoderResolver.TokenizerFiles(options, manifest, folder);
+        _vocab = ReadTokenizerFile(vocabFile);
+        _merges = mergesFile != null ? ReadTokenizerFile(mergesFile) : null;
+        byte[] bytes = OnnxModel.ReadBytes(modelFile, options.ModelBytes, out string name);
         var settings = options.ExecutionSettings;
         _model = OnnxModel.Create(_host, bytes, name, settings, fromSavedModel: false);
         try
         {
             manifest?.Validate(_model);
-            Config = TextEncoderResolver.Resolve(options, manifest, TextGraph.Of(_model));
-            _tokenizer = CreateTokenizer(_vocab, Config);
-            TextEncoderResolver.CheckSpecialTokenIds(manifest, key => key switch
-            {
-                "unk" => _tokenizer.UnknownTokenId,
-                "cls" => _tokenizer.ClassificationTokenId,
-                "sep" => _tokenizer.SeparatorTokenId,
-                "pad" => _tokenizer.PaddingTokenId,
-                "mask" => _tokenizer.MaskingTokenId,
-                _ => null,
-            });
+            Config = TextEncoderResolver.Resolve(options, manifest, TextGraph.Of(_model), folder, kind);
+            _tokenizer = CreateTokenizer(Config, _vocab, _merges, vocabFile);
+            TextEncoderResolver.CheckSpecialTokenIds(manifest, _tokenizer.SpecialId);
             _classNames = Config.ClassNames.Select(c => c.AsMemory()).ToArray();
             _columns = Columns(Config, _classNames);
             _graphOutputs = TextGraphBindings.Create(_model, Config);
@@ -78,13 +74,14 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
         }
     }
 
-    private OnnxTextEncoderTransformer(IHost host, OnnxModel model, byte[] vocab, TextEncoderConfig config)
+    private OnnxTextEncoderTransformer(IHost host, OnnxModel model, byte[] vocab, byte[]? merges, TextEncoderConfig config)
     {
         _host = host;
         _model = model;
         _vocab = vocab;
+        _merges = merges;
         Config = config;
-        _tokenizer = CreateTokenizer(vocab, config);
+        _tokenizer = TextTokenizer.Create(config, vocab, merges);
         _classNames = config.ClassNames.Select(c => c.AsMemory()).ToArray();
         _columns = Columns(config, _classNames);
         _graphOutputs = TextGraphBindings.Create(model, config);
@@ -96,7 +93,7 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
 
     private protected override VersionInfo Version => GetVersionInfo();
 
-    internal override OnnxTransformerBase Reopen() => new OnnxTextEncoderTransformer(_host, _model.Reopen(), _vocab, Config);
+    internal override OnnxTransformerBase Reopen() => new OnnxTextEncoderTransformer(_host, _model.Reopen(), _vocab, _merges, Config);
 
     /// <summary>Texts per ONNX Runtime run.</summary>
     public int BatchSize => Config.BatchSize;
@@ -163,6 +160,11 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
     {
         _model.Save(ctx);
         ctx.SaveBinaryStream(VocabStreamName, writer => writer.Write(Convert.ToBase64String(_vocab)));
+        if (_merges != null)
+        {
+            ctx.SaveBinaryStream(MergesStreamName, writer => writer.Write(Convert.ToBase64String(_merges)));
+        }
+
         Config.Save(ctx);
     }
 
@@ -183,42 +185,29 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
         return builder.ToSchema();
     }
 
-    private List<int> Encode(string text, out bool truncated)
+    private List<int> Encode(string text, out bool truncated) => _tokenizer.Encode(text, Config.MaxLength, out truncated);
+
+    private static byte[] ReadTokenizerFile(string file)
     {
-        var ids = new List<int> { _tokenizer.ClassificationTokenId };
-        foreach (string word in BertBasicTokenizer.Split(text, Config.LowerCase, Config.StripAccents, Config.TokenizeCjk))
+        if (!File.Exists(file))
         {
-            // WordPiece on one word: a word it cannot cover, or one past MaxCharsPerWord, is [UNK].
-            ids.AddRange(_tokenizer.EncodeToIds(word, addSpecialTokens: false, considerPreTokenization: false, considerNormalization: false));
+            throw new FileNotFoundException($"The tokenizer file '{file}' does not exist.", file);
         }
 
-        // [CLS] first pieces [SEP]: the pieces are cut, the special tokens kept (as the Python export did).
-        truncated = ids.Count + 1 > Config.MaxLength;
-        if (truncated)
-        {
-            ids.RemoveRange(Config.MaxLength - 1, ids.Count - (Config.MaxLength - 1));
-        }
-
-        ids.Add(_tokenizer.SeparatorTokenId);
-        return ids;
+        return File.ReadAllBytes(file);
     }
 
-    private static BertTokenizer CreateTokenizer(byte[] vocab, TextEncoderConfig c)
+    // The library's errors on a file of another kind (a vocab.txt given as a SentencePiece model, say) name the file.
+    private static TextTokenizer CreateTokenizer(TextEncoderConfig config, byte[] vocab, byte[]? merges, string file)
     {
-        using var stream = new MemoryStream(vocab);
-        return BertTokenizer.Create(stream, new BertOptions
+        try
         {
-            LowerCaseBeforeTokenization = c.LowerCase,
-            RemoveNonSpacingMarks = c.StripAccents,
-            IndividuallyTokenizeCjk = c.TokenizeCjk,
-            ApplyBasicTokenization = true,
-            UnknownToken = c.UnknownToken,
-            ClassificationToken = c.ClsToken,
-            SeparatorToken = c.SepToken,
-            PaddingToken = c.PadToken,
-            MaskingToken = c.MaskToken,
-            MaxInputCharsPerWord = c.MaxCharsPerWord,
-        });
+            return TextTokenizer.Create(config, vocab, merges);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or System.Text.Json.JsonException or Google.Protobuf.InvalidProtocolBufferException or InvalidDataException)
+        {
+            return ThrowHelper.InvalidOperation<TextTokenizer>($"The tokenizer file '{file}' cannot be read as {config.Tokenizer}: {e.Message}", e);
+        }
     }
 
     /// <summary>The embeddings of <paramref name="texts"/>, in order, computed by this transformer in batches.</summary>
@@ -246,27 +235,10 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
         return result;
     }
 
-    private static string VocabPath(OnnxTextEncoderEstimator.Options o, ModelManifest? manifest)
-    {
-        if (o.VocabFile != null)
-        {
-            return o.VocabFile;
-        }
-
-        string? relative = manifest?.Tokenizer?.VocabFile;
-        string? folder = manifest?.Source.Trim('\'') is { Length: > 0 } source ? Path.GetDirectoryName(source) : null;
-        if (relative == null || folder == null)
-        {
-            return ThrowHelper.BadOption<string>(nameof(o.VocabFile), "A text encoder needs a BERT vocab file: set VocabFile, or give a manifest whose tokenizer block names vocab_file.");
-        }
-
-        return Path.Combine(folder, relative);
-    }
-
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "MLNTXTEN",
-        verWrittenCur: 0x00010002, // v2: the settings as explicit fields (v1: one JSON string), with the token state size
-        verReadableCur: 0x00010002,
+        verWrittenCur: 0x00010003, // v3: the tokenizer's kind and settings, merges.txt in the zip; v2: explicit fields (v1: one JSON string)
+        verReadableCur: 0x00010003,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(OnnxTextEncoderTransformer).Assembly.FullName);
@@ -274,39 +246,7 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
     private static OnnxTextEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         => Load(env, ctx, GetVersionInfo(), nameof(OnnxTextEncoderTransformer), (host, model) =>
         {
-            string? vocabText = null;
-            bool found;
-            try
-            {
-                found = ctx.TryLoadBinaryStream(VocabStreamName, reader => vocabText = reader.ReadString());
-            }
-            catch (Exception e) when (ModelEntry.IsReadFailure(e))
-            {
-                ThrowHelper.CorruptEntry(ctx, "the vocab ends before its saved length (the entry is truncated)", e, VocabStreamName);
-                throw;
-            }
-
-            if (!found || vocabText == null)
-            {
-                ThrowHelper.CorruptEntry(ctx, "the vocab is missing: the model zip is truncated", stream: VocabStreamName);
-            }
-
-            byte[] vocab;
-            try
-            {
-                vocab = Convert.FromBase64String(vocabText);
-            }
-            catch (FormatException e)
-            {
-                ThrowHelper.CorruptEntry(ctx, $"the vocab is not the base-64 text it was saved as: {e.Message}", e, VocabStreamName);
-                throw;
-            }
-
-            if (vocab.Length == 0)
-            {
-                ThrowHelper.CorruptEntry(ctx, "the vocab is empty", stream: VocabStreamName);
-            }
-
+            byte[] vocab = LoadStream(ctx, VocabStreamName, "vocab");
             TextEncoderConfig config;
             if (ctx.Header.ModelVerWritten < 0x00010002)
             {
@@ -318,12 +258,60 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
             }
             else
             {
-                config = TextEncoderConfig.Load(ctx);
+                config = TextEncoderConfig.Load(ctx, v3: ctx.Header.ModelVerWritten >= 0x00010003);
             }
 
             ModelEntry.Check(ctx, config.Problem(model));
-            return new OnnxTextEncoderTransformer(host, model, vocab, config);
+            byte[]? merges = config.Tokenizer == TextTokenizerKind.ByteLevelBpe ? LoadStream(ctx, MergesStreamName, "merges") : null;
+            try
+            {
+                return new OnnxTextEncoderTransformer(host, model, vocab, merges, config);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or System.Text.Json.JsonException or Google.Protobuf.InvalidProtocolBufferException)
+            {
+                ThrowHelper.CorruptEntry(ctx, $"its tokenizer files cannot be read as {config.Tokenizer}: {e.Message}", e, VocabStreamName);
+                throw;
+            }
         });
+
+    // A tokenizer file saved as base-64 text in its own stream of the zip.
+    private static byte[] LoadStream(ModelLoadContext ctx, string stream, string what)
+    {
+        string? text = null;
+        bool found;
+        try
+        {
+            found = ctx.TryLoadBinaryStream(stream, reader => text = reader.ReadString());
+        }
+        catch (Exception e) when (ModelEntry.IsReadFailure(e))
+        {
+            ThrowHelper.CorruptEntry(ctx, $"the {what} ends before its saved length (the entry is truncated)", e, stream);
+            throw;
+        }
+
+        if (!found || text == null)
+        {
+            ThrowHelper.CorruptEntry(ctx, $"the {what} is missing: the model zip is truncated", stream: stream);
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(text);
+        }
+        catch (FormatException e)
+        {
+            ThrowHelper.CorruptEntry(ctx, $"the {what} is not the base-64 text it was saved as: {e.Message}", e, stream);
+            throw;
+        }
+
+        if (bytes.Length == 0)
+        {
+            ThrowHelper.CorruptEntry(ctx, $"the {what} is empty", stream: stream);
+        }
+
+        return bytes;
+    }
 
     private sealed class TextRow
     {

@@ -8,7 +8,8 @@ namespace MlNotes.Transforms.Text;
 
 /// <summary>
 /// What a text encoder resolved from its manifest and options (<see cref="TextEncoderResolver.Resolve"/>). Format v1 stored it as
-/// JSON (still read); v2 writes each field explicitly (<see cref="Save"/>, <see cref="Load"/>).
+/// JSON (still read); v2 writes each field explicitly (<see cref="Save"/>, <see cref="Load"/>); v3 adds the tokenizer's kind, its
+/// id offset and prefix space, and start, end and mask tokens that a kind may lack (null).
 /// </summary>
 internal sealed record TextEncoderConfig
 {
@@ -50,13 +51,24 @@ internal sealed record TextEncoderConfig
 
     public string UnknownToken { get; init; } = "[UNK]";
 
-    public string ClsToken { get; init; } = "[CLS]";
+    /// <summary>The token every sequence starts with ([CLS], &lt;s&gt;), or null for none (T5, GPT-2).</summary>
+    public string? ClsToken { get; init; } = "[CLS]";
 
-    public string SepToken { get; init; } = "[SEP]";
+    /// <summary>The token every sequence ends with ([SEP], &lt;/s&gt;), or null for none (GPT-2).</summary>
+    public string? SepToken { get; init; } = "[SEP]";
 
     public string PadToken { get; init; } = "[PAD]";
 
-    public string MaskToken { get; init; } = "[MASK]";
+    public string? MaskToken { get; init; } = "[MASK]";
+
+    /// <summary>The tokenizer (v1 and v2: WordPiece).</summary>
+    public TextTokenizerKind Tokenizer { get; init; }
+
+    /// <summary>Added to SentencePiece ids (fairseq's XLM-R: 1; <see cref="SentencePieceTextTokenizer"/>).</summary>
+    public int IdOffset { get; init; }
+
+    /// <summary>Byte-level BPE: a space before the text (RoBERTa's add_prefix_space).</summary>
+    public bool AddPrefixSpace { get; init; }
 
     public string[] ClassNames { get; init; } = Array.Empty<string>();
 
@@ -82,7 +94,10 @@ internal sealed record TextEncoderConfig
             MaxLength < 2 ? $"its maximum length {MaxLength} leaves no room for [CLS] and [SEP] (at least 2)" : null,
             MaxCharsPerWord < 1 ? $"its maximum characters per word is {MaxCharsPerWord}, not at least 1" : null,
             !Enum.IsDefined(Pooling) ? $"its pooling {(int)Pooling} is unknown" : null,
-            new[] { UnknownToken, ClsToken, SepToken, PadToken, MaskToken }.Any(string.IsNullOrEmpty) ? "one of its special tokens is empty" : null,
+            new[] { UnknownToken, PadToken }.Any(string.IsNullOrEmpty) || new[] { ClsToken, SepToken, MaskToken }.Any(t => t?.Length == 0)
+                || (Tokenizer == TextTokenizerKind.WordPiece && new[] { ClsToken, SepToken, MaskToken }.Any(t => t == null)) ? "one of its special tokens is empty" : null,
+            !Enum.IsDefined(Tokenizer) ? $"its tokenizer {(int)Tokenizer} is unknown" : null,
+            IdOffset < 0 || IdOffset > 1000 || (IdOffset > 0 && Tokenizer != TextTokenizerKind.SentencePiece) ? $"its id offset {IdOffset} is not 0, or between 1 and 1000 for SentencePiece" : null,
             ModelEntry.MissingTensor("input ids tensor", InputIdsTensorName, model.InputMetadata, "input"),
             AttentionMaskTensorName != null ? ModelEntry.MissingTensor("attention mask tensor", AttentionMaskTensorName, model.InputMetadata, "input") : null,
             TokenTypeIdsTensorName != null ? ModelEntry.MissingTensor("token type ids tensor", TokenTypeIdsTensorName, model.InputMetadata, "input") : null,
@@ -102,7 +117,7 @@ internal sealed record TextEncoderConfig
     /// <summary>The v1 format: the settings as one JSON string (before <see cref="HiddenSize"/> was stored: the loader takes it from the graph).</summary>
     public static TextEncoderConfig? FromJson(string json) => JsonSerializer.Deserialize<TextEncoderConfig>(json);
 
-    /// <summary>The v2 format: each field in order (strings in the string table, -1 for null).</summary>
+    /// <summary>The v3 format: v2's fields in order (strings in the string table, -1 for null), then the tokenizer's kind, id offset and prefix space.</summary>
     public void Save(ModelSaveContext ctx)
     {
         ctx.SaveNonEmptyString(InputColumnName);
@@ -116,10 +131,11 @@ internal sealed record TextEncoderConfig
         ctx.SaveStringOrNull(HiddenStateTensorName);
         ctx.SaveStringOrNull(PooledTensorName);
         ctx.SaveStringOrNull(LogitsTensorName);
-        foreach (string token in new[] { UnknownToken, ClsToken, SepToken, PadToken, MaskToken })
-        {
-            ctx.SaveNonEmptyString(token);
-        }
+        ctx.SaveNonEmptyString(UnknownToken);
+        ctx.SaveStringOrNull(ClsToken);
+        ctx.SaveStringOrNull(SepToken);
+        ctx.SaveNonEmptyString(PadToken);
+        ctx.SaveStringOrNull(MaskToken);
 
         var w = ctx.Writer;
         w.Write((int)Pooling);
@@ -138,10 +154,14 @@ internal sealed record TextEncoderConfig
         {
             ctx.SaveNonEmptyString(name);
         }
+
+        w.Write((int)Tokenizer);
+        w.Write(IdOffset);
+        w.Write(AddPrefixSpace);
     }
 
-    /// <summary>Reads what <see cref="Save"/> wrote; <see cref="Problem"/> then checks it against the graph.</summary>
-    public static TextEncoderConfig Load(ModelLoadContext ctx) => ModelEntry.Read(ctx, () =>
+    /// <summary>Reads what <see cref="Save"/> wrote (<paramref name="v3"/>) or v2 (no tokenizer fields: WordPiece); <see cref="Problem"/> then checks it against the graph.</summary>
+    public static TextEncoderConfig Load(ModelLoadContext ctx, bool v3) => ModelEntry.Read(ctx, () =>
     {
         var r = ctx.Reader;
         var config = new TextEncoderConfig
@@ -158,10 +178,10 @@ internal sealed record TextEncoderConfig
             PooledTensorName = ctx.LoadStringOrNull(),
             LogitsTensorName = ctx.LoadStringOrNull(),
             UnknownToken = ctx.LoadNonEmptyString(),
-            ClsToken = ctx.LoadNonEmptyString(),
-            SepToken = ctx.LoadNonEmptyString(),
+            ClsToken = v3 ? ctx.LoadStringOrNull() : ctx.LoadNonEmptyString(),
+            SepToken = v3 ? ctx.LoadStringOrNull() : ctx.LoadNonEmptyString(),
             PadToken = ctx.LoadNonEmptyString(),
-            MaskToken = ctx.LoadNonEmptyString(),
+            MaskToken = v3 ? ctx.LoadStringOrNull() : ctx.LoadNonEmptyString(),
             Pooling = (TextPooling)r.ReadInt32(),
             Normalize = r.ReadBoolean(),
             MaxLength = r.ReadInt32(),
@@ -186,6 +206,7 @@ internal sealed record TextEncoderConfig
             names[i] = ctx.LoadNonEmptyString();
         }
 
-        return config with { ClassNames = names };
+        config = config with { ClassNames = names };
+        return v3 ? config with { Tokenizer = (TextTokenizerKind)r.ReadInt32(), IdOffset = r.ReadInt32(), AddPrefixSpace = r.ReadBoolean() } : config;
     });
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -31,7 +32,14 @@ internal sealed record TextGraph(string Name, IReadOnlyDictionary<string, TextGr
 internal static class TextEncoderResolver
 {
     /// <summary>The tokenizer kinds a manifest may name.</summary>
-    public const string SupportedTokenizers = "bert-wordpiece";
+    public const string SupportedTokenizers = "bert-wordpiece, sentencepiece, byte-level-bpe";
+
+    private static readonly Dictionary<string, TextTokenizerKind> s_tokenizerNames = new(StringComparer.Ordinal)
+    {
+        ["bert-wordpiece"] = TextTokenizerKind.WordPiece,
+        ["sentencepiece"] = TextTokenizerKind.SentencePiece,
+        ["byte-level-bpe"] = TextTokenizerKind.ByteLevelBpe,
+    };
 
     private static readonly Dictionary<string, TextPooling> s_poolingNames = new(StringComparer.Ordinal)
     {
@@ -50,7 +58,46 @@ internal static class TextEncoderResolver
     private static readonly TensorElementType[] s_idTypes = { TensorElementType.Int64, TensorElementType.Int32 };
     private static readonly TensorElementType[] s_outputTypes = { TensorElementType.Float, TensorElementType.Float16, TensorElementType.Double };
 
-    public static TextEncoderConfig Resolve(OnnxTextEncoderEstimator.Options o, ModelManifest? manifest, TextGraph graph)
+    /// <summary>
+    /// The tokenizer's files: options first, then the manifest's (relative to it), then the model folder's. The kind: the
+    /// option, the manifest's, the folder's, else by the vocab file's name (.model: SentencePiece, .json: byte-level BPE).
+    /// </summary>
+    public static (TextTokenizerKind Kind, string Vocab, string? Merges) TokenizerFiles(OnnxTextEncoderEstimator.Options o, ModelManifest? manifest, TextModelFolder? folder)
+    {
+        string? manifestFolder = manifest?.Source.Trim('\'') is { Length: > 0 } source ? Path.GetDirectoryName(source) : null;
+        string? Relative(string? file) => file != null && manifestFolder != null ? Path.Combine(manifestFolder, file) : null;
+        string? vocab = o.VocabFile ?? Relative(manifest?.Tokenizer?.VocabFile) ?? folder?.VocabFile;
+        if (vocab == null)
+        {
+            return ThrowHelper.BadOption<(TextTokenizerKind, string, string?)>(nameof(o.VocabFile),
+                "A text encoder needs its tokenizer's vocab: set VocabFile (vocab.txt, a SentencePiece .model, or a BPE vocab.json), ModelFolder, or give a manifest whose tokenizer block names vocab_file.");
+        }
+
+        if (o.Tokenizer is { } option && !Enum.IsDefined(option))
+        {
+            ThrowHelper.BadOption(nameof(o.Tokenizer), $"Tokenizer {(int)option} is not a TextTokenizerKind value (supported: {string.Join(", ", Enum.GetNames<TextTokenizerKind>())}).");
+        }
+
+        var kind = o.Tokenizer ?? ParseTokenizer(manifest) ?? folder?.Kind ?? Path.GetExtension(vocab).ToLowerInvariant() switch
+        {
+            ".model" => TextTokenizerKind.SentencePiece,
+            ".json" => TextTokenizerKind.ByteLevelBpe,
+            _ => TextTokenizerKind.WordPiece,
+        };
+        string? merges = o.MergesFile ?? Relative(manifest?.Tokenizer?.MergesFile) ?? folder?.MergesFile;
+        if (kind == TextTokenizerKind.ByteLevelBpe && merges == null)
+        {
+            ThrowHelper.BadOption(nameof(o.MergesFile), $"A byte-level BPE tokenizer needs its merges.txt beside the vocab '{vocab}': set MergesFile, ModelFolder, or the manifest's tokenizer merges_file.");
+        }
+        else if (kind != TextTokenizerKind.ByteLevelBpe && o.MergesFile != null)
+        {
+            ThrowHelper.BadOption(nameof(o.MergesFile), $"MergesFile is read by a byte-level BPE tokenizer only, and this one is {kind}.");
+        }
+
+        return (kind, vocab, kind == TextTokenizerKind.ByteLevelBpe ? merges : null);
+    }
+
+    public static TextEncoderConfig Resolve(OnnxTextEncoderEstimator.Options o, ModelManifest? manifest, TextGraph graph, TextModelFolder? folder = null, TextTokenizerKind kind = TextTokenizerKind.WordPiece)
     {
         OnnxScoringTransformer.CheckBatchSize(o.BatchSize);
         if (o.SortWindow < 1)
@@ -96,7 +143,7 @@ internal static class TextEncoderResolver
             : manifestPooled ?? (hidden == null ? Present(manifest?.Role("embedding"), false) : null);
         string? logits = o.LogitsTensorName != null ? Require(o.LogitsTensorName, false, nameof(o.LogitsTensorName)) : Present(manifest?.Role("logits") ?? "logits", false);
         TextPooling? manifestPooling = ParsePooling(manifest);
-        var pooling = o.Pooling ?? (pooled != null ? TextPooling.Graph : manifestPooling ?? TextPooling.Mean);
+        var pooling = o.Pooling ?? (pooled != null ? TextPooling.Graph : manifestPooling ?? folder?.Pooling ?? TextPooling.Mean);
         if (!Enum.IsDefined(pooling))
         {
             ThrowHelper.BadOption(nameof(o.Pooling), $"Pooling {(int)pooling} is not a TextPooling value (supported: {string.Join(", ", Enum.GetNames<TextPooling>())}).");
@@ -144,14 +191,30 @@ internal static class TextEncoderResolver
 
         var tokenizer = manifest?.Tokenizer;
         var special = tokenizer?.SpecialTokens;
-        string Special(string key, string fallback) => special != null && special.TryGetValue(key, out string? token) ? token : fallback;
-        int maxLength = o.MaxLength ?? tokenizer?.MaxLength ?? 512;
+        // The option, then the manifest's kind, then what the files said (TokenizerFiles: the folder's, the vocab's name).
+        kind = o.Tokenizer ?? ParseTokenizer(manifest) ?? kind;
+        bool wordPiece = kind == TextTokenizerKind.WordPiece;
+        string? Special(string key, string? fallback)
+            => special != null && special.TryGetValue(key, out string? token) ? token
+                : folder != null && folder.Kind == kind && folder.Special.TryGetValue(key, out string? found) ? found : fallback;
+        int maxLength = o.MaxLength ?? tokenizer?.MaxLength ?? folder?.MaxLength ?? 512;
         if (maxLength < 2)
         {
             ThrowHelper.BadOption(nameof(o.MaxLength), $"MaxLength must leave room for [CLS] and [SEP]: at least 2, got {maxLength}.");
         }
 
-        bool lower = o.LowerCase ?? tokenizer?.LowerCase ?? true;
+        if (!wordPiece && tokenizer != null && (tokenizer.StripAccents != null || tokenizer.TokenizeCjkChars != null || tokenizer.MaxCharsPerWord != null))
+        {
+            Refuse(manifest!, "tokenizer.strip_accents, tokenize_cjk_chars or max_chars_per_word", $"these with kind bert-wordpiece only (this tokenizer is {kind})");
+        }
+
+        if ((tokenizer?.IdOffset is { } offset && (kind != TextTokenizerKind.SentencePiece || offset is < 0 or > 1000))
+            || (tokenizer?.AddPrefixSpace != null && kind != TextTokenizerKind.ByteLevelBpe))
+        {
+            Refuse(manifest!, "tokenizer.id_offset or add_prefix_space", "id_offset 0 to 1000 with kind sentencepiece, add_prefix_space with kind byte-level-bpe");
+        }
+
+        bool lower = o.LowerCase ?? tokenizer?.LowerCase ?? folder?.LowerCase ?? wordPiece;
         var config = new TextEncoderConfig
         {
             InputColumnName = o.InputColumnName,
@@ -166,24 +229,28 @@ internal static class TextEncoderResolver
             PooledTensorName = pooled,
             LogitsTensorName = logits,
             Pooling = pooling,
-            Normalize = o.Normalize,
+            Normalize = o.Normalize || (folder?.Normalize ?? false),
             MaxLength = maxLength,
             LowerCase = lower,
-            StripAccents = tokenizer?.StripAccents ?? lower,
-            TokenizeCjk = tokenizer?.TokenizeCjkChars ?? true,
+            StripAccents = wordPiece && (tokenizer?.StripAccents ?? lower),
+            TokenizeCjk = wordPiece && (tokenizer?.TokenizeCjkChars ?? true),
             MaxCharsPerWord = tokenizer?.MaxCharsPerWord ?? 100,
-            UnknownToken = Special("unk", "[UNK]"),
-            ClsToken = Special("cls", "[CLS]"),
-            SepToken = Special("sep", "[SEP]"),
-            PadToken = Special("pad", "[PAD]"),
-            MaskToken = Special("mask", "[MASK]"),
+            Tokenizer = kind,
+            IdOffset = tokenizer?.IdOffset ?? (folder?.Kind == kind ? folder.IdOffset : 0),
+            AddPrefixSpace = tokenizer?.AddPrefixSpace ?? (folder?.Kind == kind && folder.AddPrefixSpace),
+            UnknownToken = Special("unk", wordPiece ? "[UNK]" : "<unk>") ?? "",
+            ClsToken = Special("cls", wordPiece ? "[CLS]" : "<s>"),
+            SepToken = Special("sep", wordPiece ? "[SEP]" : "</s>"),
+            PadToken = Special("pad", wordPiece ? "[PAD]" : "<pad>") ?? "",
+            MaskToken = Special("mask", wordPiece ? "[MASK]" : null),
             ClassNames = classes,
             EmbeddingSize = embeddingSize,
             HiddenSize = hiddenSize,
             BatchSize = o.BatchSize,
             SortWindow = o.SortWindow,
         };
-        if (config.MaxCharsPerWord < 1 || new[] { config.UnknownToken, config.ClsToken, config.SepToken, config.PadToken, config.MaskToken }.Any(string.IsNullOrEmpty))
+        if (config.MaxCharsPerWord < 1 || new[] { config.UnknownToken, config.PadToken }.Any(string.IsNullOrEmpty)
+            || new[] { config.ClsToken, config.SepToken, config.MaskToken }.Any(t => t?.Length == 0 || (wordPiece && t == null)))
         {
             Refuse(manifest!, "tokenizer.max_chars_per_word or tokenizer.special_tokens", "a positive max_chars_per_word and non-empty special tokens");
         }
@@ -230,10 +297,7 @@ internal static class TextEncoderResolver
         }
 
         var tokenizer = manifest.Tokenizer;
-        if (tokenizer?.Kind != null && tokenizer.Kind != SupportedTokenizers)
-        {
-            Refuse(manifest, $"tokenizer.kind ('{tokenizer.Kind}')", SupportedTokenizers);
-        }
+        ParseTokenizer(manifest);
 
         if (tokenizer?.SpecialTokens?.Keys.FirstOrDefault(k => !s_specialKeys.Contains(k)) is { } unknownKey)
         {
@@ -258,6 +322,19 @@ internal static class TextEncoderResolver
                 Refuse(manifest, $"pooling.token ({token.GetRawText()})", $"\"{sep}\" (the sep token) with pooling kind end-of-text, the last token of each text");
             }
         }
+    }
+
+    private static TextTokenizerKind? ParseTokenizer(ModelManifest? manifest)
+    {
+        string? kind = manifest?.Tokenizer?.Kind;
+        if (kind == null)
+        {
+            return null;
+        }
+
+        return s_tokenizerNames.TryGetValue(kind, out var parsed)
+            ? parsed
+            : Refuse<TextTokenizerKind>(manifest!, $"tokenizer.kind ('{kind}')", SupportedTokenizers);
     }
 
     private static TextPooling? ParsePooling(ModelManifest? manifest)

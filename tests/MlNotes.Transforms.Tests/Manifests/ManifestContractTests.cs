@@ -25,7 +25,7 @@ public sealed class ManifestContractTests
     [InlineData("vae-fashion-decoder.json", "output_image.layout", "\"HWC\"", "output_image.layout 'HWC'")]
     [InlineData("vae-fashion-decoder.json", "likelihood.data_range", "[-1, 1]", "likelihood.data_range '[-1, 1]'")]
     [InlineData("vae-fashion-decoder.json", "likelihood.sigma", "0.1", "field 'likelihood.sigma'")]
-    [InlineData("text-fortunes.json", "tokenizer.add_prefix_space", "true", "field 'tokenizer.add_prefix_space'")]
+    [InlineData("text-fortunes.json", "tokenizer.byte_fallback", "true", "field 'tokenizer.byte_fallback'")]
     [InlineData("text-fortunes.json", "pooling.weights", "\"idf\"", "field 'pooling.weights'")]
     public void AFieldMlNotesCannotHonour_IsRefused_NamingTheManifestTheFieldAndTheValue(string manifest, string path, string value, string expected)
     {

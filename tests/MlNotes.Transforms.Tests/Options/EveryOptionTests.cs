@@ -339,6 +339,10 @@ public sealed partial class EveryOptionTests
         c.Differs(nameof(OnnxTextEncoderEstimator.Options.Normalize), o => o.Normalize = true);
         c.Differs(nameof(OnnxTextEncoderEstimator.Options.MaxLength), o => o.MaxLength = 4);
         c.Differs(nameof(OnnxTextEncoderEstimator.Options.LowerCase), o => o.LowerCase = false);
+        // The folder's modules.json normalizes (and its CLS pooling is overridden by the option's Mean); a vocab.txt is no SentencePiece model.
+        c.Differs(nameof(OnnxTextEncoderEstimator.Options.ModelFolder), o => o.ModelFolder = Path.Combine(s_text, "st_folder"));
+        c.Throws<InvalidOperationException>(nameof(OnnxTextEncoderEstimator.Options.Tokenizer), o => o.Tokenizer = TextTokenizerKind.SentencePiece, "bert_like_vocab.txt");
+        c.Throws<ArgumentOutOfRangeException>(nameof(OnnxTextEncoderEstimator.Options.MergesFile), o => o.MergesFile = Path.Combine(s_text, "bbpe_merges.txt"), "MergesFile");
         foreach (string tensor in new[] { "InputIdsTensorName", "AttentionMaskTensorName", "TokenTypeIdsTensorName", "HiddenStateTensorName", "PooledTensorName", "LogitsTensorName" })
         {
             var property = typeof(OnnxTextEncoderEstimator.Options).GetProperty(tensor)!;

@@ -83,6 +83,13 @@ public sealed class CorruptZipTests
         new("text-encoder", "a string id past the table (v2)", Key, Int32At(OnnxFields, 999), "or holds a value that does not decode", "v2"),
         new("clip-text-encoder", "tampered ONNX bytes (v2)", Dir + "OnnxModel", FlipMiddleByte, "SHA-256 does not match", "v2"),
 
+        // v3: v2's fields, then the tokenizer's kind, id offset and prefix space after the class count (0 classes here).
+        new("text-encoder", "unknown tokenizer (v3)", Key, Int32At(TextFields + 36, 7), "its tokenizer 7 is unknown", "v3"),
+        new("text-encoder-sentencepiece", "negative id offset (v3)", Key, Int32At(TextFields + 40, -1), "its id offset -1 is not 0", "v3"),
+        new("text-encoder-sentencepiece", "truncated model (v3)", Dir + "Vocab", Truncate, "the vocab ends before its saved length", "v3"),
+        new("text-encoder-bpe", "truncated merges (v3)", Dir + "Merges", Truncate, "the merges ends before its saved length", "v3"),
+        new("text-encoder-bpe", "id offset on a BPE (v3)", Key, Int32At(TextFields + 40, 1), "between 1 and 1000 for SentencePiece", "v3"),
+
         new("vae-encoder", "tampered encoder bytes", Dir + "EncoderOnnxModel", FlipMiddleByte, "SHA-256 does not match"),
         new("vae-encoder", "latent size not the graph's", Key, Text("\"LatentSize\":4", "\"LatentSize\":5"), "its latent size 5 is not the encoder's (4)"),
         new("vae-encoder", "sample count 0", Key, Text("\"SampleCount\":2", "\"SampleCount\":0"), "its sample count is 0, not at least 1"),

@@ -152,6 +152,26 @@ internal static class FixtureModels
             BatchSize = 2,
         }).Fit(data)),
 
+        // The SentencePiece unigram and byte-level BPE encoders (make_foreign_text.py): the tokenizer files go inside the zip. Measured gap 0.
+        new FixtureComponent<TextRow, TextEncodedRow>("text-encoder-sentencepiece", 0, ForeignTextRows, null, (ml, data) => ml.Transforms.EncodeTextOnnx(new OnnxTextEncoderEstimator.Options
+        {
+            ModelBytes = Bytes(Path.Combine(s_text, "spm_encoder.onnx")),
+            VocabFile = Path.Combine(s_text, "spm_unigram.model"),
+            MaxLength = 24,
+            TokenEmbeddingsColumnName = "TokenEmbeddings",
+            BatchSize = 2,
+        }).Fit(data)),
+
+        new FixtureComponent<TextRow, TextEncodedRow>("text-encoder-bpe", 0, ForeignTextRows, null, (ml, data) => ml.Transforms.EncodeTextOnnx(new OnnxTextEncoderEstimator.Options
+        {
+            ModelBytes = Bytes(Path.Combine(s_text, "bbpe_encoder.onnx")),
+            VocabFile = Path.Combine(s_text, "bbpe_vocab.json"),
+            MergesFile = Path.Combine(s_text, "bbpe_merges.txt"),
+            MaxLength = 24,
+            TokenEmbeddingsColumnName = "TokenEmbeddings",
+            BatchSize = 2,
+        }).Fit(data)),
+
         // Tiny VAE (TestModels/vae): given noise, so PredictionEngine's rows get the same eps. Measured gap 0.
         new FixtureComponent<PixelRow, LatentRow>("vae-encoder", 0, PixelRows, PixelSchema(4 * 2), (ml, data) => ml.Transforms.EncodeVae(new VaeEncoderEstimator.Options
         {
@@ -239,8 +259,10 @@ internal static class FixtureModels
         ["vae-decoder"] = "v2",
         ["vae-scorer"] = "v2",
         ["vae-anomaly-detector"] = "v3", // the anomaly score kind and the background VAE (Vae/VaeAnomalyScoreTests has its v3-only kinds)
-        ["text-encoder"] = "v2", // explicit fields (and the token state size)
-        ["clip-text-encoder"] = "v2",
+        ["text-encoder"] = "v3", // v2: explicit fields (and the token state size); v3: the tokenizer's kind and settings
+        ["clip-text-encoder"] = "v3",
+        ["text-encoder-sentencepiece"] = "v3",
+        ["text-encoder-bpe"] = "v3",
     };
 
     public static string FormatOf(string name) => CurrentFormat.TryGetValue(name, out string? version) ? version : "v1";
@@ -273,6 +295,8 @@ internal static class FixtureModels
         => new[] { "img0.png", "img5.png", "img2.png", "no-such-image.png" }.Select(f => new ImagePathRow { ImagePath = Path.Combine(s_vision, f) }).ToArray();
 
     private static TextRow[] TextRows() => new[] { "Hello, world!", "The cat sat on the mat.", "", "zebra quux", "It is NOT a fine day?" }.Select(t => new TextRow { Text = t }).ToArray();
+
+    private static TextRow[] ForeignTextRows() => new[] { "C++ is to C as Lung Cancer is to Lung.", "naïve café ½\tdone", "", "Hello, world!", "ALL CAPS, MiXeD cAsE" }.Select(t => new TextRow { Text = t }).ToArray();
 
     // 8 x 8 grey images in [0, 1] and standard-normal-ish noise for 2 samples of the 4-d latent.
     private static PixelRow[] PixelRows()

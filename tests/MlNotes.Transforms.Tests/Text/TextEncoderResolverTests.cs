@@ -46,7 +46,9 @@ public sealed class TextEncoderResolverTests
     }
 
     [Theory]
-    [InlineData("""{"tokenizer": {"kind": "sentencepiece"}}""", "tokenizer.kind ('sentencepiece'), which the text encoder does not support (supported: bert-wordpiece)")]
+    [InlineData("""{"tokenizer": {"kind": "clip-bpe"}}""", "tokenizer.kind ('clip-bpe'), which the text encoder does not support (supported: bert-wordpiece, sentencepiece, byte-level-bpe)")]
+    [InlineData("""{"tokenizer": {"kind": "bert-wordpiece", "add_prefix_space": true}}""", "tokenizer.id_offset or add_prefix_space, which the text encoder does not support")]
+    [InlineData("""{"tokenizer": {"kind": "sentencepiece", "strip_accents": true}}""", "tokenizer.strip_accents, tokenize_cjk_chars or max_chars_per_word, which the text encoder does not support")]
     [InlineData("""{"pooling": {"kind": "median"}}""", "pooling.kind ('median'), which the text encoder does not support (supported: mean, masked-mean, cls, max, masked-max, mean-sqrt-len, mean_sqrt_len_tokens, end-of-text, eot)")]
     [InlineData("""{"pooling": {"kind": "CLS"}}""", "pooling.kind ('CLS')")] // names parse strictly: no case folding
     [InlineData("""{"tokenizer": {"continuation_prefix": "@@"}}""", "tokenizer.continuation_prefix (\"@@\"), which the text encoder does not support (supported: \"##\")")]
