@@ -10,7 +10,7 @@ namespace MlNotes.Transforms.VqVae;
 
 /// <summary>
 /// Everything a VQ-VAE transformer resolved from its manifests and options. A null column name: the transformer does not add
-/// (or read) that column. Stored in <c>Model.key</c> (v1) field by field: 6 column names (string id or -1); with an encoder its
+/// (or read) that column. Stored in <c>Model.key</c> (v1) field by field: 7 column names (string id or -1); with an encoder its
 /// image and latents tensor names and the preprocessing (<see cref="ImagePreprocessingSettings.Save"/>); with a decoder its codes
 /// and reconstruction tensor names; then grid height, grid width, code size, codebook size (Int32), the codebook
 /// (codebook size x code size Singles, row by row) and the batch size (Int32).
@@ -26,6 +26,9 @@ internal sealed record VqVaeConfig
     public string? CodesColumnName { get; init; }
 
     public string? CodeVectorsColumnName { get; init; }
+
+    /// <summary>The encoder's unquantized latent grid.</summary>
+    public string? LatentsColumnName { get; init; }
 
     public string? ReconstructionColumnName { get; init; }
 
@@ -73,7 +76,7 @@ internal sealed record VqVaeConfig
             ModelEntry.MissingTensor("codes tensor", CodesTensorName, decoder.InputMetadata, "input"),
             ModelEntry.MissingTensor("reconstruction tensor", ReconstructionTensorName, decoder.OutputMetadata, "output"),
             !Fits(Dims(decoder.InputMetadata, CodesTensorName), grid) ? $"the decoder's codes are {Shape(Dims(decoder.InputMetadata, CodesTensorName))}" : null);
-        string?[] columns = { InputColumnName, CodesInputColumnName, CodesColumnName, CodeVectorsColumnName, ReconstructionColumnName, ReconstructionErrorColumnName };
+        string?[] columns = { InputColumnName, CodesInputColumnName, CodesColumnName, CodeVectorsColumnName, ReconstructionColumnName, ReconstructionErrorColumnName, LatentsColumnName };
         return ModelEntry.First(
             encoder == null && decoder == null ? "it holds neither an encoder nor a decoder" : null,
             columns.Any(c => c != null && c.Length == 0) ? "one of its column names is empty" : null,
@@ -87,7 +90,7 @@ internal sealed record VqVaeConfig
 
     public void Write(ModelSaveContext ctx, bool hasEncoder, bool hasDecoder)
     {
-        foreach (string? column in new[] { InputColumnName, CodesInputColumnName, CodesColumnName, CodeVectorsColumnName, ReconstructionColumnName, ReconstructionErrorColumnName })
+        foreach (string? column in new[] { InputColumnName, CodesInputColumnName, CodesColumnName, CodeVectorsColumnName, ReconstructionColumnName, ReconstructionErrorColumnName, LatentsColumnName })
         {
             ctx.SaveStringOrNull(column);
         }
@@ -122,7 +125,7 @@ internal sealed record VqVaeConfig
     public static VqVaeConfig Read(ModelLoadContext ctx, bool hasEncoder, bool hasDecoder)
     {
         var r = ctx.Reader;
-        var columns = new string?[6];
+        var columns = new string?[7];
         for (int i = 0; i < columns.Length; i++)
         {
             columns[i] = ModelEntry.Read(ctx, ctx.LoadStringOrNull);
@@ -136,6 +139,7 @@ internal sealed record VqVaeConfig
             CodeVectorsColumnName = columns[3],
             ReconstructionColumnName = columns[4],
             ReconstructionErrorColumnName = columns[5],
+            LatentsColumnName = columns[6],
         };
         if (hasEncoder)
         {

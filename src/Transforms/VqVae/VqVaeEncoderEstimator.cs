@@ -18,7 +18,7 @@ namespace MlNotes.Transforms.VqVae;
 /// | -- | -- |
 /// | Does this estimator need to look at the data to train its parameters? | No |
 /// | Input column data type | `MLImage` (from `LoadImages`, preprocessed as the manifest says), or a known-size vector of Single: the encoder's input as is (CHW, normalized as the manifest says) |
-/// | Output column data type | `Codes`: vector of keys (UInt32, key count = codebook size), grid height x width; `CodeVectors` (optional): vector of Single, height x width x code size |
+/// | Output column data type | `Codes`: vector of keys (UInt32, key count = codebook size), grid height x width; `CodeVectors`, `Latents` (optional): vectors of Single, height x width x code size (the codes' vectors; the unquantized latents) |
 /// | Exportable to ONNX | No |
 ///
 /// Code index k is key k + 1 (0 is ML.NET's missing key). The nearest code is argmin_k ||z - c_k||^2 in double, ties to the
@@ -41,9 +41,9 @@ public sealed class VqVaeEncoderEstimator : OnnxEstimatorBase<VqVaeTransformer>
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.CodesColumnName == null && options.CodeVectorsColumnName == null)
+        if (options.CodesColumnName == null && options.CodeVectorsColumnName == null && options.LatentsColumnName == null)
         {
-            ThrowHelper.BadOption(nameof(options.CodesColumnName), "CodesColumnName and CodeVectorsColumnName are both null: the transform would add nothing.");
+            ThrowHelper.BadOption(nameof(options.CodesColumnName), "CodesColumnName, CodeVectorsColumnName and LatentsColumnName are all null: the transform would add nothing.");
         }
 
         var config = new VqVaeConfig
@@ -51,6 +51,7 @@ public sealed class VqVaeEncoderEstimator : OnnxEstimatorBase<VqVaeTransformer>
             InputColumnName = NotNull(options.InputColumnName, nameof(options.InputColumnName)),
             CodesColumnName = options.CodesColumnName,
             CodeVectorsColumnName = options.CodeVectorsColumnName,
+            LatentsColumnName = options.LatentsColumnName,
             BatchSize = options.BatchSize,
         };
         var sources = new VqVaeModelSources(options.ModelFile, options.ModelBytes?.ToArray(), null, null, options.ManifestFile, options.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: false);
@@ -71,6 +72,9 @@ public sealed class VqVaeEncoderEstimator : OnnxEstimatorBase<VqVaeTransformer>
 
         /// <summary>The code vectors column (height x width x code size, channels last, the decoder's input); null for none.</summary>
         public string? CodeVectorsColumnName { get; set; }
+
+        /// <summary>The encoder's unquantized latent grid (height x width x code size, channels last), e.g. to train a codebook on; null for none.</summary>
+        public string? LatentsColumnName { get; set; }
 
         /// <summary>Images per ONNX Runtime run.</summary>
         public int BatchSize { get; set; } = 64;

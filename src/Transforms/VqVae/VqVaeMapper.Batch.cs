@@ -133,6 +133,8 @@ internal sealed partial class VqVaeMapper
                     });
                 case VqColumn.CodeVectors:
                     return Vector(positions * dim, (s, d) => VqMath.CodeVectors(_indices.AsSpan(s * positions, positions), _c.Codebook, dim, d));
+                case VqColumn.Latents:
+                    return Vector(positions * dim, (s, d) => _encoder!.OutputRow<float>(0, s).CopyTo(d));
                 case VqColumn.Reconstruction:
                     return Vector(_parent.ImageSize, (s, d) => _decoder!.OutputRow<float>(0, s).CopyTo(d));
                 default:

@@ -59,6 +59,7 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
         CodeVectors,
         Reconstruction,
         ReconstructionError,
+        Latents,
     }
 
     public IHost Host { get; }
@@ -283,6 +284,7 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
             (c.CodeVectorsColumnName, VqColumn.CodeVectors, new VectorDataViewType(NumberDataViewType.Single, c.GridHeight, c.GridWidth, c.CodeSize)),
             (c.ReconstructionColumnName, VqColumn.Reconstruction, _reconstruction != null ? new VectorDataViewType(NumberDataViewType.Single, _reconstruction.Tensor.RowDims) : null),
             (c.ReconstructionErrorColumnName, VqColumn.ReconstructionError, NumberDataViewType.Single),
+            (c.LatentsColumnName, VqColumn.Latents, new VectorDataViewType(NumberDataViewType.Single, c.GridHeight, c.GridWidth, c.CodeSize)),
         };
         foreach (var (name, kind, type) in all)
         {

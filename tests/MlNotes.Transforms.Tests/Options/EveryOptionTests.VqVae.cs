@@ -26,6 +26,7 @@ public sealed partial class EveryOptionTests
         encoder.Differs(nameof(VqVaeEncoderEstimator.Options.InputColumnName), o => o.InputColumnName = nameof(OptionRows.PixelRow.Alt));
         encoder.Differs(nameof(VqVaeEncoderEstimator.Options.CodesColumnName), o => o.CodesColumnName = "Tokens");
         encoder.Differs(nameof(VqVaeEncoderEstimator.Options.CodeVectorsColumnName), o => o.CodeVectorsColumnName = "CodeVectors");
+        encoder.Differs(nameof(VqVaeEncoderEstimator.Options.LatentsColumnName), o => o.LatentsColumnName = "Latents");
         encoder.Compare(nameof(VqVaeEncoderEstimator.Options.BatchSize), o => o.BatchSize = 1, MoreRuns);
 
         var codes = Enumerable.Range(0, 3).Select(i => new CodesRow

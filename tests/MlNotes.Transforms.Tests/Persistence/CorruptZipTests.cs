@@ -106,7 +106,7 @@ public sealed class CorruptZipTests
         new("zero-shot-classifier", "no labels", Key, Int32At(3 * 4, 0), "it holds 0 labels"),
         new("zero-shot-classifier", "a label twice", Key, CopyInt32(from: 4 * 4, to: 5 * 4), "its labels are not distinct"),
 
-        // The VQ-VAE (v1): has-encoder, has-decoder (1 byte each), each graph's OnnxModel fields, 6 column string ids, with an encoder
+        // The VQ-VAE (v1): has-encoder, has-decoder (1 byte each), each graph's OnnxModel fields, 7 column string ids, with an encoder
         // 2 tensor ids and the preprocessing (5 Int32, crop 1 byte, scale 8, Mean and Std each a count and 1 value), with a decoder
         // 2 tensor ids, then grid height, grid width, code size, codebook size (4 each), the 64 x 16 codebook, the batch size.
         new("vqvae-decoder", "truncated decoder bytes", Dir + "DecoderOnnxModel", Truncate, "the ONNX model's bytes end before their saved length"),
@@ -120,8 +120,8 @@ public sealed class CorruptZipTests
         new("vqvae-reconstructor", "grid not the encoder's", Key, Int32At(VqPair + 45 + 8 + 4, 6), "the encoder's latents are [-1, 7, 7, 16], not [batch, 7, 6, 16]"),
     };
 
-    private const int VqDecoderOnly = 2 + OnnxFields + (6 * 4) + (2 * 4);
-    private const int VqPair = 2 + (2 * OnnxFields) + (6 * 4) + (2 * 4);
+    private const int VqDecoderOnly = 2 + OnnxFields + (7 * 4) + (2 * 4);
+    private const int VqPair = 2 + (2 * OnnxFields) + (7 * 4) + (2 * 4);
 
     // The VAE's v2 Model.key: has-encoder and has-decoder (1 byte each), each graph's OnnxModel fields, 13 column string ids,
     // with an encoder 3 tensor ids and the preprocessing (width, height, channels, resize, resize size: 4 bytes each; crop: 1;

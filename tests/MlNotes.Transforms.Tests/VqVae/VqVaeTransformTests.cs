@@ -27,7 +27,7 @@ public sealed class VqVaeTransformTests
         var ml = new MLContext(seed: 1);
         var (pixels, indices, quantized, files) = Fixture();
         var data = ml.Data.LoadFromEnumerable(pixels.Select(p => new PixelRow { Image = p }));
-        using var encoder = ml.Transforms.EncodeVqVae(new VqVaeEncoderEstimator.Options { ModelFile = s_encoder, CodeVectorsColumnName = "CodeVectors", BatchSize = 2 }).Fit(data);
+        using var encoder = ml.Transforms.EncodeVqVae(new VqVaeEncoderEstimator.Options { ModelFile = s_encoder, CodeVectorsColumnName = "CodeVectors", LatentsColumnName = "Latents", BatchSize = 2 }).Fit(data);
         var output = encoder.Transform(data);
 
         Assert.Equal(new VectorDataViewType(new KeyDataViewType(typeof(uint), CodeCount), Positions), output.Schema["Codes"].Type);
@@ -35,10 +35,14 @@ public sealed class VqVaeTransformTests
         Assert.Equal((CodeCount, 16), (encoder.CodebookSize, encoder.CodeSize));
         var codes = output.GetColumn<VBuffer<uint>>("Codes").Select(v => v.DenseValues().ToArray()).ToArray();
         var vectors = output.GetColumn<float[]>("CodeVectors").ToArray();
+        var latents = output.GetColumn<float[]>("Latents").ToArray();
+        float[] torchLatents = Latents();
         for (int i = 0; i < pixels.Length; i++)
         {
             Assert.Equal(indices.Skip(i * Positions).Take(Positions).Select(k => (uint)k + 1), codes[i]); // key = index + 1
             Assert.Equal(quantized.Skip(i * Positions * 16).Take(Positions * 16), vectors[i]);
+            double gap = MaxGap(torchLatents.AsSpan(i * Positions * 16, Positions * 16).ToArray(), latents[i]);
+            Assert.True(gap <= 1e-4, $"image {i}: latents {gap:G3} from PyTorch's"); // measured below 1e-5
         }
 
         // The same images as PNGs through LoadImages: the manifest's preprocessing (grey, / 255) gives the same codes.
@@ -143,6 +147,12 @@ public sealed class VqVaeTransformTests
         int[] indices = root.GetProperty("indices").GetProperty("data").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         string[] files = root.GetProperty("images").EnumerateArray().Select(e => e.GetString()!).ToArray();
         return (pixels, indices, Data(root.GetProperty("quantized")), files);
+    }
+
+    private static float[] Latents()
+    {
+        using var fixture = JsonDocument.Parse(File.ReadAllText(RepoPaths.Model(Path.Combine("fixtures", "vqvae-fashion-encoder.json"))));
+        return Data(fixture.RootElement.GetProperty("outputs").GetProperty("latents"));
     }
 
     private static float[] Data(JsonElement tensor) => tensor.GetProperty("data").EnumerateArray().Select(e => e.GetSingle()).ToArray();
