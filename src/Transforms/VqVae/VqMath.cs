@@ -8,6 +8,7 @@ internal static class VqMath
     /// <summary>
     /// For each of the <paramref name="indices"/>' positions, the code of <paramref name="codebook"/> (rows of <paramref name="dim"/>)
     /// nearest to that position's latent vector: argmin_k ||z - c_k||^2, summed in double, ties to the lower index (PyTorch's argmin).
+    /// A latent vector with a NaN is nearest to no code: -1 (the missing key, NaN code vectors).
     /// </summary>
     public static void Quantize(ReadOnlySpan<float> latents, ReadOnlySpan<float> codebook, int dim, Span<int> indices)
     {
@@ -15,7 +16,7 @@ internal static class VqMath
         for (int p = 0; p < indices.Length; p++)
         {
             var z = latents.Slice(p * dim, dim);
-            int best = 0;
+            int best = -1;
             double bestDistance = double.PositiveInfinity;
             for (int k = 0; k < codes; k++)
             {
@@ -33,15 +34,21 @@ internal static class VqMath
                 }
             }
 
-            indices[p] = best; // a NaN latent matches no code: index 0
+            indices[p] = best;
         }
     }
 
-    /// <summary>The code vectors of <paramref name="indices"/>, position after position (channels last).</summary>
+    /// <summary>The code vectors of <paramref name="indices"/>, position after position (channels last); NaN for index -1.</summary>
     public static void CodeVectors(ReadOnlySpan<int> indices, ReadOnlySpan<float> codebook, int dim, Span<float> destination)
     {
         for (int p = 0; p < indices.Length; p++)
         {
+            if (indices[p] < 0)
+            {
+                destination.Slice(p * dim, dim).Fill(float.NaN);
+                continue;
+            }
+
             codebook.Slice(indices[p] * dim, dim).CopyTo(destination.Slice(p * dim, dim));
         }
     }

@@ -22,7 +22,7 @@ namespace MlNotes.Transforms.VqVae;
 /// | Exportable to ONNX | No |
 ///
 /// Code index k is key k + 1 (0 is ML.NET's missing key). The nearest code is argmin_k ||z - c_k||^2 in double, ties to the
-/// lower index, as the manifest's `quantization` says; a NaN latent gives code index 0. Apply models only from trusted sources.
+/// lower index, as the manifest's `quantization` says; a latent vector with a NaN (from NaN pixels) gets the missing key 0 and NaN code vectors. Apply models only from trusted sources.
 /// See the sample in `samples/MlNotes.Samples/Vae/VqVaeScenario.cs`.
 /// ]]></format>
 /// </remarks>

@@ -22,7 +22,7 @@ namespace MlNotes.Transforms.VqVae;
 /// | Exportable to ONNX | No |
 ///
 /// The decoder is the one the encoder's manifest names (`decoder`), unless `DecoderModelFile` or `DecoderModelBytes` is given.
-/// Apply models only from trusted sources.
+/// NaN pixels give the missing key and NaN reconstructions and errors. Apply models only from trusted sources.
 /// ]]></format>
 /// </remarks>
 public sealed class VqVaeReconstructorEstimator : OnnxEstimatorBase<VqVaeTransformer>

@@ -134,6 +134,13 @@ public sealed class VqVaeTransformTests
         var range = Assert.Throws<InvalidOperationException>(() => decoder.Transform(ml.Data.SkipRows(rows, 2)).GetColumn<float[]>("Reconstruction").ToArray());
         Assert.Equal("Column 'Codes' at row position 0, grid position 48: expected a key in 1..64 (code index 0..63), got key 65, out of range.", range.Message);
 
+        // NaN pixels: no code is nearest, so every position gets ML.NET's missing key and the error is NaN (not code 0 in silence).
+        var nan = ml.Data.LoadFromEnumerable(new[] { new PixelRow { Image = Enumerable.Repeat(float.NaN, 784).ToArray() } });
+        using var reconstructor = ml.Transforms.ReconstructVqVae(s_encoder).Fit(nan);
+        var scored = reconstructor.Transform(nan);
+        Assert.All(scored.GetColumn<VBuffer<uint>>("Codes").Single().DenseValues(), k => Assert.Equal(0u, k));
+        Assert.True(float.IsNaN(scored.GetColumn<float>("ReconstructionError").Single()));
+
         var noOutput = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.EncodeVqVae(new VqVaeEncoderEstimator.Options { ModelFile = s_encoder, CodesColumnName = null }));
         Assert.Contains("CodesColumnName", noOutput.Message, StringComparison.Ordinal);
     }
