@@ -16,6 +16,10 @@ namespace MlNotes.Transforms.Tests.VqVae;
 /// </summary>
 public sealed class VqVaeTransformTests
 {
+    private readonly Xunit.Abstractions.ITestOutputHelper _output;
+
+    public VqVaeTransformTests(Xunit.Abstractions.ITestOutputHelper output) => _output = output;
+
     private const int CodeCount = 64;
     private const int Positions = 49;
     private static readonly string s_encoder = RepoPaths.Model("vqvae-fashion-encoder.onnx");
@@ -37,12 +41,13 @@ public sealed class VqVaeTransformTests
         var vectors = output.GetColumn<float[]>("CodeVectors").ToArray();
         var latents = output.GetColumn<float[]>("Latents").ToArray();
         float[] torchLatents = Latents();
+        _output.WriteLine($"largest latent gap to PyTorch: {Enumerable.Range(0, pixels.Length).Max(i => MaxGap(torchLatents.AsSpan(i * Positions * 16, Positions * 16).ToArray(), latents[i])):G3}");
         for (int i = 0; i < pixels.Length; i++)
         {
             Assert.Equal(indices.Skip(i * Positions).Take(Positions).Select(k => (uint)k + 1), codes[i]); // key = index + 1
             Assert.Equal(quantized.Skip(i * Positions * 16).Take(Positions * 16), vectors[i]);
             double gap = MaxGap(torchLatents.AsSpan(i * Positions * 16, Positions * 16).ToArray(), latents[i]);
-            Assert.True(gap <= 1e-4, $"image {i}: latents {gap:G3} from PyTorch's"); // measured below 1e-5
+            Assert.True(gap <= 1e-4, $"image {i}: latents {gap:G3} from PyTorch's"); // measured 3.6e-7 (ONNX Runtime vs PyTorch), margin x280
         }
 
         // The same images as PNGs through LoadImages: the manifest's preprocessing (grey, / 255) gives the same codes.
@@ -69,12 +74,14 @@ public sealed class VqVaeTransformTests
         var output = reconstructor.Transform(data);
         var reconstructed = output.GetColumn<float[]>("Reconstruction").ToArray();
         var errors = output.GetColumn<float>("ReconstructionError").ToArray();
+        _output.WriteLine($"largest gaps to PyTorch: decode {Enumerable.Range(0, pixels.Length).Max(i => MaxGap(expected.AsSpan(i * 784, 784).ToArray(), decoded[i])):G3}, "
+            + $"reconstruct {Enumerable.Range(0, pixels.Length).Max(i => MaxGap(expected.AsSpan(i * 784, 784).ToArray(), reconstructed[i])):G3}, MSE {Enumerable.Range(0, pixels.Length).Max(i => Math.Abs(mse[i] - errors[i])):G3}");
         for (int i = 0; i < pixels.Length; i++)
         {
             var want = expected.AsSpan(i * 784, 784).ToArray();
-            Assert.True(MaxGap(want, decoded[i]) <= 1e-4, $"image {i}: decode gap {MaxGap(want, decoded[i]):G3}"); // measured below 1e-6
+            Assert.True(MaxGap(want, decoded[i]) <= 1e-4, $"image {i}: decode gap {MaxGap(want, decoded[i]):G3}"); // measured 2.1e-7, margin x480
             Assert.True(MaxGap(want, reconstructed[i]) <= 1e-4, $"image {i}: reconstruct gap {MaxGap(want, reconstructed[i]):G3}");
-            Assert.True(Math.Abs(mse[i] - errors[i]) <= 1e-4, $"image {i}: MSE {errors[i]} vs PyTorch {mse[i]}"); // measured below 1e-7
+            Assert.True(Math.Abs(mse[i] - errors[i]) <= 1e-4, $"image {i}: MSE {errors[i]} vs PyTorch {mse[i]}"); // measured 3.7e-9
         }
 
         // A PredictionEngine (batches of one) and a saved and loaded model give the same rows, bit for bit.
