@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using System.Linq;
-using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNotes.Trainers.Vq;
@@ -9,8 +8,9 @@ using MlNotes.Trainers.Vq;
 namespace MlNotes.Samples.Vae;
 
 /// <summary>
-/// The notes' VQ-VAE on the committed Fashion-MNIST PNGs: the encoder's grid of latent vectors (7 x 7 per image, 16 values each),
-/// each replaced by its nearest code of the PyTorch-trained codebook (the image's 49 "tokens") and decoded; then a codebook trained in
+/// The notes' VQ-VAE on the committed Fashion-MNIST PNGs through ML.NET transforms: <c>EncodeVqVae</c> gives the encoder's grid of latent
+/// vectors (7 x 7 per image, 16 values each) and each one's nearest code of the PyTorch-trained codebook (the image's 49 "tokens"), and
+/// <c>ReconstructVqVae</c> decodes those codes with the per-row reconstruction error; then a codebook trained in
 /// ML.NET (<c>Clustering.Trainers.VectorQuantizer</c>) on the same latents re-quantizes them, and the decoder reconstructs the images
 /// through it. Writes originals above both reconstructions, and the usage of both codebooks' codes.
 /// </summary>
@@ -27,17 +27,18 @@ public static class VqVaeScenario
         var pixels = Directory.GetFiles(context.FashionSubset, "*.png").Order(StringComparer.Ordinal).Take(context.Quick ? 200 : int.MaxValue)
             .Select(Grey).ToArray();
 
-        // The encoder: image -> latents [7, 7, 16], channels last (one unquantized vector per grid position).
+        // EncodeVqVae: image -> the encoder's latents [7, 7, 16] (channels last, one unquantized vector per grid position) and
+        // Codes, each position's nearest code of the PyTorch-trained codebook of the manifest: the image's 49 "tokens" (keys 1..64).
         var images = ml.Data.LoadFromEnumerable(pixels.Select(p => new ImageRow { Image = p }));
-        float[][] latents;
-        using (var encoder = ml.Transforms.ApplyOnnxModelBatched(encoderFile, outputColumnNames: new[] { "latents" }).Fit(images))
+        float[][] latents, torchBook;
+        int[][] torchCodes;
+        using (var encoder = ml.Transforms.EncodeVqVae(new() { ModelFile = encoderFile, LatentsColumnName = "Latents" }).Fit(images))
         {
-            latents = encoder.Transform(images).GetColumn<float[]>("latents").ToArray();
+            var encoded = encoder.Transform(images);
+            latents = encoded.GetColumn<float[]>("Latents").ToArray();
+            torchCodes = encoded.GetColumn<VBuffer<uint>>("Codes").Select(c => c.DenseValues().Select(k => (int)k - 1).ToArray()).ToArray();
+            torchBook = encoder.GetCodebook();
         }
-
-        // The PyTorch codebook, from the encoder's manifest.
-        float[][] torchBook = Codebook(context.Model("vqvae-fashion-encoder.json"));
-        var torchCodes = latents.Select(l => Quantize(l, torchBook)).ToArray();
 
         // The same latents' 49 x N vectors, quantized by a codebook of the same size trained in ML.NET.
         var vectors = ml.Data.LoadFromEnumerable(latents.SelectMany(l => Enumerable.Range(0, Positions).Select(p => new VectorRow { Features = l.AsSpan(p * Dim, Dim).ToArray() })));
@@ -46,17 +47,25 @@ public static class VqVaeScenario
         var mlCodes = latents.Select(l => Enumerable.Range(0, Positions).Select(p => quantizer.Model.Quantize(l.AsSpan(p * Dim, Dim))).ToArray()).ToArray();
         var usage = ml.Clustering.EvaluateCodebook(quantizer.Transform(vectors));
 
-        // The decoder: code vectors [7, 7, 16] -> image, once through each codebook.
-        float[][] Decode(int[][] codes, float[][] book)
+        // ReconstructVqVae: image -> codes -> DecodeVqVae's reconstruction through the manifest's codebook, and the per-row MSE.
+        float[][] throughTorch;
+        float[] torchErrors;
+        using (var reconstructor = ml.Transforms.ReconstructVqVae(encoderFile).Fit(images))
         {
-            var rows = ml.Data.LoadFromEnumerable(codes.Select(c => new CodesRow { Codes = c.SelectMany(k => book[k]).ToArray() }));
-            using var decoder = ml.Transforms.ApplyOnnxModelBatched(decoderFile, outputColumnNames: new[] { "reconstruction" }).Fit(rows);
-            return decoder.Transform(rows).GetColumn<float[]>("reconstruction").ToArray();
+            var reconstructed = reconstructor.Transform(images);
+            throughTorch = reconstructed.GetColumn<float[]>("Reconstruction").ToArray();
+            torchErrors = reconstructed.GetColumn<float>("ReconstructionError").ToArray();
         }
 
-        var throughTorch = Decode(torchCodes, torchBook);
-        var throughMl = Decode(mlCodes, mlBook);
-        double torchMse = Mse(pixels, throughTorch), mlMse = Mse(pixels, throughMl);
+        // The ML.NET codebook's code vectors [7, 7, 16] through the decoder graph as is (DecodeVqVae decodes the manifest's codebook).
+        var mlRows = ml.Data.LoadFromEnumerable(mlCodes.Select(c => new CodesRow { Codes = c.SelectMany(k => mlBook[k]).ToArray() }));
+        float[][] throughMl;
+        using (var decoder = ml.Transforms.ApplyOnnxModelBatched(decoderFile, outputColumnNames: new[] { "reconstruction" }).Fit(mlRows))
+        {
+            throughMl = decoder.Transform(mlRows).GetColumn<float[]>("reconstruction").ToArray();
+        }
+
+        double torchMse = torchErrors.Average(e => (double)e), mlMse = Mse(pixels, throughMl);
         double torchQuantization = QuantizationError(latents, torchCodes, torchBook), mlQuantization = QuantizationError(latents, mlCodes, mlBook);
         var torchCounts = Counts(torchCodes, torchBook.Length);
 
@@ -71,35 +80,6 @@ public static class VqVaeScenario
         context.Log($"vqvae: ML.NET codebook:   reconstruction MSE {mlMse:F5}, quantization MSE {mlQuantization:F5}, {usage.CodesUsed} of {torchBook.Length} codes used, perplexity {usage.Perplexity:F2}");
         return new VqVaeScenarioResult(torchMse, mlMse, torchQuantization, mlQuantization, usage.CodesUsed, reconstructionsPng, usagePng);
     }
-
-    private static float[][] Codebook(string manifest)
-    {
-        using var document = JsonDocument.Parse(File.ReadAllText(manifest));
-        return document.RootElement.GetProperty("codebook").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetSingle()).ToArray()).ToArray();
-    }
-
-    // The nearest code per position (squared Euclidean distance, ties to the lower index).
-    private static int[] Quantize(float[] latents, float[][] book) => Enumerable.Range(0, Positions).Select(p =>
-    {
-        var z = latents.AsSpan(p * Dim, Dim);
-        int best = 0;
-        double bestDistance = double.PositiveInfinity;
-        for (int k = 0; k < book.Length; k++)
-        {
-            double d = 0;
-            for (int j = 0; j < Dim; j++)
-            {
-                d += (z[j] - book[k][j]) * (double)(z[j] - book[k][j]);
-            }
-
-            if (d < bestDistance)
-            {
-                (best, bestDistance) = (k, d);
-            }
-        }
-
-        return best;
-    }).ToArray();
 
     private static double Mse(float[][] a, float[][] b) => a.Zip(b).Average(p => p.First.Zip(p.Second).Average(q => (q.First - q.Second) * (double)(q.First - q.Second)));
 
@@ -158,7 +138,6 @@ public static class VqVaeScenario
     private sealed class ImageRow
     {
         [VectorType(1, 28, 28)]
-        [ColumnName("image")]
         public float[] Image { get; set; } = Array.Empty<float>();
     }
 

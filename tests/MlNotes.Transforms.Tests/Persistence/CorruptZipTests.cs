@@ -121,7 +121,23 @@ public sealed class CorruptZipTests
         new("zero-shot-classifier", "NaN logit scale", Key, SingleAt(8 * 4, float.NaN), "its logit scale NaN is not a positive finite number"),
         new("zero-shot-classifier", "no labels", Key, Int32At(3 * 4, 0), "it holds 0 labels"),
         new("zero-shot-classifier", "a label twice", Key, CopyInt32(from: 4 * 4, to: 5 * 4), "its labels are not distinct"),
+
+        // The VQ-VAE (v1): has-encoder, has-decoder (1 byte each), each graph's OnnxModel fields, 7 column string ids, with an encoder
+        // 2 tensor ids and the preprocessing (5 Int32, crop 1 byte, scale 8, Mean and Std each a count and 1 value), with a decoder
+        // 2 tensor ids, then grid height, grid width, code size, codebook size (4 each), the 64 x 16 codebook, the batch size.
+        new("vqvae-decoder", "truncated decoder bytes", Dir + "DecoderOnnxModel", Truncate, "the ONNX model's bytes end before their saved length"),
+        new("vqvae-decoder", "grid not the graph's", Key, Int32At(VqDecoderOnly, 8), "the decoder's codes are [-1, 7, 7, 16], not [batch, 8, 7, 16]"),
+        new("vqvae-decoder", "code size 0", Key, Int32At(VqDecoderOnly + 8, 0), "its codebook of 64 codes of size 0 on a 7 x 7 grid is not at least 1 of each"),
+        new("vqvae-decoder", "NaN in the codebook", Key, SingleAt(VqDecoderOnly + 16 + (4 * ((16 * 3) + 2)), float.NaN), "codebook[50] is NaN, not a finite number"),
+        new("vqvae-decoder", "batch size 0", Key, Int32At(VqDecoderOnly + 16 + (64 * 16 * 4), 0), "its batch size is 0, not at least 1"),
+        new("vqvae-reconstructor", "tampered encoder bytes", Dir + "EncoderOnnxModel", FlipMiddleByte, "SHA-256 does not match"),
+        new("vqvae-reconstructor", "latents tensor not in the graph", Key, Text("latents", "latentX"), "its latents tensor 'latentX' is not an output of the saved ONNX model (its outputs: latents)"),
+        new("vqvae-reconstructor", "std 0", Key, SingleAt(VqPair + 41, 0f), "its preprocessing Std [0] is not positive"),
+        new("vqvae-reconstructor", "grid not the encoder's", Key, Int32At(VqPair + 45 + 8 + 4, 6), "the encoder's latents are [-1, 7, 7, 16], not [batch, 7, 6, 16]"),
     };
+
+    private const int VqDecoderOnly = 2 + OnnxFields + (7 * 4) + (2 * 4);
+    private const int VqPair = 2 + (2 * OnnxFields) + (7 * 4) + (2 * 4);
 
     // The VAE's v2 Model.key: has-encoder and has-decoder (1 byte each), each graph's OnnxModel fields, 13 column string ids,
     // with an encoder 3 tensor ids and the preprocessing (width, height, channels, resize, resize size: 4 bytes each; crop: 1;

@@ -9,6 +9,7 @@ using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Text;
 using MlNotes.Transforms.Vae;
 using MlNotes.Transforms.Vision;
+using MlNotes.Transforms.VqVae;
 
 namespace MlNotes.Transforms.Tests.Persistence;
 
@@ -240,6 +241,22 @@ internal static class FixtureModels
             Templates = new[] { "a photo of a {}.", "the {} sat on the mat" },
             LogitScale = 10f,
             InputColumnName = nameof(ImageEmbeddingInputRow.ImageEmbedding),
+        }).Fit(data)),
+
+        // The models-onnx VQ-VAE (no tiny one exists): both graphs, the codebook; then the decoder alone on key vectors.
+        new FixtureComponent<VqVaeFixtureRows.PixelRow, VqVaeFixtureRows.ReconstructedRow>("vqvae-reconstructor", 0, VqVaeFixtureRows.Pixels, null, (ml, data) => ml.Transforms.ReconstructVqVae(new VqVaeReconstructorEstimator.Options
+        {
+            ModelBytes = Bytes(RepoPaths.Model("vqvae-fashion-encoder.onnx")),
+            DecoderModelBytes = Bytes(RepoPaths.Model("vqvae-fashion-decoder.onnx")),
+            ManifestFile = RepoPaths.Model("vqvae-fashion-encoder.json"),
+            BatchSize = 2,
+        }).Fit(data)),
+
+        new FixtureComponent<VqVaeFixtureRows.CodesRow, VqVaeFixtureRows.DecodedRow>("vqvae-decoder", 0, VqVaeFixtureRows.Codes, null, (ml, data) => ml.Transforms.DecodeVqVae(new VqVaeDecoderEstimator.Options
+        {
+            ModelBytes = Bytes(RepoPaths.Model("vqvae-fashion-decoder.onnx")),
+            ManifestFile = RepoPaths.Model("vqvae-fashion-decoder.json"),
+            BatchSize = 2,
         }).Fit(data)),
     };
 

@@ -1,0 +1,324 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms.Image;
+using MlNotes.Transforms.Manifests;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.VqVae;
+
+/// <summary>Where a VQ-VAE transformer's graphs come from: files or bytes, the manifest, and where they run.</summary>
+internal sealed record VqVaeModelSources(
+    string? EncoderFile, byte[]? EncoderBytes, string? DecoderFile, byte[]? DecoderBytes, string? ManifestFile,
+    OnnxExecutionSettings Settings, bool NeedsEncoder, bool NeedsDecoder);
+
+/// <summary>
+/// What the VQ-VAE transformers share: the encoder and/or decoder sessions, the codebook, the resolved <see cref="VqVaeConfig"/>,
+/// the added columns, the checks of the input schema, batches (<see cref="Batch"/>) and persistence.
+/// </summary>
+internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
+{
+    private const string EncoderStream = "EncoderOnnxModel";
+    private const string DecoderStream = "DecoderOnnxModel";
+    private const string ImageExpectation = "an image (MLImage) or a Single vector of preprocessed pixels";
+
+    private readonly OnnxModel? _encoder;
+    private readonly OnnxModel? _decoder;
+    private readonly (string Name, VqColumn Kind, DataViewType Type)[] _columns;
+    private readonly OnnxColumnBinding? _image, _latents, _codes, _reconstruction;
+
+    private VqVaeMapper(IHost host, OnnxModel? encoder, OnnxModel? decoder, VqVaeConfig config)
+    {
+        Host = host;
+        _encoder = encoder;
+        _decoder = decoder;
+        Config = config;
+        if (encoder != null)
+        {
+            _image = Bind(encoder, config.InputColumnName!, config.ImageTensorName, isInput: true);
+            _latents = Bind(encoder, config.LatentsTensorName, config.LatentsTensorName, isInput: false);
+        }
+
+        if (decoder != null)
+        {
+            _codes = Bind(decoder, config.CodesInputColumnName ?? config.CodesTensorName, config.CodesTensorName, isInput: true);
+            _reconstruction = Bind(decoder, config.ReconstructionTensorName, config.ReconstructionTensorName, isInput: false);
+        }
+
+        _columns = Columns().ToArray();
+    }
+
+    /// <summary>The kinds of column a VQ-VAE transformer adds.</summary>
+    internal enum VqColumn
+    {
+        Codes,
+        CodeVectors,
+        Reconstruction,
+        ReconstructionError,
+        Latents,
+    }
+
+    public IHost Host { get; }
+
+    public VqVaeConfig Config { get; }
+
+    public int BatchSize => Config.BatchSize;
+
+    public IReadOnlyList<OnnxModel> Models => _encoder != null && _decoder != null ? [_encoder, _decoder] : [(_encoder ?? _decoder)!];
+
+    /// <summary>Pixels (channels x height x width) of one image: the encoder's input and the decoder's output.</summary>
+    public int ImageSize => (_image?.Tensor.RowElements ?? _reconstruction?.Tensor.RowElements) ?? 0;
+
+    /// <summary>The type of a codes column: one key per grid position, key count the codebook size.</summary>
+    public VectorDataViewType CodesType => new(new KeyDataViewType(typeof(uint), Config.CodebookSize), Config.Positions);
+
+    /// <summary>Loads the graphs <paramref name="sources"/> name, checks them against their manifests, and resolves tensors, grid and codebook.</summary>
+    public static VqVaeMapper Create(IHostEnvironment env, string name, VqVaeModelSources sources, VqVaeConfig requested)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        var host = env.Register(name);
+        OnnxScoringTransformer.CheckBatchSize(requested.BatchSize);
+        var manifest = sources.ManifestFile != null ? ModelManifest.Load(sources.ManifestFile)
+            : ModelManifest.Beside(sources.NeedsEncoder ? sources.EncoderFile : sources.DecoderFile);
+        ModelManifest? encoderManifest = sources.NeedsEncoder ? manifest : null;
+        ModelManifest? decoderManifest = sources.NeedsEncoder ? null : manifest;
+        string? decoderFile = sources.DecoderFile;
+        if (sources.NeedsEncoder && sources.NeedsDecoder)
+        {
+            // The encoder's manifest names its decoder's manifest, which names the graph, unless the decoder is given.
+            string? manifestPath = sources.ManifestFile ?? (sources.EncoderFile != null ? Path.ChangeExtension(sources.EncoderFile, ".json") : null);
+            if (decoderFile == null && sources.DecoderBytes == null && manifest?.Decoder != null && manifestPath != null)
+            {
+                string path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, manifest.Decoder);
+                decoderManifest = ModelManifest.Load(path);
+                decoderFile = decoderManifest.ModelFile != null ? Path.Combine(Path.GetDirectoryName(path)!, decoderManifest.ModelFile) : null;
+            }
+            else if (decoderFile != null)
+            {
+                decoderManifest = ModelManifest.Beside(decoderFile);
+            }
+        }
+
+        ManifestFields.CheckFamily(encoderManifest, name, "vqvae-encoder");
+        ManifestFields.CheckFamily(decoderManifest, name, "vqvae-decoder");
+        OnnxModel? encoder = null, decoder = null;
+        try
+        {
+            if (sources.NeedsEncoder)
+            {
+                encoder = LoadGraph(host, sources.EncoderFile, sources.EncoderBytes, "ModelFile", sources.Settings, encoderManifest);
+            }
+
+            if (sources.NeedsDecoder)
+            {
+                string option = sources.NeedsEncoder ? "DecoderModelFile" : "ModelFile";
+                if (decoderFile == null && sources.DecoderBytes == null)
+                {
+                    ThrowHelper.BadOption(option, "Give the decoder's ONNX model as DecoderModelFile or DecoderModelBytes, or an encoder manifest whose 'decoder' names it.");
+                }
+
+                decoder = LoadGraph(host, decoderFile, sources.DecoderBytes, option, sources.Settings, decoderManifest);
+            }
+
+            var config = Resolve(requested, encoder, encoderManifest, decoder, decoderManifest);
+            if (config.Problem(encoder, decoder) is { } problem)
+            {
+                ThrowHelper.InvalidOperation($"The VQ-VAE graphs and manifest ({(encoder ?? decoder)!.Name}) do not fit: {problem}.");
+            }
+
+            return new VqVaeMapper(host, encoder, decoder, config);
+        }
+        catch
+        {
+            encoder?.Dispose();
+            decoder?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A new mapper of the same config over new sessions of the same graphs: an estimator's next <c>Fit</c>.</summary>
+    public VqVaeMapper Reopen()
+    {
+        OnnxModel? encoder = null;
+        try
+        {
+            encoder = _encoder?.Reopen();
+            return new VqVaeMapper(Host, encoder, _decoder?.Reopen(), Config);
+        }
+        catch
+        {
+            encoder?.Dispose();
+            throw;
+        }
+    }
+
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        CheckInput(inputSchema);
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        foreach (var (name, _, type) in _columns)
+        {
+            builder.AddColumn(name, type);
+        }
+
+        return builder.ToSchema();
+    }
+
+    /// <summary>The input columns plus the added ones, for an estimator's <c>GetOutputSchema</c>.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        foreach (string column in InputColumnNames())
+        {
+            if (!columns.TryGetValue(column, out var shape))
+            {
+                ThrowHelper.MissingColumn(nameof(inputSchema), column);
+            }
+
+            bool image = column == Config.InputColumnName;
+            bool ok = image
+                ? shape.ItemType is ImageDataViewType || (shape.Kind == SchemaShape.Column.VectorKind.Vector && shape.ItemType == NumberDataViewType.Single)
+                : shape.Kind == SchemaShape.Column.VectorKind.Vector && shape.IsKey && shape.ItemType.RawType == typeof(uint);
+            if (!ok)
+            {
+                ThrowHelper.SchemaMismatch(nameof(inputSchema), column, image ? ImageExpectation : CodesExpectation, shape.GetTypeString());
+            }
+        }
+
+        var builder = new DataViewSchema.Builder();
+        foreach (var (name, _, type) in _columns)
+        {
+            builder.AddColumn(name, type);
+        }
+
+        foreach (var column in SchemaShape.Create(builder.ToSchema()))
+        {
+            columns[column.Name] = column;
+        }
+
+        return new SchemaShape(columns.Values);
+    }
+
+    public IEnumerable<string> InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => InputColumnNames();
+
+    public IBatch CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
+
+    public void ThrowIfDisposed() => (_encoder ?? _decoder)!.ThrowIfDisposed();
+
+    public void Dispose()
+    {
+        _encoder?.Dispose();
+        _decoder?.Dispose();
+    }
+
+    /// <summary>Writes the graphs (each in a stream of its own) and the config, codebook included.</summary>
+    public void Save(ModelSaveContext ctx)
+    {
+        ThrowIfDisposed();
+        ctx.Writer.Write(_encoder != null);
+        ctx.Writer.Write(_decoder != null);
+        _encoder?.Save(ctx, EncoderStream);
+        _decoder?.Save(ctx, DecoderStream);
+        Config.Write(ctx, _encoder != null, _decoder != null);
+    }
+
+    /// <summary>Reads what <see cref="Save"/> wrote, and checks the config against the graphs.</summary>
+    public static VqVaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        var host = env.Register(name);
+        var (hasEncoder, hasDecoder) = ModelEntry.Read(ctx, () => (ctx.Reader.ReadBoolean(), ctx.Reader.ReadBoolean()));
+        return OnnxModel.LoadAll(env, host, ctx, new[] { hasEncoder ? EncoderStream : null, hasDecoder ? DecoderStream : null }, models =>
+        {
+            var config = VqVaeConfig.Read(ctx, hasEncoder, hasDecoder);
+            ModelEntry.Check(ctx, config.Problem(models[0], models[1]));
+            return new VqVaeMapper(host, models[0], models[1], config);
+        });
+    }
+
+    private string CodesExpectation => $"a vector of {Config.Positions} keys (UInt32, key count {Config.CodebookSize}): one code per grid position";
+
+    private IEnumerable<string> InputColumnNames() => new[] { Config.InputColumnName, Config.CodesInputColumnName }.Where(c => c != null)!;
+
+    private void CheckInput(DataViewSchema schema)
+    {
+        foreach (string name in InputColumnNames())
+        {
+            var column = schema.GetColumnOrNull(name);
+            if (column == null)
+            {
+                ThrowHelper.MissingColumn(nameof(schema), name);
+            }
+
+            var type = column.Value.Type;
+            if (name == Config.InputColumnName)
+            {
+                var p = Config.Preprocessing!;
+                if (type is not ImageDataViewType
+                    && (type is not VectorDataViewType { ItemType: var item, Size: var size } || item != NumberDataViewType.Single || (size != 0 && size != ImageSize)))
+                {
+                    ThrowHelper.SchemaMismatch(nameof(schema), name, $"{ImageExpectation} ({ImageSize} values: {p.Channels} x {p.Height} x {p.Width}, CHW, in the model's units)", $"{type}");
+                }
+            }
+            else if (type is not VectorDataViewType { ItemType: KeyDataViewType key } vector || key.RawType != typeof(uint) || (ulong)Config.CodebookSize != key.Count
+                || (vector.Size != 0 && vector.Size != Config.Positions))
+            {
+                ThrowHelper.SchemaMismatch(nameof(schema), name, CodesExpectation, $"{type}");
+            }
+        }
+    }
+
+    private IEnumerable<(string, VqColumn, DataViewType)> Columns()
+    {
+        var c = Config;
+        (string?, VqColumn, DataViewType?)[] all =
+        {
+            (c.CodesColumnName, VqColumn.Codes, CodesType),
+            (c.CodeVectorsColumnName, VqColumn.CodeVectors, new VectorDataViewType(NumberDataViewType.Single, c.GridHeight, c.GridWidth, c.CodeSize)),
+            (c.ReconstructionColumnName, VqColumn.Reconstruction, _reconstruction != null ? new VectorDataViewType(NumberDataViewType.Single, _reconstruction.Tensor.RowDims) : null),
+            (c.ReconstructionErrorColumnName, VqColumn.ReconstructionError, NumberDataViewType.Single),
+            (c.LatentsColumnName, VqColumn.Latents, new VectorDataViewType(NumberDataViewType.Single, c.GridHeight, c.GridWidth, c.CodeSize)),
+        };
+        foreach (var (name, kind, type) in all)
+        {
+            if (name != null && type != null)
+            {
+                yield return (name, kind, type);
+            }
+        }
+    }
+
+    private static OnnxColumnBinding Bind(OnnxModel model, string column, string tensor, bool isInput)
+    {
+        var metadata = isInput ? model.InputMetadata : model.OutputMetadata;
+        return new OnnxColumnBinding(column, OnnxTensorInfo.Create(tensor, metadata[tensor], model.Name, isInput));
+    }
+
+    private static OnnxModel LoadGraph(IHost host, string? file, byte[]? bytes, string option, OnnxExecutionSettings settings, ModelManifest? manifest)
+    {
+        if (file == null && bytes == null)
+        {
+            ThrowHelper.BadOption(option, $"Give the ONNX model as {option} or {option.Replace("File", "Bytes", StringComparison.Ordinal)}.");
+        }
+
+        byte[] data = OnnxModel.ReadBytes(file, bytes, out string name, option);
+        var model = OnnxModel.Create(host, data, name, settings, fromSavedModel: false);
+        try
+        {
+            manifest?.Validate(model);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.VqVae;
+
+/// <summary>
+/// Passes images through a VQ-VAE (encoder, nearest codes, decoder): adds <c>Codes</c>, <c>Reconstruction</c> and
+/// <c>ReconstructionError</c>, the per-row mean squared error between the image's pixels in [0, 1] and its reconstruction.
+/// Create it with <c>mlContext.Transforms.ReconstructVqVae</c>.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Estimator Characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | No |
+/// | Input column data type | `MLImage`, or a known-size vector of Single: the encoder's input as is |
+/// | Output column data type | `Codes`: key vector; `Reconstruction`: vector of Single, the image's shape; `ReconstructionError`: Single |
+/// | Exportable to ONNX | No |
+///
+/// The decoder is the one the encoder's manifest names (`decoder`), unless `DecoderModelFile` or `DecoderModelBytes` is given.
+/// NaN pixels give the missing key and NaN reconstructions and errors. Apply models only from trusted sources.
+/// ]]></format>
+/// </remarks>
+public sealed class VqVaeReconstructorEstimator : OnnxEstimatorBase<VqVaeTransformer>
+{
+    internal VqVaeReconstructorEstimator(IHostEnvironment env, Options options)
+        : base(Build(env, options))
+    {
+    }
+
+    /// <summary>The input columns plus the codes, reconstruction and error.</summary>
+    /// <param name="inputSchema">The input schema shape.</param>
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
+
+    private static VqVaeTransformer Build(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.CodesColumnName == null && options.ReconstructionColumnName == null && options.ReconstructionErrorColumnName == null)
+        {
+            ThrowHelper.BadOption(nameof(options.ReconstructionErrorColumnName), "CodesColumnName, ReconstructionColumnName and ReconstructionErrorColumnName are all null: the transform would add nothing.");
+        }
+
+        var config = new VqVaeConfig
+        {
+            InputColumnName = NotNull(options.InputColumnName, nameof(options.InputColumnName)),
+            CodesColumnName = options.CodesColumnName,
+            ReconstructionColumnName = options.ReconstructionColumnName,
+            ReconstructionErrorColumnName = options.ReconstructionErrorColumnName,
+            BatchSize = options.BatchSize,
+        };
+        var sources = new VqVaeModelSources(options.ModelFile, options.ModelBytes?.ToArray(), options.DecoderModelFile, options.DecoderModelBytes?.ToArray(),
+            options.ManifestFile, options.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: true);
+        return new VqVaeTransformer(VqVaeMapper.Create(env, nameof(VqVaeReconstructorEstimator), sources, config));
+    }
+
+    /// <summary>Options of <see cref="VqVaeReconstructorEstimator"/>. The codebook, grid and preprocessing come from the encoder's manifest.</summary>
+    public sealed class Options : OnnxModelOptions
+    {
+        /// <summary>The encoder's JSON manifest (with the codebook). Default: the file beside <see cref="OnnxModelOptions.ModelFile"/> with the extension .json.</summary>
+        public string? ManifestFile { get; set; }
+
+        /// <summary>The decoder's ONNX model. Default: the one the encoder's manifest names.</summary>
+        public string? DecoderModelFile { get; set; }
+
+        /// <summary>The decoder's ONNX model as bytes, instead of <see cref="DecoderModelFile"/>.</summary>
+        public byte[]? DecoderModelBytes { get; set; }
+
+        /// <summary>The image column: <c>MLImage</c>, or a Single vector of the encoder's input as is.</summary>
+        public string InputColumnName { get; set; } = "Image";
+
+        /// <summary>The codes column; null for none.</summary>
+        public string? CodesColumnName { get; set; } = "Codes";
+
+        /// <summary>The reconstruction column; null for none.</summary>
+        public string? ReconstructionColumnName { get; set; } = "Reconstruction";
+
+        /// <summary>The per-row reconstruction error (mean squared error over the pixels in [0, 1]); null for none.</summary>
+        public string? ReconstructionErrorColumnName { get; set; } = "ReconstructionError";
+
+        /// <summary>Images per ONNX Runtime run.</summary>
+        public int BatchSize { get; set; } = 64;
+    }
+}

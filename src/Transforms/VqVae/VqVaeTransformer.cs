@@ -1,0 +1,66 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.VqVae;
+
+[assembly: LoadableClass(typeof(VqVaeTransformer), null, typeof(SignatureLoadModel),
+    "MlNotes VQ-VAE", VqVaeTransformer.LoaderSignature)]
+
+namespace MlNotes.Transforms.VqVae;
+
+/// <summary>
+/// The transformer of <see cref="VqVaeEncoderEstimator"/>, <see cref="VqVaeDecoderEstimator"/> and
+/// <see cref="VqVaeReconstructorEstimator"/>: a VQ-VAE's encoder and/or decoder graphs and the codebook, run in batches.
+/// Holds native sessions: dispose it.
+/// </summary>
+public sealed class VqVaeTransformer : OnnxTransformerBase
+{
+    internal const string LoaderSignature = "MlNotesVqVae";
+
+    private static readonly VersionInfo s_version = new(
+        modelSignature: "MLNVQVAE",
+        verWrittenCur: 0x00010001,
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(VqVaeTransformer).Assembly.FullName);
+
+    internal VqVaeTransformer(VqVaeMapper mapper) => Mapper = mapper;
+
+    /// <summary>The number of codes.</summary>
+    public int CodebookSize => Mapper.Config.CodebookSize;
+
+    /// <summary>The size of each code vector.</summary>
+    public int CodeSize => Mapper.Config.CodeSize;
+
+    /// <summary>The latent grid (height, width): one code per position.</summary>
+    public IReadOnlyList<int> Grid => new[] { Mapper.Config.GridHeight, Mapper.Config.GridWidth };
+
+    /// <summary>Rows per ONNX Runtime run.</summary>
+    public int BatchSize => Mapper.BatchSize;
+
+    internal VqVaeMapper Mapper { get; }
+
+    internal override IReadOnlyList<OnnxModel> Sessions => Mapper.Models;
+
+    internal override IBatchedMapper BatchedMapper => Mapper;
+
+    private protected override VersionInfo Version => s_version;
+
+    /// <summary>A copy of the codebook: <see cref="CodebookSize"/> rows of <see cref="CodeSize"/> values.</summary>
+    /// <returns>The codebook, one array per code.</returns>
+    public float[][] GetCodebook() => Enumerable.Range(0, CodebookSize).Select(k => Mapper.Config.Codebook.AsSpan(k * CodeSize, CodeSize).ToArray()).ToArray();
+
+    internal override OnnxTransformerBase Reopen() => new VqVaeTransformer(Mapper.Reopen());
+
+    private protected override void SaveModel(ModelSaveContext ctx) => Mapper.Save(ctx);
+
+    private static VqVaeTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ctx.CheckAtModel(s_version);
+        return new VqVaeTransformer(VqVaeMapper.Load(env, nameof(VqVaeTransformer), ctx));
+    }
+}
