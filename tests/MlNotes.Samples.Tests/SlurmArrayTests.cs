@@ -16,7 +16,7 @@ namespace MlNotes.Samples.Tests;
 [Collection(nameof(BatchScoringTests))]
 public sealed class SlurmArrayTests(ITestOutputHelper output) : IDisposable
 {
-    private const int Rows = 40_000;
+    private const int Rows = 200_000;
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "mlnotes-slurm-test-" + Guid.NewGuid().ToString("N"));
     private readonly string _scripts = Path.Combine(SampleContext.FindRepositoryRoot(AppContext.BaseDirectory), "build", "slurm");
 
@@ -49,10 +49,11 @@ public sealed class SlurmArrayTests(ITestOutputHelper output) : IDisposable
             var (code, log) = Script("run-array.sh", model, input, Path.Combine(_folder, "array"), "4", single);
             output.WriteLine(log);
             Assert.True(code == 0, log);
-            // Killed part-way: fewer of shard 2's 20 checkpoints (10,000 rows, 500 each) kept than it needed; the retry resumed.
+            // Killed part-way: fewer of shard 2's 100 checkpoints (50,000 rows, 500 each) kept than it needed; the retry resumed.
+            // (With 10,000 rows a shard, a quiet machine once wrote all 20 checkpoints between the poll that saw 2 and the scancel.)
             var killed = System.Text.RegularExpressions.Regex.Match(log, @"slurm killed task=\S+ at_s=\S+ checkpoints_kept=(\d+)");
             Assert.True(killed.Success, log);
-            Assert.InRange(int.Parse(killed.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 2, 19);
+            Assert.InRange(int.Parse(killed.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 2, 99);
             Assert.Contains($"verify shards=4 rows={Rows} lost_rows=0 duplicate_rows=0 mismatched_rows=0 ok", log, StringComparison.Ordinal);
         }
         finally
