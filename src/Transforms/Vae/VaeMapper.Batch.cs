@@ -3,7 +3,6 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Image;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vision;
 
@@ -62,7 +61,7 @@ internal sealed partial class VaeMapper
             }
 
             _preprocessor = new ImagePreprocessor(_c.Preprocessing!);
-            _readImage = MakeImageReader(source);
+            _readImage = VaeGraphs.ImageReader(source, _c.InputColumnName!, _preprocessor);
             if (_c.NoiseColumnName != null)
             {
                 _noiseGetter = source.GetGetter<VBuffer<float>>(source.Schema[_c.NoiseColumnName]);
@@ -319,42 +318,5 @@ internal sealed partial class VaeMapper
         }
 
         private void FillLatent(Span<float> destination, long position, int pair) => _z.AsSpan(pair * _latent, _latent).CopyTo(destination);
-
-        /// <summary>Reads one row's image into the encoder's input: an MLImage preprocessed as the manifest says, or a pixel vector as is.</summary>
-        private Func<Span<float>, bool> MakeImageReader(DataViewRow source)
-        {
-            var column = source.Schema[_c.InputColumnName!];
-            if (column.Type is ImageDataViewType)
-            {
-                var getter = source.GetGetter<MLImage>(column);
-                MLImage image = null!;
-                return destination =>
-                {
-                    getter(ref image);
-                    if (image == null)
-                    {
-                        return false;
-                    }
-
-                    var format = image.PixelFormat == MLPixelFormat.Bgra32 ? PixelFormat.Bgra : PixelFormat.Rgba;
-                    _preprocessor!.Run(image.Pixels, image.Width, image.Height, format, destination);
-                    return true;
-                };
-            }
-
-            var vectorGetter = source.GetGetter<VBuffer<float>>(column);
-            VBuffer<float> pixels = default;
-            return destination =>
-            {
-                vectorGetter(ref pixels);
-                if (pixels.Length != destination.Length)
-                {
-                    throw new InvalidDataException($"the pixel vector has {pixels.Length} values, expected {destination.Length}.");
-                }
-
-                pixels.CopyTo(destination);
-                return true;
-            };
-        }
     }
 }

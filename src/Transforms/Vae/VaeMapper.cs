@@ -39,15 +39,15 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
         Background = background;
         if (encoder != null)
         {
-            _image = Bind(encoder, config.InputColumnName ?? config.ImageTensorName, config.ImageTensorName, isInput: true);
-            _mean = Bind(encoder, config.MeanTensorName, config.MeanTensorName, isInput: false);
-            _logVariance = Bind(encoder, config.LogVarianceTensorName, config.LogVarianceTensorName, isInput: false);
+            _image = VaeGraphs.Bind(encoder, config.InputColumnName ?? config.ImageTensorName, config.ImageTensorName, isInput: true);
+            _mean = VaeGraphs.Bind(encoder, config.MeanTensorName, config.MeanTensorName, isInput: false);
+            _logVariance = VaeGraphs.Bind(encoder, config.LogVarianceTensorName, config.LogVarianceTensorName, isInput: false);
         }
 
         if (decoder != null)
         {
-            _latent = Bind(decoder, config.LatentInputColumnName ?? config.LatentTensorName, config.LatentTensorName, isInput: true);
-            _logits = Bind(decoder, config.LogitsTensorName, config.LogitsTensorName, isInput: false);
+            _latent = VaeGraphs.Bind(decoder, config.LatentInputColumnName ?? config.LatentTensorName, config.LatentTensorName, isInput: true);
+            _logits = VaeGraphs.Bind(decoder, config.LogitsTensorName, config.LogitsTensorName, isInput: false);
         }
 
         _columns = Columns().ToArray();
@@ -145,7 +145,7 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
         {
             if (sources.NeedsEncoder)
             {
-                encoder = LoadGraph(host, sources.EncoderFile, sources.EncoderBytes, sources.OptionPrefix + "ModelFile", sources.Settings, encoderManifest);
+                encoder = VaeGraphs.Open(host, sources.EncoderFile, sources.EncoderBytes, sources.OptionPrefix + "ModelFile", sources.Settings, encoderManifest);
             }
 
             if (sources.NeedsDecoder)
@@ -156,7 +156,7 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
                     ThrowHelper.BadOption(option, $"Give the decoder's ONNX model as {option} or {option.Replace("File", "Bytes", StringComparison.Ordinal)}, or an encoder manifest whose 'decoder' names it.");
                 }
 
-                decoder = LoadGraph(host, decoderFile, sources.DecoderBytes, option, sources.Settings, decoderManifest);
+                decoder = VaeGraphs.Open(host, decoderFile, sources.DecoderBytes, option, sources.Settings, decoderManifest);
             }
 
             var config = Resolve(requested, encoder, encoderManifest, decoder, decoderManifest ?? encoderManifest);
@@ -365,33 +365,6 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
             {
                 yield return (name, kind, type);
             }
-        }
-    }
-
-    private static OnnxColumnBinding Bind(OnnxModel model, string column, string tensor, bool isInput)
-    {
-        var metadata = isInput ? model.InputMetadata : model.OutputMetadata;
-        return new OnnxColumnBinding(column, OnnxTensorInfo.Create(tensor, metadata[tensor], model.Name, isInput));
-    }
-
-    private static OnnxModel LoadGraph(IHost host, string? file, byte[]? bytes, string option, OnnxExecutionSettings settings, ModelManifest? manifest)
-    {
-        if (file == null && bytes == null)
-        {
-            ThrowHelper.BadOption(option, $"Give the ONNX model as {option} or {option.Replace("File", "Bytes", StringComparison.Ordinal)}.");
-        }
-
-        byte[] data = OnnxModel.ReadBytes(file, bytes, out string name, option);
-        var model = OnnxModel.Create(host, data, name, settings, fromSavedModel: false);
-        try
-        {
-            manifest?.Validate(model);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
         }
     }
 }

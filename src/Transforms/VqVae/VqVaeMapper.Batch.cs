@@ -3,8 +3,8 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Image;
 using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Vae;
 using MlNotes.Transforms.Vision;
 
 namespace MlNotes.Transforms.VqVae;
@@ -50,7 +50,7 @@ internal sealed partial class VqVaeMapper
             bool decode = parent._decoder != null && parent._columns.Where((c, i) => activeOutputs[i])
                 .Any(c => c.Kind is VqColumn.Reconstruction or VqColumn.ReconstructionError);
             _preprocessor = new ImagePreprocessor(_c.Preprocessing!);
-            _readImage = MakeImageReader(source);
+            _readImage = VaeGraphs.ImageReader(source, _c.InputColumnName!, _preprocessor);
             _x = decode ? new float[capacity * parent.ImageSize] : Array.Empty<float>();
             _errors = new float[capacity];
             var image = OnnxBatch.Computed<float>(parent._image!, FillImage, capacity);
@@ -211,43 +211,6 @@ internal sealed partial class VqVaeMapper
                     x[i] = (destination[i] * p.Std[channel]) + p.Mean[channel];
                 }
             }
-        }
-
-        /// <summary>Reads one row's image into the encoder's input: an MLImage preprocessed as the manifest says, or a pixel vector as is.</summary>
-        private Func<Span<float>, bool> MakeImageReader(DataViewRow source)
-        {
-            var column = source.Schema[_c.InputColumnName!];
-            if (column.Type is ImageDataViewType)
-            {
-                var getter = source.GetGetter<MLImage>(column);
-                MLImage image = null!;
-                return destination =>
-                {
-                    getter(ref image);
-                    if (image == null)
-                    {
-                        return false;
-                    }
-
-                    var format = image.PixelFormat == MLPixelFormat.Bgra32 ? PixelFormat.Bgra : PixelFormat.Rgba;
-                    _preprocessor!.Run(image.Pixels, image.Width, image.Height, format, destination);
-                    return true;
-                };
-            }
-
-            var vectorGetter = source.GetGetter<VBuffer<float>>(column);
-            VBuffer<float> pixels = default;
-            return destination =>
-            {
-                vectorGetter(ref pixels);
-                if (pixels.Length != destination.Length)
-                {
-                    throw new InvalidDataException($"the pixel vector has {pixels.Length} values, expected {destination.Length}.");
-                }
-
-                pixels.CopyTo(destination);
-                return true;
-            };
         }
     }
 }

@@ -8,6 +8,7 @@ using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
 using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Vae;
 
 namespace MlNotes.Transforms.VqVae;
 
@@ -39,14 +40,14 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
         Config = config;
         if (encoder != null)
         {
-            _image = Bind(encoder, config.InputColumnName!, config.ImageTensorName, isInput: true);
-            _latents = Bind(encoder, config.LatentsTensorName, config.LatentsTensorName, isInput: false);
+            _image = VaeGraphs.Bind(encoder, config.InputColumnName!, config.ImageTensorName, isInput: true);
+            _latents = VaeGraphs.Bind(encoder, config.LatentsTensorName, config.LatentsTensorName, isInput: false);
         }
 
         if (decoder != null)
         {
-            _codes = Bind(decoder, config.CodesInputColumnName ?? config.CodesTensorName, config.CodesTensorName, isInput: true);
-            _reconstruction = Bind(decoder, config.ReconstructionTensorName, config.ReconstructionTensorName, isInput: false);
+            _codes = VaeGraphs.Bind(decoder, config.CodesInputColumnName ?? config.CodesTensorName, config.CodesTensorName, isInput: true);
+            _reconstruction = VaeGraphs.Bind(decoder, config.ReconstructionTensorName, config.ReconstructionTensorName, isInput: false);
         }
 
         _columns = Columns().ToArray();
@@ -110,7 +111,7 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
         {
             if (sources.NeedsEncoder)
             {
-                encoder = LoadGraph(host, sources.EncoderFile, sources.EncoderBytes, "ModelFile", sources.Settings, encoderManifest);
+                encoder = VaeGraphs.Open(host, sources.EncoderFile, sources.EncoderBytes, "ModelFile", sources.Settings, encoderManifest);
             }
 
             if (sources.NeedsDecoder)
@@ -121,7 +122,7 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
                     ThrowHelper.BadOption(option, "Give the decoder's ONNX model as DecoderModelFile or DecoderModelBytes, or an encoder manifest whose 'decoder' names it.");
                 }
 
-                decoder = LoadGraph(host, decoderFile, sources.DecoderBytes, option, sources.Settings, decoderManifest);
+                decoder = VaeGraphs.Open(host, decoderFile, sources.DecoderBytes, option, sources.Settings, decoderManifest);
             }
 
             var config = Resolve(requested, encoder, encoderManifest, decoder, decoderManifest);
@@ -292,33 +293,6 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
             {
                 yield return (name, kind, type);
             }
-        }
-    }
-
-    private static OnnxColumnBinding Bind(OnnxModel model, string column, string tensor, bool isInput)
-    {
-        var metadata = isInput ? model.InputMetadata : model.OutputMetadata;
-        return new OnnxColumnBinding(column, OnnxTensorInfo.Create(tensor, metadata[tensor], model.Name, isInput));
-    }
-
-    private static OnnxModel LoadGraph(IHost host, string? file, byte[]? bytes, string option, OnnxExecutionSettings settings, ModelManifest? manifest)
-    {
-        if (file == null && bytes == null)
-        {
-            ThrowHelper.BadOption(option, $"Give the ONNX model as {option} or {option.Replace("File", "Bytes", StringComparison.Ordinal)}.");
-        }
-
-        byte[] data = OnnxModel.ReadBytes(file, bytes, out string name, option);
-        var model = OnnxModel.Create(host, data, name, settings, fromSavedModel: false);
-        try
-        {
-            manifest?.Validate(model);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
         }
     }
 }
