@@ -63,10 +63,34 @@ public sealed class ServingEndpointTests
 
         BundledModels.DisposeModel(encoder);
 
-        // Shutdown: the container disposes the pools after the server stops (disposing drains their queues).
+        // Shutdown: the container disposes the pools after the server stops (disposing drains their queues). The app's own
+        // entry point (app.Run) also disposes the host when the factory stops it, on its own thread; whichever of the two reaches
+        // the container first disposes it and the other returns at once, so the factory's DisposeAsync can return before the
+        // pool is disposed (CI saw it once). Wait for it, within a bound.
         var pool = factory.Services.GetRequiredKeyedService<PredictionPool<ImageRow, ImagePrediction>>(ServingApp.ClassifierName);
         await factory.DisposeAsync();
+        Assert.True(await DisposedWithin(pool, TimeSpan.FromSeconds(30)), "the container never disposed the classifier pool");
         await Assert.ThrowsAsync<ObjectDisposedException>(() => pool.PredictAsync(new ImageRow { Image = Fashion.Images[0] }));
+    }
+
+    private static async Task<bool> DisposedWithin(PredictionPool<ImageRow, ImagePrediction> pool, TimeSpan bound)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < bound)
+        {
+            try
+            {
+                await pool.PredictAsync(new ImageRow { Image = Fashion.Images[0] });
+            }
+            catch (ObjectDisposedException)
+            {
+                return true;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return false;
     }
 
     [Fact]
