@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNotes.Transforms.Onnx;
@@ -113,7 +112,7 @@ public sealed partial class OnnxImageClassifierTransformer
             _labels = new uint[capacity];
             _topK = new int[Want(ClassifierNeeds.TopK) ? capacity * _k : 0];
             _energy = new float[Want(ClassifierNeeds.Energy) ? capacity : 0];
-            _images = parent._input.MakeFiller(source, c.Preprocessing, c.ErrorColumnName != null);
+            _images = parent._mapper.Input.MakeFiller(source, c.Preprocessing, c.ErrorColumnName != null);
             bool logits = Want(ClassifierNeeds.Logits), embedding = Want(ClassifierNeeds.Embedding);
             var onnxActive = parent._outputs.Length == 2 ? new[] { logits, embedding } : new[] { logits };
             var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
@@ -244,7 +243,7 @@ public sealed partial class OnnxImageClassifierTransformer
             _failed[slot] = !read;
             if (!read)
             {
-                Interlocked.Increment(ref _parent._errorCount);
+                _parent._mapper.CountError();
             }
         }
 

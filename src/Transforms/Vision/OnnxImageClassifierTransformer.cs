@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Manifests;
@@ -17,7 +16,7 @@ namespace MlNotes.Transforms.Vision;
 /// The transformer of <see cref="OnnxImageClassifierEstimator"/>: preprocesses images as the model was trained, scores them in
 /// batches, and adds probabilities, the predicted label, optional top-k and the embedding. Holds a native session: dispose it.
 /// </summary>
-public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase, IBatchedMapper
+public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
 {
     internal const string LoaderSignature = "MlNotesOnnxImageClass";
     private const string TopKLabelsSuffix = "TopKLabels";
@@ -26,16 +25,72 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
     private readonly IHost _host;
     private readonly OnnxModel _model;
     private readonly OnnxColumnBinding _image;
-    private readonly ImageInput _input;
+    private readonly ImageMapper _mapper;
     private readonly OnnxColumnBinding[] _outputs;
     private readonly ReadOnlyMemory<char>[] _classNames;
     private readonly ImageEmbeddingShape? _embeddingShape;
-    private long _errorCount;
 
     internal OnnxImageClassifierTransformer(IHostEnvironment env, OnnxImageClassifierEstimator.Options options)
+        : this(Open(env, options))
+    {
+        ImageInput.LogFixedBatch(_host, _image, Config.BatchSize, _model.Name);
+    }
+
+    private OnnxImageClassifierTransformer((IHost Host, OnnxModel Model, ImageClassifierConfig Config) opened)
+        : this(opened.Host, opened.Model, opened.Config)
+    {
+    }
+
+    private OnnxImageClassifierTransformer(IHost host, OnnxModel model, ImageClassifierConfig config)
+    {
+        _host = host;
+        _model = model;
+        Config = config;
+        (_image, _outputs, _classNames, _embeddingShape) = Bind(config, model);
+        _mapper = CreateMapper();
+    }
+
+    internal override IReadOnlyList<OnnxModel> Sessions => [_model];
+
+    internal override OnnxTransformerBase Reopen() => new OnnxImageClassifierTransformer(_host, _model.Reopen(), Config);
+
+    internal override IBatchedMapper BatchedMapper => _mapper;
+
+    private protected override VersionInfo Version => GetVersionInfo();
+
+    /// <summary>Class names in the model's output order: the score slots and the predicted label's key values.</summary>
+    public IReadOnlyList<string> ClassNames => Config.ClassNames;
+
+    /// <summary>Images per ONNX Runtime run.</summary>
+    public int BatchSize => Config.BatchSize;
+
+    /// <summary>Rows whose image could not be read so far (with <c>ContinueOnError</c>), over every view and pass of this transformer: a row read twice counts twice.</summary>
+    public long ErrorCount => _mapper.ErrorCount;
+
+    /// <summary>
+    /// Returns <see cref="ErrorCount"/> and sets it back to 0, so that a job can count one pass over its data (the count is
+    /// cumulative over every view, cursor and pass of this transformer, including the ones an evaluator or a cache makes).
+    /// </summary>
+    /// <returns>The count before the reset.</returns>
+    public long ResetErrorCount() => _mapper.ResetErrorCount();
+
+    internal ImageClassifierConfig Config { get; }
+
+    internal long RunCount => _model.RunCount;
+
+
+    private protected override void SaveModel(ModelSaveContext ctx)
+    {
+        _model.Save(ctx);
+        Config.Save(ctx);
+        ctx.SaveStringOrNull(Config.EnergyColumnName); // v3
+    }
+
+
+    private static (IHost, OnnxModel, ImageClassifierConfig) Open(IHostEnvironment env, OnnxImageClassifierEstimator.Options options)
     {
         ArgumentNullException.ThrowIfNull(env);
-        _host = env.Register(nameof(OnnxImageClassifierTransformer));
+        var host = env.Register(nameof(OnnxImageClassifierTransformer));
         OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
         if (options.TopK < 0)
         {
@@ -47,90 +102,21 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
             ThrowHelper.BadOption(nameof(options.EnergyColumnName), "EnergyColumnName must be null (no energy column) or a column name, not empty.");
         }
 
-        var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(options.ModelFile);
-        ManifestFields.CheckFamily(manifest, "ClassifyImageOnnx", "image-classifier");
-        byte[] bytes = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string name);
-        var settings = options.ExecutionSettings;
-        _model = OnnxModel.Create(_host, bytes, name, settings, fromSavedModel: false);
-        try
+        var (model, config) = ImageMapper.Open(host, options, "ClassifyImageOnnx", (manifest, model) =>
         {
-            manifest?.Validate(_model);
-            Config = Resolve(options, manifest, _model);
-            (_image, _outputs, _classNames, _embeddingShape) = Bind(Config, _model);
-            _input = CreateInput(Config);
-            ImageInput.LogFixedBatch(_host, _image, Config.BatchSize, _model.Name);
-        }
-        catch
-        {
-            _model.Dispose();
-            throw;
-        }
+            var config = Resolve(options, manifest, model);
+            _ = Bind(config, model); // refused here, while the session is still disposed on failure
+            return config;
+        }, "image-classifier");
+        return (host, model, config);
     }
 
-    private OnnxImageClassifierTransformer(IHost host, OnnxModel model, ImageClassifierConfig config)
+    private ImageMapper CreateMapper()
     {
-        _host = host;
-        _model = model;
-        Config = config;
-        (_image, _outputs, _classNames, _embeddingShape) = Bind(config, model);
-        _input = CreateInput(config);
+        var c = Config;
+        var input = new ImageInput(c.InputColumnName, c.ImageFolder, c.ImagePathColumnName, c.Preprocessing, c.RawPixelWidth, c.RawPixelHeight, c.RawPixelChannels);
+        return new ImageMapper(this, input, c.BatchSize, OutputColumnsSchema, (source, active, capacity) => new Batch(this, source, active, capacity));
     }
-
-    internal override IReadOnlyList<OnnxModel> Sessions => [_model];
-
-    internal override OnnxTransformerBase Reopen() => new OnnxImageClassifierTransformer(_host, _model.Reopen(), Config);
-
-    internal override IBatchedMapper BatchedMapper => this;
-
-    private protected override VersionInfo Version => GetVersionInfo();
-
-    /// <summary>Class names in the model's output order: the score slots and the predicted label's key values.</summary>
-    public IReadOnlyList<string> ClassNames => Config.ClassNames;
-
-    /// <summary>Images per ONNX Runtime run.</summary>
-    public int BatchSize => Config.BatchSize;
-
-    /// <summary>Rows whose image could not be read so far (with <c>ContinueOnError</c>), over every view and pass of this transformer: a row read twice counts twice.</summary>
-    public long ErrorCount => Interlocked.Read(ref _errorCount);
-
-    /// <summary>
-    /// Returns <see cref="ErrorCount"/> and sets it back to 0, so that a job can count one pass over its data (the count is
-    /// cumulative over every view, cursor and pass of this transformer, including the ones an evaluator or a cache makes).
-    /// </summary>
-    /// <returns>The count before the reset.</returns>
-    public long ResetErrorCount() => Interlocked.Exchange(ref _errorCount, 0);
-
-    internal ImageClassifierConfig Config { get; }
-
-    internal long RunCount => _model.RunCount;
-
-    int IBatchedMapper.BatchSize => Config.BatchSize;
-
-    DataViewSchema IBatchedMapper.GetOutputSchema(DataViewSchema inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        _input.CheckColumn(inputSchema);
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        builder.AddColumns(OutputColumnsSchema());
-        return builder.ToSchema();
-    }
-
-    private protected override void SaveModel(ModelSaveContext ctx)
-    {
-        _model.Save(ctx);
-        Config.Save(ctx);
-        ctx.SaveStringOrNull(Config.EnergyColumnName); // v3
-    }
-
-    IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => _input.Columns(inputSchema);
-
-    IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
-
-    void IBatchedMapper.ThrowIfDisposed() => ThrowIfDisposed();
-
-    private static ImageInput CreateInput(ImageClassifierConfig c)
-        => new(c.InputColumnName, c.ImageFolder, c.ImagePathColumnName, c.Preprocessing, c.RawPixelWidth, c.RawPixelHeight, c.RawPixelChannels);
 
     private static ImageClassifierConfig Resolve(OnnxImageClassifierEstimator.Options o, ModelManifest? manifest, OnnxModel model)
     {

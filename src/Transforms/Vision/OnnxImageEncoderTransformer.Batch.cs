@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNotes.Transforms.Onnx;
@@ -67,7 +66,7 @@ public sealed partial class OnnxImageEncoderTransformer
             _size = parent.EmbeddingSize;
             _embeddings = new float[_wantEmbedding ? capacity * _size : 0];
             _failed = new bool[capacity];
-            _images = parent._input.MakeFiller(source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null);
+            _images = parent._mapper.Input.MakeFiller(source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null);
             var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
             // Last: nothing after it may throw, or its session reference would never be released.
             _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._embedding }, new[] { _wantEmbedding }, capacity);
@@ -121,7 +120,7 @@ public sealed partial class OnnxImageEncoderTransformer
             _failed[slot] = !read;
             if (!read)
             {
-                Interlocked.Increment(ref _parent._errorCount);
+                _parent._mapper.CountError();
             }
         }
     }

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Manifests;
@@ -17,7 +16,7 @@ namespace MlNotes.Transforms.Vision;
 /// The transformer of <see cref="OnnxImageEncoderEstimator"/>: preprocesses images as the model was trained, scores them in
 /// batches and adds their (L2-normalized) embedding. Holds a native session: dispose it.
 /// </summary>
-public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, IBatchedMapper
+public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase
 {
     internal const string LoaderSignature = "MlNotesOnnxImageEnc";
 
@@ -25,31 +24,18 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
     private readonly OnnxModel _model;
     private readonly OnnxColumnBinding _image;
     private readonly OnnxColumnBinding _embedding;
-    private readonly ImageInput _input;
+    private readonly ImageMapper _mapper;
     private readonly ImageEmbeddingShape _shape;
-    private long _errorCount;
 
     internal OnnxImageEncoderTransformer(IHostEnvironment env, OnnxImageEncoderEstimator.Options options)
+        : this(Open(env, options))
     {
-        ArgumentNullException.ThrowIfNull(env);
-        _host = env.Register(nameof(OnnxImageEncoderTransformer));
-        OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
-        var manifest = options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile) : ModelManifest.Beside(options.ModelFile);
-        ManifestFields.CheckFamily(manifest, "EncodeClipImage", "clip-image", "image-classifier");
-        byte[] bytes = OnnxModel.ReadBytes(options.ModelFile, options.ModelBytes, out string name);
-        _model = OnnxModel.Create(_host, bytes, name, options.ExecutionSettings, fromSavedModel: false);
-        try
-        {
-            manifest?.Validate(_model);
-            Config = Resolve(options, manifest, _model);
-            (_image, _embedding, _input, _shape) = Bind(Config, _model);
-            ImageInput.LogFixedBatch(_host, _image, Config.BatchSize, _model.Name);
-        }
-        catch
-        {
-            _model.Dispose();
-            throw;
-        }
+        ImageInput.LogFixedBatch(_host, _image, Config.BatchSize, _model.Name);
+    }
+
+    private OnnxImageEncoderTransformer((IHost Host, OnnxModel Model, ImageEncoderConfig Config) opened)
+        : this(opened.Host, opened.Model, opened.Config)
+    {
     }
 
     private OnnxImageEncoderTransformer(IHost host, OnnxModel model, ImageEncoderConfig config)
@@ -57,12 +43,13 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
         _host = host;
         _model = model;
         Config = config;
-        (_image, _embedding, _input, _shape) = Bind(config, model);
+        (_image, _embedding, var input, _shape) = Bind(config, model);
+        _mapper = CreateMapper(input);
     }
 
     internal override IReadOnlyList<OnnxModel> Sessions => [_model];
 
-    internal override IBatchedMapper BatchedMapper => this;
+    internal override IBatchedMapper BatchedMapper => _mapper;
 
     private protected override VersionInfo Version => GetVersionInfo();
 
@@ -75,30 +62,19 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
     public int BatchSize => Config.BatchSize;
 
     /// <summary>Rows whose image could not be read so far (with <c>ContinueOnError</c>), over every view and pass: a row read twice counts twice.</summary>
-    public long ErrorCount => Interlocked.Read(ref _errorCount);
+    public long ErrorCount => _mapper.ErrorCount;
 
     /// <summary>
     /// Returns <see cref="ErrorCount"/> and sets it back to 0, so that a job can count one pass over its data (the count is
     /// cumulative over every view, cursor and pass of this transformer, including the ones an evaluator or a cache makes).
     /// </summary>
     /// <returns>The count before the reset.</returns>
-    public long ResetErrorCount() => Interlocked.Exchange(ref _errorCount, 0);
+    public long ResetErrorCount() => _mapper.ResetErrorCount();
 
     internal ImageEncoderConfig Config { get; }
 
     internal long RunCount => _model.RunCount;
 
-    int IBatchedMapper.BatchSize => Config.BatchSize;
-
-    DataViewSchema IBatchedMapper.GetOutputSchema(DataViewSchema inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        _input.CheckColumn(inputSchema);
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        builder.AddColumns(OutputColumnsSchema());
-        return builder.ToSchema();
-    }
 
     private protected override void SaveModel(ModelSaveContext ctx)
     {
@@ -106,11 +82,6 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
         Config.Save(ctx);
     }
 
-    IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => _input.Columns(inputSchema);
-
-    IBatch IBatchedMapper.CreateBatch(DataViewRow source, bool[] activeOutputs, int capacity) => new Batch(this, source, activeOutputs, capacity);
-
-    void IBatchedMapper.ThrowIfDisposed() => ThrowIfDisposed();
 
     private static ImageEncoderConfig Resolve(OnnxImageEncoderEstimator.Options o, ModelManifest? manifest, OnnxModel model)
     {
@@ -150,6 +121,23 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase, I
             ImagePathColumnName = o.ImagePathColumnName,
         };
     }
+
+    private static (IHost, OnnxModel, ImageEncoderConfig) Open(IHostEnvironment env, OnnxImageEncoderEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        var host = env.Register(nameof(OnnxImageEncoderTransformer));
+        OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
+        var (model, config) = ImageMapper.Open(host, options, "EncodeClipImage", (manifest, model) =>
+        {
+            var config = Resolve(options, manifest, model);
+            _ = Bind(config, model); // refused here, while the session is still disposed on failure
+            return config;
+        }, "clip-image", "image-classifier");
+        return (host, model, config);
+    }
+
+    private ImageMapper CreateMapper(ImageInput input)
+        => new(this, input, Config.BatchSize, OutputColumnsSchema, (source, active, capacity) => new Batch(this, source, active, capacity));
 
     private static (OnnxColumnBinding Image, OnnxColumnBinding Embedding, ImageInput Input, ImageEmbeddingShape Shape) Bind(ImageEncoderConfig c, OnnxModel model)
     {

@@ -39,23 +39,16 @@ public sealed class VqVaeEncoderEstimator : OnnxEstimatorBase<VqVaeTransformer>
 
     private static VqVaeTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.CodesColumnName == null && options.CodeVectorsColumnName == null && options.LatentsColumnName == null)
-        {
-            ThrowHelper.BadOption(nameof(options.CodesColumnName), "CodesColumnName, CodeVectorsColumnName and LatentsColumnName are all null: the transform would add nothing.");
-        }
-
-        var config = new VqVaeConfig
+        var sources = new VqVaeModelSources(options.ModelFile, options.ModelBytes?.ToArray(), null, null, options.ManifestFile, options.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: false);
+        return VqVaeMapper.Estimate(env, nameof(VqVaeEncoderEstimator), sources, new VqVaeConfig
         {
             InputColumnName = NotNull(options.InputColumnName, nameof(options.InputColumnName)),
             CodesColumnName = options.CodesColumnName,
             CodeVectorsColumnName = options.CodeVectorsColumnName,
             LatentsColumnName = options.LatentsColumnName,
             BatchSize = options.BatchSize,
-        };
-        var sources = new VqVaeModelSources(options.ModelFile, options.ModelBytes?.ToArray(), null, null, options.ManifestFile, options.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: false);
-        return new VqVaeTransformer(VqVaeMapper.Create(env, nameof(VqVaeEncoderEstimator), sources, config));
+        }, nameof(options.CodesColumnName), nameof(options.CodeVectorsColumnName), nameof(options.LatentsColumnName));
     }
 
     /// <summary>Options of <see cref="VqVaeEncoderEstimator"/>. The codebook, grid and preprocessing come from the manifest.</summary>

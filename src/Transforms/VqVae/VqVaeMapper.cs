@@ -77,6 +77,27 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
     /// <summary>The type of a codes column: one key per grid position, key count the codebook size.</summary>
     public VectorDataViewType CodesType => new(new KeyDataViewType(typeof(uint), Config.CodebookSize), Config.Positions);
 
+    /// <summary>
+    /// What an estimator builds: refuses options under which the transform would add no column (naming them), then opens and
+    /// checks the graphs.
+    /// </summary>
+    /// <param name="env">The host environment.</param>
+    /// <param name="name">The estimator's name (the host's).</param>
+    /// <param name="sources">The graphs and the manifest.</param>
+    /// <param name="config">The columns and batch size the options ask for.</param>
+    /// <param name="addedColumnOptions">The estimator's options that name added columns, the one reported first.</param>
+    public static VqVaeTransformer Estimate(IHostEnvironment env, string name, VqVaeModelSources sources, VqVaeConfig config, params string[] addedColumnOptions)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        if (config.CodesColumnName == null && config.CodeVectorsColumnName == null && config.LatentsColumnName == null
+            && config.ReconstructionColumnName == null && config.ReconstructionErrorColumnName == null)
+        {
+            ThrowHelper.BadOption(addedColumnOptions[0], $"{string.Join(", ", addedColumnOptions.Order(StringComparer.Ordinal))} are all null: the transform would add nothing.");
+        }
+
+        return new VqVaeTransformer(Create(env, name, sources, config));
+    }
+
     /// <summary>Loads the graphs <paramref name="sources"/> name, checks them against their manifests, and resolves tensors, grid and codebook.</summary>
     public static VqVaeMapper Create(IHostEnvironment env, string name, VqVaeModelSources sources, VqVaeConfig requested)
     {

@@ -38,24 +38,19 @@ public sealed class VqVaeReconstructorEstimator : OnnxEstimatorBase<VqVaeTransfo
 
     private static VqVaeTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.CodesColumnName == null && options.ReconstructionColumnName == null && options.ReconstructionErrorColumnName == null)
-        {
-            ThrowHelper.BadOption(nameof(options.ReconstructionErrorColumnName), "CodesColumnName, ReconstructionColumnName and ReconstructionErrorColumnName are all null: the transform would add nothing.");
-        }
-
+        var decoder = (options.DecoderModelFile, options.DecoderModelBytes?.ToArray());
+        var sources = new VqVaeModelSources(options.ModelFile, options.ModelBytes?.ToArray(), decoder.Item1, decoder.Item2, options.ManifestFile, options.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: true);
         var config = new VqVaeConfig
         {
-            InputColumnName = NotNull(options.InputColumnName, nameof(options.InputColumnName)),
-            CodesColumnName = options.CodesColumnName,
             ReconstructionColumnName = options.ReconstructionColumnName,
             ReconstructionErrorColumnName = options.ReconstructionErrorColumnName,
+            CodesColumnName = options.CodesColumnName,
+            InputColumnName = NotNull(options.InputColumnName, nameof(options.InputColumnName)),
             BatchSize = options.BatchSize,
         };
-        var sources = new VqVaeModelSources(options.ModelFile, options.ModelBytes?.ToArray(), options.DecoderModelFile, options.DecoderModelBytes?.ToArray(),
-            options.ManifestFile, options.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: true);
-        return new VqVaeTransformer(VqVaeMapper.Create(env, nameof(VqVaeReconstructorEstimator), sources, config));
+        return VqVaeMapper.Estimate(env, nameof(VqVaeReconstructorEstimator), sources, config,
+            nameof(options.ReconstructionErrorColumnName), nameof(options.CodesColumnName), nameof(options.ReconstructionColumnName));
     }
 
     /// <summary>Options of <see cref="VqVaeReconstructorEstimator"/>. The codebook, grid and preprocessing come from the encoder's manifest.</summary>
