@@ -106,6 +106,8 @@ internal static class TextEncoderResolver
         }
 
         CheckManifestBlocks(manifest);
+        ManifestFields.CheckDecided(manifest, "EncodeTextOnnx", ("tokenizer.vocab_file", nameof(o.VocabFile), o.VocabFile != null || folder != null),
+            ("tokenizer.lower_case", nameof(o.LowerCase), o.LowerCase != null || folder?.LowerCase != null), ("pooling.kind", nameof(o.Pooling), o.Pooling != null || folder?.Pooling != null));
         string? Present(string? name, bool input) => name != null && (input ? graph.Inputs : graph.Outputs).ContainsKey(name) ? name : null;
         string Require(string? name, bool input, string option)
         {
