@@ -48,6 +48,11 @@ internal static class InspectDecisions
             case OnnxModelFamily.VqVaeDecoder:
                 r.ManifestFamily = r.Family == OnnxModelFamily.VqVaeEncoder ? "vqvae-encoder" : "vqvae-decoder";
                 r.Reader = r.Family == OnnxModelFamily.VqVaeEncoder ? "EncodeVqVae" : "DecodeVqVae";
+                if (r.Family == OnnxModelFamily.VqVaeEncoder)
+                {
+                    r.NotDecidedItems.Add((null, "the pixel range: the manifest says [0, 1] pixels with no normalization, as MlNotes' VQ-VAE encoder was trained: check yours was"));
+                }
+
                 r.NotDecidedItems.Add(("codebook", "codebook: the code vectors are not in the graph (the quantizer runs in C#): set codebook and codebook_size in the manifest from the trained model"));
                 r.NotDecidedItems.Add(("codebook_size", "codebook_size: the number of codes, with the codebook"));
                 break;
