@@ -22,7 +22,7 @@ internal static class OnnxModelInspector
         string name = $"'{modelFile}'";
         List<OnnxTensorReport> inputs, outputs;
         ModelMetadata metadata;
-        using (var session = Open(bytes, name))
+        using (var session = Open(modelFile, name))
         {
             inputs = Tensors(session.InputMetadata, isInput: true);
             outputs = Tensors(session.OutputMetadata, isInput: false);
@@ -73,13 +73,14 @@ internal static class OnnxModelInspector
         }
     }
 
-    private static InferenceSession Open(byte[] bytes, string name)
+    // From the path, so that a large graph's external data files (beside it) are found.
+    private static InferenceSession Open(string modelFile, string name)
     {
         // Inspection reads metadata only: no graph optimization, one thread.
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, IntraOpNumThreads = 1 };
         try
         {
-            return new InferenceSession(bytes, options);
+            return new InferenceSession(modelFile, options);
         }
         catch (OnnxRuntimeException e)
         {

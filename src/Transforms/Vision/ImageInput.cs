@@ -67,12 +67,7 @@ internal sealed class ImageInput
     {
         int[] dims = imageMeta.Dimensions;
         var spec = manifest?.Preprocessing;
-        ManifestFields.CheckDecided(manifest, "this image transform",
-            ("preprocessing.width", nameof(o.ImageWidth), o.ImageWidth != null), ("preprocessing.height", nameof(o.ImageHeight), o.ImageHeight != null),
-            ("preprocessing.channels", nameof(o.ImageChannels), o.ImageChannels != null), ("preprocessing.color", nameof(o.ChannelOrder), o.ChannelOrder != null),
-            ("preprocessing.range", nameof(o.PixelRange), o.PixelRange != null || o.Scale != null), ("preprocessing.mean", nameof(o.Mean), o.Mean != null || o.MeanImage != null),
-            ("preprocessing.std", nameof(o.Std), o.Std != null), ("preprocessing.resize", nameof(o.Resize), o.Resize != null),
-            ("preprocessing.interpolation", nameof(o.Interpolation), o.Interpolation != null), ("pooling.kind", nameof(o.TokenPooling), o.TokenPooling != null));
+        ManifestFields.CheckDecided(manifest, o is OnnxImageClassifierEstimator.Options ? "ClassifyImageOnnx" : "EncodeClipImage", o.DecidedFields());
         var fromManifest = spec != null ? ImagePreprocessingSettings.FromManifest(spec, manifest!.Source, manifest.Folder) : null;
         // NHWC when the graph says so (a last axis of 1 or 3 and a second that is not): TensorFlow exports.
         bool graphNhwc = dims.Length == 4 && dims[3] is 1 or 3 && dims[1] is not (1 or 3);
