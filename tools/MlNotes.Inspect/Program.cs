@@ -55,7 +55,7 @@ internal static class Program
             if (manifest != null)
             {
                 report.WriteManifest(manifest);
-                output.WriteLine($"Wrote {manifest}{(report.NotDecided.Count > 0 ? ": set what is not decided before using it (the transform refuses it until then)" : "")}.");
+                output.WriteLine($"Wrote {manifest}{(report.NotDecided.Count > 0 ? ": check what is not decided above; a transform refuses the manifest while a field its not_decided lists is unset" : "")}.");
             }
 
             return Ok;

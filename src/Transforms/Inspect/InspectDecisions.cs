@@ -190,7 +190,7 @@ internal static class InspectDecisions
             r.DecidedItems.Add($"tokenizer: {folder.Kind}, {System.IO.Path.GetFileName(folder.VocabFile)}{(folder.MergesFile != null ? " + " + System.IO.Path.GetFileName(folder.MergesFile) : "")} (from the folder)");
             if (folder.LowerCase is bool lower)
             {
-                r.DecidedItems.Add($"lower case: {lower} (from the folder)");
+                r.DecidedItems.Add($"lower case: {(lower ? "true" : "false")} (from the folder)");
             }
 
             if (folder.MaxLength is int max)
