@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
@@ -69,6 +70,30 @@ public sealed class OnnxModelInspectorTests
             string[] p = pair.Split('=');
             Assert.Equal(p[1] == "-" ? null : p[1], tensors[p[0]].Role);
         }
+    }
+
+    // Signatures of exports not committed here (Hugging Face Optimum's names): the guess from names, types and shapes alone.
+    [Theory]
+    [InlineData(OnnxModelFamily.DecoderOnlyLanguageModel, "in input_ids int64 -1,-1; in attention_mask int64 -1,-1; in past_key_values.0.key float32 -1,12,-1,64; out logits float32 -1,-1,50257; out present.0.key float32 -1,12,-1,64")]
+    [InlineData(OnnxModelFamily.DecoderOnlyLanguageModel, "in input_ids int64 -1,-1; out logits float32 -1,-1,50257")]
+    [InlineData(OnnxModelFamily.Seq2SeqDecoder, "in input_ids int64 -1,-1; in encoder_hidden_states float32 -1,-1,512; in past_key_values.0.decoder.key float32 -1,8,-1,64; out logits float32 -1,-1,32128; out present.0.decoder.key float32 -1,8,-1,64")]
+    [InlineData(OnnxModelFamily.ClipDual, "in input_ids int64 -1,-1; in pixel_values float32 -1,3,224,224; in attention_mask int64 -1,-1; out logits_per_image float32 -1,-1; out text_embeds float32 -1,512; out image_embeds float32 -1,512")]
+    [InlineData(OnnxModelFamily.ImageEncoder, "in pixel_values float32 -1,-1,-1,-1; out last_hidden_state float32 -1,-1,768; out pooler_output float32 -1,768")]
+    [InlineData(OnnxModelFamily.TextEncoder, "in input_ids int64 -1,-1; in attention_mask int64 -1,-1; out sentence_embedding float32 -1,384")]
+    public void Family_IsGuessedForTheCommonExportSignatures(OnnxModelFamily family, string signature)
+    {
+        var inputs = new List<OnnxTensorReport>();
+        var outputs = new List<OnnxTensorReport>();
+        foreach (string tensor in signature.Split("; "))
+        {
+            string[] f = tensor.Split(' ');
+            int[] dims = f[3].Split(',').Select(int.Parse).ToArray();
+            bool input = f[0] == "in";
+            string? role = input ? TensorRoles.Input(f[1], f[2], dims) : TensorRoles.Output(f[1], f[2], dims);
+            (input ? inputs : outputs).Add(new OnnxTensorReport(f[1], f[2], dims, dims.Select(_ => "").ToArray(), role));
+        }
+
+        Assert.Equal(family, OnnxModelInspector.Guess(inputs, outputs).Item1);
     }
 
     [Fact]
