@@ -1,6 +1,7 @@
 using System;
 using System.Reflection;
 using System.Runtime.ExceptionServices;
+using MlNotes.Transforms.Inspect;
 using MlNotes.Transforms.Onnx;
 
 namespace Microsoft.ML;
@@ -46,5 +47,24 @@ public static class MlNotesModelOperationsCatalog
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// Inspects an ONNX graph before it is wrapped: its inputs and outputs (element types, fixed and symbolic dimensions, a fixed
+    /// batch axis), its opsets, producer and metadata; guesses its family and the tensors' roles; says what it could not decide
+    /// (mean and std, channel order, pixel range, class names, pooling, ...). <see cref="OnnxModelReport.WriteManifest"/> writes a
+    /// starting manifest that the family's transform reads (docs/inspect.md). The graph is loaded, not run.
+    /// </summary>
+    /// <param name="catalog">The model operations catalog.</param>
+    /// <param name="modelPath">An .onnx file, or an exported model folder (sentence-transformers, Optimum) with its <c>model.onnx</c> and tokenizer files.</param>
+    /// <param name="family">The family to take the graph for instead of the guess, or null to guess.</param>
+    /// <returns>The report.</returns>
+    /// <exception cref="System.IO.FileNotFoundException">The file, or the folder's model.onnx, does not exist.</exception>
+    /// <exception cref="System.IO.InvalidDataException">The file is not an ONNX model, naming it.</exception>
+    public static OnnxModelReport InspectOnnx(this ModelOperationsCatalog catalog, string modelPath, OnnxModelFamily? family = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(modelPath);
+        return OnnxModelInspector.Inspect(modelPath, family);
     }
 }

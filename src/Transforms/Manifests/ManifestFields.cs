@@ -71,6 +71,11 @@ internal static class ManifestFields
         }
 
         CheckCodebook(manifest);
+        if (manifest.NotDecided?.FirstOrDefault(string.IsNullOrWhiteSpace) is { } empty || manifest.NotDecided?.Contains(null) == true)
+        {
+            throw Unsupported(manifest, "not_decided", "an empty entry", "field paths such as preprocessing.mean");
+        }
+
         if (manifest.OutputImage is { Layout: { } layout } && !string.Equals(layout, "CHW", StringComparison.OrdinalIgnoreCase))
         {
             throw Unsupported(manifest, "output_image.layout", layout, "CHW");
@@ -90,6 +95,67 @@ internal static class ManifestFields
         {
             throw Unsupported(manifest, "family", family, $"{string.Join(", ", families)} for {component}");
         }
+
+        // The components that take undecided fields from their Options check not_decided when they resolve them; the others here.
+        if (!s_decidedByOptions.Contains(component, StringComparer.Ordinal))
+        {
+            CheckDecided(manifest, component);
+        }
+    }
+
+    // The components whose resolvers call CheckDecided with their options (ImageInput.ResolvePreprocessing, TextEncoderResolver).
+    private static readonly string[] s_decidedByOptions = { "ClassifyImageOnnx", "EncodeClipImage", "EncodeTextOnnx" };
+
+    /// <summary>
+    /// Refuses a manifest whose <c>not_decided</c> lists a field that neither the manifest sets nor the component's options do: the
+    /// writer (MlNotes.Inspect) could not tell it from the graph, and a default would give wrong numbers without an error.
+    /// </summary>
+    /// <param name="manifest">The manifest, or null.</param>
+    /// <param name="component">The catalog method reading it, for the message.</param>
+    /// <param name="options">Per field it can take from its options: the option's name and whether it is set.</param>
+    /// <exception cref="NotSupportedException">A listed field is still not decided, naming the manifest, the field and the option.</exception>
+    public static void CheckDecided(ModelManifest? manifest, string component, params (string Field, string Option, bool Set)[] options)
+    {
+        if (manifest?.NotDecided is not { Length: > 0 } fields)
+        {
+            return;
+        }
+
+        using var json = System.Text.Json.JsonDocument.Parse(manifest.Json);
+        foreach (string field in fields)
+        {
+            if (IsSet(json.RootElement, field))
+            {
+                continue;
+            }
+
+            var option = options.FirstOrDefault(o => o.Field == field);
+            if (option.Set)
+            {
+                continue;
+            }
+
+            string how = option.Option != null
+                ? $"set it in the manifest (and remove it from not_decided), or set {option.Option} in {component}'s Options"
+                : $"set it in the manifest and remove it from not_decided ({component} takes it from no option)";
+            throw new NotSupportedException(
+                $"The model manifest {manifest.Source} leaves '{field}' not decided (not_decided: {string.Join(", ", fields)}): its writer could not tell it from the graph: {how}.");
+        }
+    }
+
+    // Whether the manifest's text sets the field (a dotted path) to something other than null.
+    private static bool IsSet(JsonElement root, string path)
+    {
+        var element = root;
+        foreach (string part in path.Split('.'))
+        {
+            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(part, out element))
+            {
+                return false;
+            }
+        }
+
+        return element.ValueKind != JsonValueKind.Null;
     }
 
     /// <summary>A field whose value MlNotes cannot honour.</summary>

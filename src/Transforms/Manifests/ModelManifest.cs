@@ -92,6 +92,12 @@ internal sealed class ModelManifest
     /// <summary>VQ-VAE: the codebook, <see cref="CodebookSize"/> rows of <see cref="CodeDim"/> values.</summary>
     public float[][]? Codebook { get; set; }
 
+    /// <summary>
+    /// Fields the writer of the manifest (MlNotes.Inspect) could not decide from the graph, by path (<c>preprocessing.mean</c>): each
+    /// must be set in the manifest or in the reading transform's Options, else the manifest is refused (<see cref="ManifestFields.CheckDecided"/>).
+    /// </summary>
+    public string[]? NotDecided { get; set; }
+
     /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Other { get; set; }

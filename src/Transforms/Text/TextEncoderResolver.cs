@@ -64,6 +64,7 @@ internal static class TextEncoderResolver
     /// </summary>
     public static (TextTokenizerKind Kind, string Vocab, string? Merges) TokenizerFiles(OnnxTextEncoderEstimator.Options o, ModelManifest? manifest, TextModelFolder? folder)
     {
+        CheckDecided(o, manifest, folder);
         string? manifestFolder = manifest?.Source.Trim('\'') is { Length: > 0 } source ? Path.GetDirectoryName(source) : null;
         string? Relative(string? file) => file != null && manifestFolder != null ? Path.Combine(manifestFolder, file) : null;
         string? vocab = o.VocabFile ?? Relative(manifest?.Tokenizer?.VocabFile) ?? folder?.VocabFile;
@@ -97,6 +98,11 @@ internal static class TextEncoderResolver
         return (kind, vocab, kind == TextTokenizerKind.ByteLevelBpe ? merges : null);
     }
 
+    // A manifest's not_decided fields (written by MlNotes.Inspect) must be set by the options or the folder: before the files are read.
+    private static void CheckDecided(OnnxTextEncoderEstimator.Options o, ModelManifest? manifest, TextModelFolder? folder)
+        => ManifestFields.CheckDecided(manifest, "EncodeTextOnnx", ("tokenizer.vocab_file", nameof(o.VocabFile), o.VocabFile != null || folder != null),
+            ("tokenizer.lower_case", nameof(o.LowerCase), o.LowerCase != null || folder?.LowerCase != null), ("pooling.kind", nameof(o.Pooling), o.Pooling != null || folder?.Pooling != null));
+
     public static TextEncoderConfig Resolve(OnnxTextEncoderEstimator.Options o, ModelManifest? manifest, TextGraph graph, TextModelFolder? folder = null, TextTokenizerKind kind = TextTokenizerKind.WordPiece)
     {
         OnnxScoringTransformer.CheckBatchSize(o.BatchSize);
@@ -106,6 +112,7 @@ internal static class TextEncoderResolver
         }
 
         CheckManifestBlocks(manifest);
+        CheckDecided(o, manifest, folder);
         string? Present(string? name, bool input) => name != null && (input ? graph.Inputs : graph.Outputs).ContainsKey(name) ? name : null;
         string Require(string? name, bool input, string option)
         {

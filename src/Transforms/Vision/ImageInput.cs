@@ -67,6 +67,7 @@ internal sealed class ImageInput
     {
         int[] dims = imageMeta.Dimensions;
         var spec = manifest?.Preprocessing;
+        ManifestFields.CheckDecided(manifest, o is OnnxImageClassifierEstimator.Options ? "ClassifyImageOnnx" : "EncodeClipImage", o.DecidedFields());
         var fromManifest = spec != null ? ImagePreprocessingSettings.FromManifest(spec, manifest!.Source, manifest.Folder) : null;
         // NHWC when the graph says so (a last axis of 1 or 3 and a second that is not): TensorFlow exports.
         bool graphNhwc = dims.Length == 4 && dims[3] is 1 or 3 && dims[1] is not (1 or 3);

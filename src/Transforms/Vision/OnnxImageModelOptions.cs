@@ -102,4 +102,14 @@ public abstract class OnnxImageModelOptions : OnnxModelOptions
 
     /// <summary>Images per ONNX Runtime run. A graph whose batch axis is fixed runs at its size instead (the last batch padded), and says so in the log.</summary>
     public int BatchSize { get; set; } = 64;
+
+    /// <summary>The manifest fields these options decide when a manifest lists them in not_decided (ManifestFields.CheckDecided).</summary>
+    internal (string Field, string Option, bool Set)[] DecidedFields() => new[]
+    {
+        ("preprocessing.width", nameof(ImageWidth), ImageWidth != null), ("preprocessing.height", nameof(ImageHeight), ImageHeight != null),
+        ("preprocessing.channels", nameof(ImageChannels), ImageChannels != null), ("preprocessing.color", nameof(ChannelOrder), ChannelOrder != null),
+        ("preprocessing.range", nameof(PixelRange), PixelRange != null || Scale != null), ("preprocessing.mean", nameof(Mean), Mean != null || MeanImage != null),
+        ("preprocessing.std", nameof(Std), Std != null), ("preprocessing.resize", nameof(Resize), Resize != null),
+        ("preprocessing.interpolation", nameof(Interpolation), Interpolation != null), ("pooling.kind", nameof(TokenPooling), TokenPooling != null),
+    };
 }
