@@ -9,10 +9,10 @@ using MlNotes.Transforms.Onnx;
 namespace MlNotes.Transforms.Generation;
 
 /// <summary>
-/// Generates a token sequence for each text with an encoder-decoder Transformer exported as two ONNX graphs (an encoder, and a
-/// decoder step with a key/value cache) and described by a <c>seq2seq-generator</c> manifest: greedy search, beam search
-/// (width, length penalty, n-best) or sampling (temperature, top-k, top-p, seeded per row). Create it with
-/// <c>mlContext.Transforms.GenerateSequenceOnnx</c>.
+/// Generates a token sequence for each text (or vector of token ids) with an encoder-decoder Transformer exported as two ONNX
+/// graphs (an encoder, and a decoder step with a key/value cache; a <c>seq2seq-generator</c> manifest), or continues it as a
+/// prompt with a decoder-only graph (a <c>decoder-generator</c> manifest): greedy search, beam search (width, length penalty,
+/// n-best) or sampling (temperature, top-k, top-p, seeded per row). Create it with <c>mlContext.Transforms.GenerateSequenceOnnx</c>.
 /// </summary>
 /// <remarks>
 /// <format type="text/markdown"><![CDATA[
@@ -24,7 +24,8 @@ namespace MlNotes.Transforms.Generation;
 /// | Output column data type | `GeneratedText`: String; `GeneratedTokens`: vector of Int32; `Score`: Single; `Finished`: Boolean; with `NBest` > 1 also `NBestTexts` (vector of String) and `NBestScores` (vector of Single) |
 /// | Exportable to ONNX | No |
 ///
-/// The rows of a batch are generated together, each stopping at its own end-of-sequence. Characters outside the manifest's
+/// The rows of a batch are generated together, each stopping at its own end-of-sequence (decoder-only prompts left-padded and
+/// masked). Characters outside the manifest's
 /// source symbols become its unknown token (or throw with `RefuseUnknownSymbols`); an empty text generates nothing (empty
 /// output, score 0, `Finished` true); a text longer than the manifest's `source.max_length` - 1 throws naming the column, the
 /// row and both lengths. docs/generation.md describes the graphs and the search. Apply models only from trusted sources.
