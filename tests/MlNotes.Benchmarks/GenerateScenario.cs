@@ -29,7 +29,7 @@ internal sealed class GenerateScenario : IScenario
 
     public int Run(string[] args)
     {
-        int count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1024;
+        int count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 512;
         int repeats = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
         string root = VisionScenario.FindRoot();
         string manifest = Path.Combine(root, "models-onnx", "g2p-cmudict.json");
@@ -76,7 +76,7 @@ internal sealed class GenerateScenario : IScenario
         }
 
         double lmCache = LmCacheRatio(ml, root, repeats);
-        var (torch, torchTokens) = Torch(words);
+        var (torch, torchTokens) = Torch(words, repeats);
         Console.WriteLine();
         Console.WriteLine($"  {"configuration",-28} {"tokens",8} {"tokens/s",10}");
         for (int i = 0; i < configs.Length; i++)
@@ -159,8 +159,8 @@ internal sealed class GenerateScenario : IScenario
         return rates[0] / rates[1];
     }
 
-    /// <summary>generate_torch.py through tools/with-torch at 2 threads on the same words: its best tokens/s and its token count.</summary>
-    private static (double TokensPerSecond, long Tokens) Torch(string[] words)
+    /// <summary>generate_torch.py through tools/with-torch at 2 threads on the same words, <paramref name="repeats"/> passes after a one-batch warm-up: its best tokens/s and its token count.</summary>
+    private static (double TokensPerSecond, long Tokens) Torch(string[] words, int repeats)
     {
         string file = Path.Combine(Path.GetTempPath(), $"mlnotes-generate-{Environment.ProcessId}.txt");
         File.WriteAllLines(file, words);
@@ -169,7 +169,7 @@ internal sealed class GenerateScenario : IScenario
             var start = new ProcessStartInfo(Path.Combine("tools", "with-torch")) { RedirectStandardOutput = true, UseShellExecute = false };
             start.ArgumentList.Add(Path.Combine("tests", "MlNotes.Benchmarks", "generate_torch.py"));
             start.ArgumentList.Add(file);
-            start.ArgumentList.Add("3");
+            start.ArgumentList.Add(repeats.ToString(CultureInfo.InvariantCulture));
             start.Environment["TORCH_THREADS"] = Threads.ToString(CultureInfo.InvariantCulture);
             using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start tools/with-torch (run from the repository root).");
             string output = process.StandardOutput.ReadToEnd();

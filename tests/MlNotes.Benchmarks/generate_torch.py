@@ -106,12 +106,12 @@ def main():
             got = [int(x) for x in toks[0] if int(x) != eos and int(x) != pad]
             assert got == row["greedy"]["tokens"], (row["word"], got, row["greedy"]["tokens"])
         chunks = [batch(words[i:i + BATCH]) for i in range(0, len(words), BATCH)]
+        greedy(model, *chunks[0], max_new, bos, eos)  # warm-up: one batch
         seconds, tokens = [], 0
-        for r in range(repeats + 1):  # the first is a warm-up
+        for _ in range(repeats):
             t0 = time.perf_counter()
             tokens = sum(greedy(model, ids, mask, max_new, bos, eos)[1] for ids, mask in chunks)
-            if r:
-                seconds.append(time.perf_counter() - t0)
+            seconds.append(time.perf_counter() - t0)
     print(json.dumps({"rows": len(words), "tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / min(seconds),
                       "threads": torch.get_num_threads()}))
 
