@@ -1,3 +1,4 @@
+using System.Linq;
 using MlNotes.Samples.Generation;
 using Xunit;
 using Xunit.Abstractions;
@@ -15,10 +16,11 @@ public sealed class G2pScenarioTests(ITestOutputHelper output)
         Assert.Equal(200, result.TestWords);
         Assert.Equal(40, result.BeamWords);
 
-        // The committed model's rates on these words, well short of 1 (a broken decode or vocabulary gives WER near 1,
-        // PER near 1 or above); the full figures are in models-onnx/metrics.json.
-        Assert.InRange(result.GreedyPer, 0.0, 0.6);
-        Assert.InRange(result.BeamPer, 0.0, 0.6);
+        // The committed model on these 200 words (alphabetically first, harder than the split as a whole): PER 0.155 greedy,
+        // 0.152 beam on 40, WER 0.56 / 0.55 (the full test split: metrics.json, WER 0.375, PER 0.0996). The bound leaves room for
+        // a retrained model; a broken decode or vocabulary gives PER near 1.
+        Assert.InRange(result.GreedyPer, 0.0, 0.25);
+        Assert.InRange(result.BeamPer, 0.0, 0.25);
         Assert.All(result.MadeUp, m =>
         {
             Assert.Equal(3, m.Phones.Length);
@@ -26,6 +28,8 @@ public sealed class G2pScenarioTests(ITestOutputHelper output)
             Assert.True(m.Scores[0] >= m.Scores[1] && m.Scores[1] >= m.Scores[2], string.Join(", ", m.Scores));
         });
 
+        // Each made-up word gets its own pronunciations (a reused buffer once gave every row the last row's).
+        Assert.Equal(result.MadeUp.Count, result.MadeUp.Select(m => m.Phones[0]).Distinct().Count());
         Assert.Equal(12, result.Continuations.Count);
         Assert.Contains(result.Continuations, c => c.Continuation.Length > 0);
         Assert.Contains(result.Table, l => l.Contains("Festival's CMU letter-to-sound rules", System.StringComparison.Ordinal));

@@ -46,13 +46,14 @@ public static class G2pScenario
         {
             beam = model.Transform(beamWords).GetColumn<ReadOnlyMemory<char>>("GeneratedText").Select(m => m.ToString()).ToArray();
             var nbest = model.Transform(madeUpRows);
-            var texts = nbest.GetColumn<VBuffer<ReadOnlyMemory<char>>>("NBestTexts").ToArray();
-            var scores = nbest.GetColumn<VBuffer<float>>("NBestScores").ToArray();
+            // Each row's values are copied out as it is read: the cursor reuses its VBuffers' arrays from row to row.
+            var texts = nbest.GetColumn<VBuffer<ReadOnlyMemory<char>>>("NBestTexts").Select(v => v.DenseValues().Select(m => m.ToString()).ToArray()).ToArray();
+            var scores = nbest.GetColumn<VBuffer<float>>("NBestScores").Select(v => v.DenseValues().ToArray()).ToArray();
             log("Made-up words, beam search (width 4), the 3 best pronunciations with their log-probabilities:");
             for (int i = 0; i < s_madeUp.Length; i++)
             {
-                var phones = texts[i].DenseValues().Select(m => m.ToString()).ToArray();
-                var s = scores[i].DenseValues().ToArray();
+                var phones = texts[i];
+                var s = scores[i];
                 madeUp.Add((s_madeUp[i], phones, s));
                 log($"  {s_madeUp[i],-16} " + string.Join("   ", phones.Select((p, k) => string.Create(CultureInfo.InvariantCulture, $"{p} ({s[k]:F2})"))));
             }
