@@ -78,7 +78,11 @@ internal static class ScoringInput
                 var t when t == typeof(bool) => DataKind.Boolean,
                 _ => DataKind.String,
             };
-            columns.Add(new TextLoader.Column(column.Name, kind, at, at + Math.Max(size, 1) - 1));
+            // A scalar column is read as a scalar (a one-column range would be a vector of size 1, which a transform that
+            // takes a scalar, e.g. a generator's text, refuses).
+            columns.Add(column.Type is VectorDataViewType
+                ? new TextLoader.Column(column.Name, kind, at, at + size - 1)
+                : new TextLoader.Column(column.Name, kind, at));
         }
 
         return ml.Data.LoadFromTextFile(path, columns.ToArray(), separatorChar: ',', hasHeader: true);

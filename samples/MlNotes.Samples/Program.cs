@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using MlNotes.Samples.Clip;
+using MlNotes.Samples.Generation;
 using MlNotes.Samples.InfoNce;
 using MlNotes.Samples.Mdn;
 using MlNotes.Samples.Text;
@@ -28,6 +29,7 @@ internal static class Program
         ("clip", "CLIP zero-shot classification from label names, and text-to-image search", c => ClipScenario.Run(c)),
         ("infonce", "an InfoNCE head aligning ViT image embeddings with Transformer caption embeddings; zero-shot classification", c => AlignmentScenario.Run(c)),
         ("mdn", "a Mixture Density Network on Bishop's inverse problem and Old Faithful, with PNG plots", c => MdnScenario.Run(c)),
+        ("g2p", "pronunciations from a Transformer encoder-decoder (beam n-best, WER/PER next to Festival), and a fortunes LM's continuations", c => G2pScenario.Run(c)),
     };
 
     private static int Main(string[] args)

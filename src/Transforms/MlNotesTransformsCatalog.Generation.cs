@@ -9,12 +9,13 @@ public static partial class MlNotesTransformsCatalog
 {
     /// <summary>
     /// Generates a sequence for each text with an encoder-decoder Transformer in ONNX (an encoder graph and a decoder step graph
-    /// with a key/value cache, named by a <c>seq2seq-generator</c> manifest): adds <c>GeneratedText</c>, <c>GeneratedTokens</c>,
+    /// with a key/value cache, named by a <c>seq2seq-generator</c> manifest), or continues each text as a prompt with a
+    /// decoder-only graph (a <c>decoder-generator</c> manifest): adds <c>GeneratedText</c>, <c>GeneratedTokens</c>,
     /// <c>Score</c> and <c>Finished</c>.
     /// </summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="manifestFile">The generator's manifest; the graphs it names are read beside it. Apply models only from trusted sources.</param>
-    /// <param name="inputColumnName">The text column (String).</param>
+    /// <param name="inputColumnName">The text column (String), or a column of token ids (vector of Int32 or Int64).</param>
     /// <param name="strategy">Greedy (the default), beam search (the manifest's width and length penalty) or sampling (temperature 1, the <c>MLContext</c>'s seed).</param>
     /// <param name="maxNewTokens">Generated tokens per row at most, end-of-sequence included; 0 takes the manifest's.</param>
     /// <returns>The estimator; its transformer holds two native sessions and is <see cref="IDisposable"/>.</returns>

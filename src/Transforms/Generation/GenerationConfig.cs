@@ -131,9 +131,9 @@ internal sealed record GenerationConfig
             return string.Create(CultureInfo.InvariantCulture, $"temperature {Temperature}, top-k {TopK}, top-p {TopP} or length penalty {LengthPenalty} is out of range");
         }
 
-        if (MaxNewTokens < 1 || MaxNewTokens > graph.MaxTargetLength - 1 || BatchSize < 1)
+        if (MaxNewTokens < 1 || MaxNewTokens > graph.MaxNewTokensLimit || BatchSize < 1)
         {
-            return $"max new tokens {MaxNewTokens} is not in 1..{graph.MaxTargetLength - 1}, or batch size {BatchSize} is not positive";
+            return $"max new tokens {MaxNewTokens} is not in 1..{graph.MaxNewTokensLimit}, or batch size {BatchSize} is not positive";
         }
 
         return null;

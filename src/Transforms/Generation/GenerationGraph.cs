@@ -8,7 +8,8 @@ using MlNotes.Transforms.Onnx;
 namespace MlNotes.Transforms.Generation;
 
 /// <summary>
-/// A generator's manifest (family <c>seq2seq-generator</c>, docs/generation.md) resolved against its graphs: the vocabularies,
+/// A generator's manifest (family <c>seq2seq-generator</c>: an encoder and a decoder graph; or <c>decoder-generator</c>: a
+/// decoder-only graph that continues a prompt; docs/generation.md) resolved against its graphs: the vocabularies,
 /// the special tokens, the maximum lengths, the decoder's layers, heads and head size, and the tensor names of each run.
 /// Every field is read or refused: an unknown field throws <see cref="NotSupportedException"/> naming the manifest and the field.
 /// </summary>
@@ -17,6 +18,7 @@ internal sealed class GenerationGraph
     private static readonly string[] s_top = ["format_version", "name", "family", "opset", "architecture", "training", "metrics", "encoder", "decoder", "source", "target", "special_tokens", "special_token_ids", "generation"];
     private static readonly string[] s_graph = ["model_file", "inputs", "outputs", "layers", "heads", "head_dim", "cache"];
     private static readonly string[] s_source = ["kind", "symbols", "lower_case", "append", "max_length", "unknown"];
+    private static readonly string[] s_prompt = ["kind", "symbols", "lower_case", "prepend", "max_length", "unknown"];
     private static readonly string[] s_target = ["kind", "symbols", "separator", "max_length"];
     private static readonly string[] s_generation = ["max_new_tokens", "beam_width", "length_penalty"];
     private readonly Dictionary<char, int> _sourceIndex = new();
@@ -28,28 +30,33 @@ internal sealed class GenerationGraph
         using var doc = ParseJson(json, source);
         var root = doc.RootElement;
         string family = root.TryGetProperty("family", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString()! : "(none)";
-        if (family != "seq2seq-generator")
+        if (family != "seq2seq-generator" && family != "decoder-generator")
         {
-            throw ManifestFields.Unsupported(source, "family", family, "seq2seq-generator for GenerateSequenceOnnx");
+            throw ManifestFields.Unsupported(source, "family", family, "seq2seq-generator or decoder-generator for GenerateSequenceOnnx");
         }
 
-        Check(root, "", s_top);
+        HasEncoder = family == "seq2seq-generator";
+        Check(root, "", HasEncoder ? s_top : s_top.Where(f => f != "encoder").ToArray());
         if (Int(root, "format_version") != ManifestFields.FormatVersion)
         {
             throw ManifestFields.Unsupported(source, "format_version", root.GetProperty("format_version").ToString(), ManifestFields.FormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        var encoder = Obj(root, "encoder");
         var decoder = Obj(root, "decoder");
-        Check(encoder, "encoder", s_graph);
         Check(decoder, "decoder", s_graph);
-        EncoderFile = Str(encoder, "model_file");
+        if (HasEncoder)
+        {
+            var encoder = Obj(root, "encoder");
+            Check(encoder, "encoder", s_graph);
+            EncoderFile = Str(encoder, "model_file");
+        }
+
         DecoderFile = Str(decoder, "model_file");
         Layers = Int(decoder, "layers");
         Heads = Int(decoder, "heads");
         HeadDim = Int(decoder, "head_dim");
         var src = Obj(root, "source");
-        Check(src, "source", s_source);
+        Check(src, "source", HasEncoder ? s_source : s_prompt);
         if (Str(src, "kind") != "characters")
         {
             throw ManifestFields.Unsupported(source, "source.kind", Str(src, "kind"), "characters");
@@ -57,7 +64,7 @@ internal sealed class GenerationGraph
 
         SourceSymbols = Strings(src, "symbols");
         LowerCase = src.GetProperty("lower_case").GetBoolean();
-        string append = Str(src, "append");
+        string append = Str(src, HasEncoder ? "append" : "prepend");
         MaxSourceLength = Int(src, "max_length");
         var tgt = Obj(root, "target");
         Check(tgt, "target", s_target);
@@ -77,10 +84,23 @@ internal sealed class GenerationGraph
         UnkId = SpecialId(special, ids, "unk");
         BosId = SpecialId(special, ids, "bos");
         EosId = SpecialId(special, ids, "eos");
-        if (append != TargetSymbols[EosId] || SourceSymbols[EosId] != append)
+        if (HasEncoder && (append != TargetSymbols[EosId] || SourceSymbols[EosId] != append))
         {
             throw ManifestFields.Unsupported(source, "source.append", append, $"the end-of-sequence token '{TargetSymbols[EosId]}'");
         }
+
+        if (!HasEncoder && append != TargetSymbols[BosId])
+        {
+            throw ManifestFields.Unsupported(source, "source.prepend", append, $"the start-of-sequence token '{TargetSymbols[BosId]}'");
+        }
+
+        if (!HasEncoder && !SourceSymbols.SequenceEqual(TargetSymbols, StringComparer.Ordinal))
+        {
+            throw ManifestFields.Unsupported(source, "source.symbols", $"{SourceSymbols.Length} symbols", $"the target.symbols ({TargetSymbols.Length}): a decoder-only model reads back what it writes");
+        }
+
+        MaxPromptLength = HasEncoder ? 0 : MaxSourceLength;
+        MaxNewTokensLimit = HasEncoder ? MaxTargetLength - 1 : MaxTargetLength - MaxSourceLength;
 
         for (int i = 0; i < SourceSymbols.Length; i++)
         {
@@ -95,10 +115,10 @@ internal sealed class GenerationGraph
         MaxNewTokens = Int(gen, "max_new_tokens");
         BeamWidth = Int(gen, "beam_width");
         LengthPenalty = gen.GetProperty("length_penalty").GetDouble();
-        if (MaxNewTokens < 1 || MaxNewTokens >= MaxTargetLength || MaxSourceLength < 2 || Layers < 1 || Heads < 1 || HeadDim < 1)
+        if (MaxNewTokens < 1 || MaxNewTokens > MaxNewTokensLimit || MaxSourceLength < 2 || Layers < 1 || Heads < 1 || HeadDim < 1)
         {
             throw ManifestFields.Unsupported(source, "generation.max_new_tokens", MaxNewTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                $"1 to target.max_length - 1 ({MaxTargetLength - 1}), with positive decoder layers, heads and head_dim");
+                $"1 to {(HasEncoder ? "target.max_length - 1" : "target.max_length - source.max_length")} ({MaxNewTokensLimit}), with positive decoder layers, heads and head_dim");
         }
     }
 
@@ -106,11 +126,12 @@ internal sealed class GenerationGraph
 
     public string Source { get; }
 
-    public string EncoderFile { get; }
+    public string EncoderFile { get; } = "";
 
     public string DecoderFile { get; }
 
-    public bool HasEncoder { get; } = true;
+    /// <summary>True for an encoder-decoder (<c>seq2seq-generator</c>); false for a decoder-only graph (<c>decoder-generator</c>).</summary>
+    public bool HasEncoder { get; }
 
     public int Layers { get; }
 
@@ -128,8 +149,11 @@ internal sealed class GenerationGraph
 
     public int MaxSourceLength { get; }
 
-    /// <summary>Prompt tokens before generation (decoder-only graphs); 0 for an encoder-decoder.</summary>
+    /// <summary>Prompt tokens before generation, start-of-sequence included (decoder-only graphs); 0 for an encoder-decoder.</summary>
     public int MaxPromptLength { get; }
+
+    /// <summary>The largest <c>MaxNewTokens</c> the decoder's positions allow.</summary>
+    public int MaxNewTokensLimit { get; }
 
     public string[] TargetSymbols { get; }
 
@@ -173,19 +197,30 @@ internal sealed class GenerationGraph
     }
 
     /// <summary>Checks the graphs' tensors against the manifest (names, element types, sizes) and fixes the names of each run.</summary>
-    public void Bind(OnnxModel encoder, OnnxModel decoder)
+    public void Bind(OnnxModel? encoder, OnnxModel decoder)
     {
         string[] past = Enumerable.Range(0, Layers).SelectMany(i => new[] { $"past_key_{i}", $"past_value_{i}" }).ToArray();
         string[] present = Enumerable.Range(0, Layers).SelectMany(i => new[] { $"key_{i}", $"value_{i}" }).ToArray();
-        DecoderInputs = ["input_ids", "position_ids", "attention_mask", "encoder_hidden_states", "encoder_attention_mask", .. past];
+        string[] memory = HasEncoder ? ["encoder_hidden_states", "encoder_attention_mask"] : [];
+        DecoderInputs = ["input_ids", "position_ids", "attention_mask", .. memory, .. past];
         DecoderOutputs = ["logits", .. present];
-        Expect(encoder, EncoderInputs, isInput: true);
-        Expect(encoder, EncoderOutputs, isInput: false);
         Expect(decoder, DecoderInputs, isInput: true);
         Expect(decoder, DecoderOutputs, isInput: false);
-        var hidden = encoder.OutputMetadata["encoder_hidden_states"].Dimensions;
-        ModelDim = hidden.Length == 3 && hidden[2] > 0 ? hidden[2]
-            : throw new NotSupportedException($"Model {encoder.Name}: encoder_hidden_states must be [batch, source, dim] with a fixed dim; it is [{string.Join(", ", hidden)}].");
+        if (!HasEncoder && decoder.InputMetadata.ContainsKey("encoder_hidden_states"))
+        {
+            throw new NotSupportedException($"Model {decoder.Name} has the input 'encoder_hidden_states', but the manifest {Source} is a decoder-generator (no encoder): use the family seq2seq-generator.");
+        }
+
+        if (HasEncoder)
+        {
+            ArgumentNullException.ThrowIfNull(encoder);
+            Expect(encoder, EncoderInputs, isInput: true);
+            Expect(encoder, EncoderOutputs, isInput: false);
+            var hidden = encoder.OutputMetadata["encoder_hidden_states"].Dimensions;
+            ModelDim = hidden.Length == 3 && hidden[2] > 0 ? hidden[2]
+                : throw new NotSupportedException($"Model {encoder.Name}: encoder_hidden_states must be [batch, source, dim] with a fixed dim; it is [{string.Join(", ", hidden)}].");
+        }
+
         var logits = decoder.OutputMetadata["logits"].Dimensions;
         if (logits.Length != 3 || logits[2] != Vocabulary)
         {

@@ -179,7 +179,7 @@ internal sealed partial class SequenceGenerator
 
             if (_config.UseCache)
             {
-                Reorder(parents, rows * w, t + 1);
+                Reorder(parents, rows * w, _promptLength + t);
             }
         }
 

@@ -57,6 +57,9 @@ internal sealed partial class SequenceGenerator : IDisposable
     private readonly float[] _scratch;
     private readonly int[] _history; // [slot, step]: the generated tokens of each hypothesis
     private readonly double[] _raw;
+    private readonly long[] _prompt; // [slot, position]: the prompt of each slot, left-padded to the batch's longest
+    private readonly int[] _pad; // padding positions before each slot's prompt (decoder-only)
+    private int _promptLength; // tokens of the first step: the longest prompt (decoder-only), or 1 (start-of-sequence)
 
     public SequenceGenerator(GenerationGraph graph, GenerationConfig config, OnnxModel? encoder, OnnxModel decoder, int capacity)
     {
@@ -73,7 +76,7 @@ internal sealed partial class SequenceGenerator : IDisposable
             _cache[i] = new float[cacheLength];
         }
 
-        int stepPositions = config.UseCache ? 1 : _maxPositions;
+        int stepPositions = config.UseCache ? Math.Max(1, graph.MaxPromptLength) : _maxPositions;
         _logits = new float[checked(_slots * stepPositions * graph.Vocabulary)];
         _tokens = new long[_slots * _maxPositions];
         _positions = new long[_slots * _maxPositions];
@@ -82,6 +85,8 @@ internal sealed partial class SequenceGenerator : IDisposable
         _scratch = new float[config.UseCache ? _block : cacheLength];
         _history = new int[_slots * (config.MaxNewTokens + 1)];
         _raw = new double[_slots];
+        _prompt = new long[_slots * Math.Max(1, graph.MaxPromptLength)];
+        _pad = new int[_slots];
         if (graph.HasEncoder)
         {
             _sourceIds = new long[capacity * graph.MaxSourceLength];
@@ -107,7 +112,10 @@ internal sealed partial class SequenceGenerator : IDisposable
         }
     }
 
-    /// <summary>Generates for <paramref name="sources"/> (token ids, end-of-sequence included), row i with the random stream <paramref name="seeds"/>[i].</summary>
+    /// <summary>
+    /// Generates for <paramref name="sources"/> (token ids: end-of-sequence last for an encoder-decoder, start-of-sequence first
+    /// for a decoder-only prompt), row i with the random stream <paramref name="seeds"/>[i].
+    /// </summary>
     public void Generate(IReadOnlyList<int[]> sources, IReadOnlyList<ulong> seeds, GeneratedRow[] results, string what)
     {
         int rows = sources.Count;
@@ -122,6 +130,7 @@ internal sealed partial class SequenceGenerator : IDisposable
         }
 
         int sourceLength = _graph.HasEncoder ? Encode(sources, what) : 0;
+        SetPrompts(sources);
         if (_config.Strategy == GenerationStrategy.Beam)
         {
             Beam(rows, sourceLength, results, what);
@@ -182,38 +191,86 @@ internal sealed partial class SequenceGenerator : IDisposable
     }
 
     /// <summary>
-    /// One decoder step for <paramref name="slots"/> slots at step <paramref name="step"/>: the token of each slot is in
-    /// <see cref="_tokens"/>[slot] (cached) or its whole sequence in <see cref="_history"/> (uncached). Returns the offset of
-    /// slot 0's logits in <see cref="_logits"/>; slot s's follow at s x <see cref="LogitStride"/>.
+    /// The prompt of every slot: start-of-sequence (encoder-decoder), or each row's prompt left-padded to the longest of the
+    /// batch (decoder-only; the padding is masked out of attention and the positions start at each prompt's first token).
+    /// </summary>
+    private void SetPrompts(IReadOnlyList<int[]> sources)
+    {
+        if (_graph.HasEncoder)
+        {
+            _promptLength = 1;
+            Array.Fill(_prompt, _graph.BosId, 0, _slots);
+            Array.Clear(_pad);
+            return;
+        }
+
+        int length = 1;
+        foreach (var s in sources)
+        {
+            length = Math.Max(length, s.Length);
+        }
+
+        _promptLength = length;
+        for (int r = 0; r < sources.Count; r++)
+        {
+            var s = sources[r];
+            for (int b = 0; b < _width; b++)
+            {
+                int slot = r * _width + b, pad = length - s.Length;
+                _pad[slot] = pad;
+                for (int j = 0; j < length; j++)
+                {
+                    _prompt[slot * length + j] = j < pad ? _graph.PadId : s[j - pad];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One decoder step for <paramref name="slots"/> slots at step <paramref name="step"/>. Cached: step 0 feeds the prompts
+    /// (past 0), a later step the token of each slot in <see cref="_tokens"/>[slot]. Uncached: the prompt and the whole
+    /// generated sequence of <see cref="_history"/> every step. Returns the offset of slot 0's logits in <see cref="_logits"/>;
+    /// slot s's follow at s x <see cref="LogitStride"/>.
     /// </summary>
     private int Step(int slots, int step, int sourceLength, string what)
     {
         var run = _decoderRun;
-        int h = _graph.Heads, dk = _graph.HeadDim, v = _graph.Vocabulary;
-        int n = _config.UseCache ? 1 : step + 1;
-        int past = _config.UseCache ? step : 0;
-        if (_config.UseCache)
+        int h = _graph.Heads, dk = _graph.HeadDim, v = _graph.Vocabulary, p = _promptLength, stride = _config.MaxNewTokens + 1;
+        bool cachedStep = _config.UseCache && step > 0;
+        int n = cachedStep ? 1 : _config.UseCache ? p : p + step;
+        int past = cachedStep ? p + step - 1 : 0;
+        if (cachedStep)
         {
             for (int s = 0; s < slots; s++)
             {
-                _positions[s] = step;
+                _positions[s] = past - _pad[s];
             }
         }
         else
         {
             for (int s = 0; s < slots; s++)
             {
-                for (int j = 0; j <= step; j++)
+                for (int j = 0; j < n; j++)
                 {
-                    _tokens[s * n + j] = j == 0 ? _graph.BosId : _history[s * (_config.MaxNewTokens + 1) + j - 1];
-                    _positions[s * n + j] = j;
+                    _tokens[s * n + j] = j < p ? _prompt[s * p + j] : _history[s * stride + j - p];
+                    _positions[s * n + j] = Math.Max(0, j - _pad[s]);
                 }
+            }
+        }
+
+        int total = past + n;
+        if (!_graph.HasEncoder)
+        {
+            for (int s = 0; s < slots; s++)
+            {
+                _selfMask.AsSpan(s * total, _pad[s]).Clear();
+                _selfMask.AsSpan(s * total + _pad[s], total - _pad[s]).Fill(1L);
             }
         }
 
         run.Input(0, _tokens, 0, [slots, n]);
         run.Input(1, _positions, 0, [slots, n]);
-        run.Input(2, _selfMask, 0, [slots, past + n]);
+        run.Input(2, _selfMask, 0, [slots, total]);
         int next = 3;
         if (_graph.HasEncoder)
         {

@@ -9,10 +9,10 @@ using MlNotes.Transforms.Onnx;
 namespace MlNotes.Transforms.Generation;
 
 /// <summary>
-/// Generates a token sequence for each text with an encoder-decoder Transformer exported as two ONNX graphs (an encoder, and a
-/// decoder step with a key/value cache) and described by a <c>seq2seq-generator</c> manifest: greedy search, beam search
-/// (width, length penalty, n-best) or sampling (temperature, top-k, top-p, seeded per row). Create it with
-/// <c>mlContext.Transforms.GenerateSequenceOnnx</c>.
+/// Generates a token sequence for each text (or vector of token ids) with an encoder-decoder Transformer exported as two ONNX
+/// graphs (an encoder, and a decoder step with a key/value cache; a <c>seq2seq-generator</c> manifest), or continues it as a
+/// prompt with a decoder-only graph (a <c>decoder-generator</c> manifest): greedy search, beam search (width, length penalty,
+/// n-best) or sampling (temperature, top-k, top-p, seeded per row). Create it with <c>mlContext.Transforms.GenerateSequenceOnnx</c>.
 /// </summary>
 /// <remarks>
 /// <format type="text/markdown"><![CDATA[
@@ -20,11 +20,12 @@ namespace MlNotes.Transforms.Generation;
 /// |  |  |
 /// | -- | -- |
 /// | Does this estimator need to look at the data to train its parameters? | No |
-/// | Input column data type | String (`Text`) |
+/// | Input column data type | String (`Text`), or a vector of Int32 or Int64 (token ids) |
 /// | Output column data type | `GeneratedText`: String; `GeneratedTokens`: vector of Int32; `Score`: Single; `Finished`: Boolean; with `NBest` > 1 also `NBestTexts` (vector of String) and `NBestScores` (vector of Single) |
 /// | Exportable to ONNX | No |
 ///
-/// The rows of a batch are generated together, each stopping at its own end-of-sequence. Characters outside the manifest's
+/// The rows of a batch are generated together, each stopping at its own end-of-sequence (decoder-only prompts left-padded and
+/// masked). Characters outside the manifest's
 /// source symbols become its unknown token (or throw with `RefuseUnknownSymbols`); an empty text generates nothing (empty
 /// output, score 0, `Finished` true); a text longer than the manifest's `source.max_length` - 1 throws naming the column, the
 /// row and both lengths. docs/generation.md describes the graphs and the search. Apply models only from trusted sources.
@@ -56,7 +57,15 @@ public sealed class SequenceGeneratorEstimator : OnnxEstimatorBase<SequenceGener
         string folder = Path.GetDirectoryName(Path.GetFullPath(o.ManifestFile))!;
         var config = Resolve(env, o, graph);
         var host = env.Register(nameof(SequenceGeneratorTransformer));
-        byte[] encoderBytes = OnnxModel.ReadBytes(o.EncoderModelFile ?? (o.EncoderModelBytes == null ? Path.Combine(folder, graph.EncoderFile) : null), o.EncoderModelBytes, out string encoderName, nameof(o.EncoderModelFile));
+        if (!graph.HasEncoder && (o.EncoderModelFile != null || o.EncoderModelBytes != null))
+        {
+            ThrowHelper.BadOption(o.EncoderModelFile != null ? nameof(o.EncoderModelFile) : nameof(o.EncoderModelBytes), $"The manifest '{o.ManifestFile}' is a decoder-generator: it has no encoder graph to replace.");
+        }
+
+        string encoderName = "";
+        byte[]? encoderBytes = graph.HasEncoder
+            ? OnnxModel.ReadBytes(o.EncoderModelFile ?? (o.EncoderModelBytes == null ? Path.Combine(folder, graph.EncoderFile) : null), o.EncoderModelBytes, out encoderName, nameof(o.EncoderModelFile))
+            : null;
         byte[] decoderBytes = OnnxModel.ReadBytes(o.ModelFile ?? (o.ModelBytes == null ? Path.Combine(folder, graph.DecoderFile) : null), o.ModelBytes, out string decoderName);
         return SequenceGeneratorTransformer.Create(host, graph, config, encoderBytes, encoderName, decoderBytes, decoderName, o.ExecutionSettings, fromSavedModel: false);
     }
@@ -124,9 +133,10 @@ public sealed class SequenceGeneratorEstimator : OnnxEstimatorBase<SequenceGener
         }
 
         int maxNew = o.MaxNewTokens == 0 ? graph.MaxNewTokens : o.MaxNewTokens;
-        if (maxNew < 1 || maxNew > graph.MaxTargetLength - 1)
+        if (maxNew < 1 || maxNew > graph.MaxNewTokensLimit)
         {
-            ThrowHelper.BadOption(nameof(o.MaxNewTokens), $"MaxNewTokens must be 1 to {graph.MaxTargetLength - 1} (the manifest's target.max_length - 1; 0: its generation.max_new_tokens {graph.MaxNewTokens}); it is {maxNew}.");
+            string limit = graph.HasEncoder ? "target.max_length - 1" : "target.max_length - source.max_length";
+            ThrowHelper.BadOption(nameof(o.MaxNewTokens), $"MaxNewTokens must be 1 to {graph.MaxNewTokensLimit} (the manifest's {limit}; 0: its generation.max_new_tokens {graph.MaxNewTokens}); it is {maxNew}.");
         }
 
         string[] names = [o.OutputColumnName, o.TokensColumnName, o.ScoreColumnName, o.FinishedColumnName, .. o.NBest > 1 ? new[] { o.NBestTextsColumnName, o.NBestScoresColumnName } : []];
@@ -172,9 +182,11 @@ public sealed class SequenceGeneratorEstimator : OnnxEstimatorBase<SequenceGener
             ThrowHelper.MissingColumn(nameof(inputSchema), c.InputColumnName);
         }
 
-        if (input.Kind != SchemaShape.Column.VectorKind.Scalar || input.ItemType is not TextDataViewType)
+        bool text = input.Kind == SchemaShape.Column.VectorKind.Scalar && input.ItemType is TextDataViewType;
+        bool ids = input.Kind != SchemaShape.Column.VectorKind.Scalar && (input.ItemType == NumberDataViewType.Int32 || input.ItemType == NumberDataViewType.Int64);
+        if (!text && !ids)
         {
-            ThrowHelper.SchemaMismatch(nameof(inputSchema), c.InputColumnName, "String", input.GetTypeString());
+            ThrowHelper.SchemaMismatch(nameof(inputSchema), c.InputColumnName, SequenceGeneratorTransformer.InputTypes, input.GetTypeString());
         }
 
         foreach (var column in SchemaShape.Create(Prototype.OutputColumnsSchema()))
@@ -197,7 +209,7 @@ public sealed class SequenceGeneratorEstimator : OnnxEstimatorBase<SequenceGener
         /// <summary>The encoder graph itself, instead of the manifest's <c>encoder.model_file</c>.</summary>
         public byte[]? EncoderModelBytes { get; set; }
 
-        /// <summary>The text column (String). Default <c>Text</c>.</summary>
+        /// <summary>The input column: text (String), or token ids (a vector of Int32 or Int64: source symbol ids, without the end- or start-of-sequence the transform adds). Default <c>Text</c>.</summary>
         public string InputColumnName { get; set; } = "Text";
 
         /// <summary>The generated text: the best hypothesis's target symbols joined by the manifest's separator. Default <c>GeneratedText</c>.</summary>

@@ -9,14 +9,18 @@ namespace MlNotes.Transforms.Generation;
 public sealed partial class SequenceGeneratorTransformer
 {
     /// <summary>
-    /// The rows of one batch: each text is turned into source ids as it is added (and refused there when it cannot be read); on
+    /// The rows of one batch: each text (or vector of token ids) is turned into source ids as it is added (and refused there when
+    /// it cannot be read); an empty one generates nothing with an encoder-decoder and continues start-of-sequence alone with a
+    /// decoder-only model (a decoder-only prompt is not trimmed: its spaces are part of it); on
     /// <see cref="Run"/> the non-empty rows are generated together by one <see cref="SequenceGenerator"/>, and the getters read the
     /// results of each slot.
     /// </summary>
     private sealed class Batch : IBatch
     {
         private readonly SequenceGeneratorTransformer _parent;
-        private readonly ValueGetter<ReadOnlyMemory<char>> _text;
+        private readonly ValueGetter<ReadOnlyMemory<char>>? _text;
+        private readonly ValueGetter<VBuffer<int>>? _ids32;
+        private readonly ValueGetter<VBuffer<long>>? _ids64;
         private readonly SequenceGenerator _generator;
         private readonly int[]?[] _sources;
         private readonly ulong[] _seeds;
@@ -27,12 +31,28 @@ public sealed partial class SequenceGeneratorTransformer
         private readonly GeneratedRow[] _runResults;
         private readonly long[] _positions;
         private ReadOnlyMemory<char> _value;
+        private VBuffer<int> _value32;
+        private VBuffer<long> _value64;
+        private long[] _idBuffer = [];
 
         public Batch(SequenceGeneratorTransformer parent, DataViewRow source, int capacity)
         {
             _parent = parent;
             Capacity = capacity;
-            _text = source.GetGetter<ReadOnlyMemory<char>>(source.Schema[parent.Config.InputColumnName]);
+            var column = source.Schema[parent.Config.InputColumnName];
+            if (column.Type is TextDataViewType)
+            {
+                _text = source.GetGetter<ReadOnlyMemory<char>>(column);
+            }
+            else if (column.Type.GetItemType() == NumberDataViewType.Int32)
+            {
+                _ids32 = source.GetGetter<VBuffer<int>>(column);
+            }
+            else
+            {
+                _ids64 = source.GetGetter<VBuffer<long>>(column);
+            }
+
             _sources = new int[capacity][];
             _seeds = new ulong[capacity];
             _positions = new long[capacity];
@@ -57,12 +77,42 @@ public sealed partial class SequenceGeneratorTransformer
 
         public void Add(long position, DataViewRowId id)
         {
-            _text(ref _value);
-            var text = _value.Span.Trim();
-            _sources[Count] = text.IsEmpty ? null : _parent.EncodeSource(text, position);
+            _sources[Count] = Read(position);
             _seeds[Count] = SplitMix64.RowSeed(_parent.Config.Seed, id.High, id.Low);
             _positions[Count] = position;
             Count++;
+        }
+
+        private int[]? Read(long position)
+        {
+            if (_text != null)
+            {
+                _text(ref _value);
+                var text = _parent.HasEncoder ? _value.Span.Trim() : _value.Span;
+                return text.IsEmpty && _parent.HasEncoder ? null : _parent.EncodeSource(text, position);
+            }
+
+            int length;
+            if (_ids32 != null)
+            {
+                _ids32(ref _value32);
+                length = _value32.Length;
+                Array.Resize(ref _idBuffer, Math.Max(_idBuffer.Length, length));
+                int i = 0;
+                foreach (int id in _value32.DenseValues())
+                {
+                    _idBuffer[i++] = id;
+                }
+            }
+            else
+            {
+                _ids64!(ref _value64);
+                length = _value64.Length;
+                Array.Resize(ref _idBuffer, Math.Max(_idBuffer.Length, length));
+                _value64.CopyTo(_idBuffer);
+            }
+
+            return length == 0 && _parent.HasEncoder ? null : _parent.EncodeIds(_idBuffer.AsSpan(0, length), position);
         }
 
         public void Run()

@@ -25,12 +25,12 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
     private const string ManifestStream = "Manifest";
 
     private readonly IHost _host;
-    private readonly OnnxModel _encoder;
+    private readonly OnnxModel? _encoder;
     private readonly OnnxModel _decoder;
     private readonly GenerationGraph _graph;
     private readonly (string Name, DataViewType Type)[] _columns;
 
-    private SequenceGeneratorTransformer(IHost host, GenerationGraph graph, GenerationConfig config, OnnxModel encoder, OnnxModel decoder)
+    private SequenceGeneratorTransformer(IHost host, GenerationGraph graph, GenerationConfig config, OnnxModel? encoder, OnnxModel decoder)
     {
         _host = host;
         _graph = graph;
@@ -72,7 +72,7 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
 
     internal long DecoderRunCount => _decoder.RunCount;
 
-    internal override IReadOnlyList<OnnxModel> Sessions => [_encoder, _decoder];
+    internal override IReadOnlyList<OnnxModel> Sessions => _encoder != null ? [_encoder, _decoder] : [_decoder];
 
     internal override IBatchedMapper BatchedMapper => this;
 
@@ -80,12 +80,12 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
 
     int IBatchedMapper.BatchSize => Config.BatchSize;
 
-    internal static SequenceGeneratorTransformer Create(IHost host, GenerationGraph graph, GenerationConfig config, byte[] encoderBytes, string encoderName, byte[] decoderBytes, string decoderName, OnnxExecutionSettings settings, bool fromSavedModel)
+    internal static SequenceGeneratorTransformer Create(IHost host, GenerationGraph graph, GenerationConfig config, byte[]? encoderBytes, string encoderName, byte[] decoderBytes, string decoderName, OnnxExecutionSettings settings, bool fromSavedModel)
     {
         OnnxModel? encoder = null, decoder = null;
         try
         {
-            encoder = OnnxModel.Create(host, encoderBytes, encoderName, settings, fromSavedModel);
+            encoder = encoderBytes != null ? OnnxModel.Create(host, encoderBytes, encoderName, settings, fromSavedModel) : null;
             decoder = OnnxModel.Create(host, decoderBytes, decoderName, settings, fromSavedModel);
             graph.Bind(encoder, decoder);
             return new SequenceGeneratorTransformer(host, graph, config, encoder, decoder);
@@ -103,7 +103,7 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
         OnnxModel? encoder = null;
         try
         {
-            encoder = _encoder.Reopen();
+            encoder = _encoder?.Reopen();
             var decoder = _decoder.Reopen();
             var graph = GenerationGraph.Parse(_graph.Json, _graph.Source);
             graph.Bind(encoder, decoder);
@@ -136,9 +136,9 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
             ThrowHelper.MissingColumn(nameof(inputSchema), Config.InputColumnName);
         }
 
-        if (column.Value.Type is not TextDataViewType)
+        if (!IsInputType(column.Value.Type))
         {
-            ThrowHelper.SchemaMismatch(nameof(inputSchema), Config.InputColumnName, "String", $"{column.Value.Type}");
+            ThrowHelper.SchemaMismatch(nameof(inputSchema), Config.InputColumnName, InputTypes, $"{column.Value.Type}");
         }
 
         var builder = new DataViewSchema.Builder();
@@ -153,15 +153,21 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
 
     void IBatchedMapper.ThrowIfDisposed() => ThrowIfDisposed();
 
-    /// <summary>The source token ids of <paramref name="text"/> (end-of-sequence appended), checked; <paramref name="position"/> names the row in errors.</summary>
+    internal const string InputTypes = "String, or a vector of Int32 or Int64 (token ids)";
+
+    internal static bool IsInputType(DataViewType type)
+        => type is TextDataViewType || (type is VectorDataViewType v && (v.ItemType == NumberDataViewType.Int32 || v.ItemType == NumberDataViewType.Int64));
+
+    internal bool HasEncoder => _graph.HasEncoder;
+
+    /// <summary>
+    /// The source token ids of <paramref name="text"/>, checked: end-of-sequence appended (encoder-decoder) or start-of-sequence
+    /// prepended (decoder-only); <paramref name="position"/> names the row in errors.
+    /// </summary>
     internal int[] EncodeSource(ReadOnlySpan<char> text, long position)
     {
-        if (text.Length > _graph.MaxSourceLength - 1)
-        {
-            throw new InvalidOperationException(
-                $"The text in column '{Config.InputColumnName}' at row {position} has {text.Length} characters: the model reads at most {_graph.MaxSourceLength - 1} (the manifest's source.max_length {_graph.MaxSourceLength}, end-of-sequence included).");
-        }
-
+        CheckLength(text.Length, position, "characters");
+        int first = _graph.HasEncoder ? 0 : 1;
         var ids = new int[text.Length + 1];
         for (int i = 0; i < text.Length; i++)
         {
@@ -177,18 +183,50 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
                 id = _graph.UnkId;
             }
 
-            ids[i] = id;
+            ids[first + i] = id;
         }
 
-        ids[^1] = _graph.EosId;
+        ids[_graph.HasEncoder ? ^1 : 0] = _graph.HasEncoder ? _graph.EosId : _graph.BosId;
         return ids;
+    }
+
+    /// <summary>The source of token ids given as they are (special tokens other than the unknown one refused), as <see cref="EncodeSource"/> frames them.</summary>
+    internal int[] EncodeIds(ReadOnlySpan<long> tokens, long position)
+    {
+        CheckLength(tokens.Length, position, "token ids");
+        int first = _graph.HasEncoder ? 0 : 1;
+        var ids = new int[tokens.Length + 1];
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            long id = tokens[i];
+            if (id < 0 || id >= _graph.SourceSymbols.Length || id == _graph.PadId || id == _graph.BosId || id == _graph.EosId)
+            {
+                throw new InvalidOperationException(
+                    $"The token ids in column '{Config.InputColumnName}' at row {position} have {id} at index {i}: expected a source symbol id, 0 to {_graph.SourceSymbols.Length - 1} other than pad {_graph.PadId}, start {_graph.BosId} and end {_graph.EosId} of the manifest {_graph.Source}.");
+            }
+
+            ids[first + i] = (int)id;
+        }
+
+        ids[_graph.HasEncoder ? ^1 : 0] = _graph.HasEncoder ? _graph.EosId : _graph.BosId;
+        return ids;
+    }
+
+    private void CheckLength(int length, long position, string what)
+    {
+        if (length > _graph.MaxSourceLength - 1)
+        {
+            string framing = _graph.HasEncoder ? "end-of-sequence" : "start-of-sequence";
+            throw new InvalidOperationException(
+                $"The {(what == "characters" ? "text" : "token ids")} in column '{Config.InputColumnName}' at row {position} has {length} {what}: the model reads at most {_graph.MaxSourceLength - 1} (the manifest's source.max_length {_graph.MaxSourceLength}, {framing} included).");
+        }
     }
 
     internal string Decode(int[] tokens) => string.Join(_graph.Separator, tokens.Select(t => _graph.TargetSymbols[t]));
 
     private protected override void SaveModel(ModelSaveContext ctx)
     {
-        _encoder.Save(ctx, EncoderStream);
+        _encoder?.Save(ctx, EncoderStream); // a decoder-only generator has no encoder stream
         _decoder.Save(ctx, DecoderStream);
         ctx.SaveBinaryStream(ManifestStream, writer =>
         {
@@ -215,8 +253,7 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
         OnnxModel? encoder = null, decoder = null;
         try
         {
-            encoder = OnnxModel.Load(env, host, ctx, EncoderStream);
-            decoder = OnnxModel.Load(env, host, ctx, DecoderStream);
+            // The manifest first (its own stream): it says whether an encoder graph was saved before the decoder's.
             string? source = null, json = null;
             bool found;
             try
@@ -238,10 +275,11 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
                 ThrowHelper.CorruptEntry(ctx, "the manifest is missing: the model zip is truncated", stream: ManifestStream);
             }
 
-            GenerationGraph graph;
+            GenerationGraph graph = ParseSaved(ctx, json, source);
+            encoder = graph.HasEncoder ? OnnxModel.Load(env, host, ctx, EncoderStream) : null;
+            decoder = OnnxModel.Load(env, host, ctx, DecoderStream);
             try
             {
-                graph = GenerationGraph.Parse(json, source);
                 graph.Bind(encoder, decoder);
             }
             catch (Exception e) when (e is FormatException or NotSupportedException)
@@ -258,6 +296,19 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
         {
             encoder?.Dispose();
             decoder?.Dispose();
+            throw;
+        }
+    }
+
+    private static GenerationGraph ParseSaved(ModelLoadContext ctx, string json, string source)
+    {
+        try
+        {
+            return GenerationGraph.Parse(json, source);
+        }
+        catch (Exception e) when (e is FormatException or NotSupportedException)
+        {
+            ThrowHelper.CorruptEntry(ctx, $"the saved manifest cannot be read: {e.Message}", e, ManifestStream);
             throw;
         }
     }

@@ -199,6 +199,29 @@ public sealed class G2pGeneratorTests
         Assert.Equal(greedy.Select(r => r.GeneratedText), nucleus.Select(r => r.GeneratedText));
     }
 
+    public sealed class IdsRow
+    {
+        [VectorType]
+        public int[] Text { get; set; } = [];
+    }
+
+    [Fact]
+    public void TokenIds_GiveWhatTheirTextGives_EndOfSequenceAppendedByTheTransform()
+    {
+        var fromText = Generate(FixtureWords, new SequenceGeneratorEstimator.Options { ManifestFile = Manifest });
+        var ml = new MLContext(seed: 1);
+        // the fixture's source ids end with </s>, which the transform adds itself
+        var ids = Words.Select(w => new IdsRow { Text = Ints(w.GetProperty("source_ids"))[..^1] }).ToArray();
+        var data = ml.Data.LoadFromEnumerable(ids);
+        using var model = ml.Transforms.GenerateSequenceOnnx(new SequenceGeneratorEstimator.Options { ManifestFile = Manifest }).Fit(data);
+        var output = model.Transform(data);
+        Assert.Equal(fromText.Select(r => r.GeneratedText), output.GetColumn<ReadOnlyMemory<char>>("GeneratedText").Select(m => m.ToString()));
+        Assert.Equal(fromText.Select(r => r.Score), output.GetColumn<float>("Score"));
+        var eos = ml.Data.LoadFromEnumerable(new[] { new IdsRow { Text = [5, 3] } });
+        var refused = Assert.Throws<InvalidOperationException>(() => model.Transform(eos).GetColumn<float>("Score").ToArray());
+        Assert.Contains("at row 0 have 3 at index 1", refused.Message);
+    }
+
     [Fact]
     public void MaxNewTokens_CutsTheOutput_AndLeavesItUnfinished()
     {

@@ -48,7 +48,7 @@ public sealed class ManifestContractTests
             }
 
             string json = File.ReadAllText(file);
-            if (json.Contains("\"seq2seq-generator\"", StringComparison.Ordinal))
+            if (json.Contains("\"seq2seq-generator\"", StringComparison.Ordinal) || json.Contains("\"decoder-generator\"", StringComparison.Ordinal))
             {
                 Assert.NotNull(MlNotes.Transforms.Generation.GenerationGraph.Parse(json, file)); // a generator's manifest (docs/generation.md)
             }

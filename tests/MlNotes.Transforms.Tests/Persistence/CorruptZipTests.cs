@@ -134,7 +134,20 @@ public sealed class CorruptZipTests
         new("vqvae-reconstructor", "latents tensor not in the graph", Key, Text("latents", "latentX"), "its latents tensor 'latentX' is not an output of the saved ONNX model (its outputs: latents)"),
         new("vqvae-reconstructor", "std 0", Key, SingleAt(VqPair + 41, 0f), "its preprocessing Std [0] is not positive"),
         new("vqvae-reconstructor", "grid not the encoder's", Key, Int32At(VqPair + 45 + 8 + 4, 6), "the encoder's latents are [-1, 7, 7, 16], not [batch, 7, 6, 16]"),
+
+        // The sequence generator (the decoder-only LM: no encoder stream): the decoder's OnnxModel fields, the 7 column names as
+        // length-prefixed UTF-8 strings (Text, GeneratedText, GeneratedTokens, Score, Finished, NBestTexts, NBestScores: 73 bytes), then
+        // strategy, beam width (4 each), length penalty (8), n-best (4), temperature (8), top-k (4), top-p (8), seed, max new
+        // tokens (4 each), use-cache, refuse-unknown (1 each), batch size (4). The manifest is its own entry.
+        new("sequence-generator", "tampered decoder bytes", Dir + "DecoderOnnxModel", FlipMiddleByte, "SHA-256 does not match"),
+        new("sequence-generator", "truncated manifest", Dir + "Manifest", Truncate, "the manifest ends before its saved length"),
+        new("sequence-generator", "unknown family", Dir + "Manifest", Utf8Text("decoder-generator", "decoder-generatoX"), "the saved manifest cannot be read: The model manifest"),
+        new("sequence-generator", "unknown strategy", Key, Int32At(Generator, 7), "the strategy 7 is none of Greedy, Beam, Sample"),
+        new("sequence-generator", "beam width 0", Key, Int32At(Generator + 4, 0), "beam width 0 and n-best 2 do not fit the strategy Beam"),
+        new("sequence-generator", "max new tokens past the positions", Key, Int32At(Generator + 44, 999), "max new tokens 999 is not in 1..64"),
     };
+
+    private const int Generator = OnnxFields + 73;
 
     private const int VqDecoderOnly = 2 + OnnxFields + (7 * 4) + (2 * 4);
     private const int VqPair = 2 + (2 * OnnxFields) + (7 * 4) + (2 * 4);

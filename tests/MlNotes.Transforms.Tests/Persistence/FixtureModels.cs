@@ -5,6 +5,7 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNotes.Transforms.Clip;
+using MlNotes.Transforms.Generation;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Text;
 using MlNotes.Transforms.Vae;
@@ -258,6 +259,21 @@ internal static class FixtureModels
             ManifestFile = RepoPaths.Model("vqvae-fashion-decoder.json"),
             BatchSize = 2,
         }).Fit(data)),
+
+        // The fortunes LM (decoder-only, models-onnx/lm-fortunes): beam search with its n-best columns; prompts of different
+        // lengths, left-padded in a batch of 2; one row at a time gives the same tokens, scores within 1e-5 relative (passes; the gap
+        // itself was not printed).
+        new FixtureComponent<TextRow, GeneratedRow>("sequence-generator", 1e-5, PromptRows, null, (ml, data) => ml.Transforms.GenerateSequenceOnnx(new SequenceGeneratorEstimator.Options
+        {
+            ModelBytes = Bytes(RepoPaths.Model("lm-fortunes-decoder.onnx")),
+            ManifestFile = RepoPaths.Model("lm-fortunes.json"),
+            InputColumnName = nameof(TextRow.Text),
+            Strategy = GenerationStrategy.Beam,
+            BeamWidth = 2,
+            NBest = 2,
+            MaxNewTokens = 12,
+            BatchSize = 2,
+        }).Fit(data)),
     };
 
     public static FixtureComponent Get(string name) => All.Single(c => c.Name == name);
@@ -312,6 +328,8 @@ internal static class FixtureModels
         => new[] { "img0.png", "img5.png", "img2.png", "no-such-image.png" }.Select(f => new ImagePathRow { ImagePath = Path.Combine(s_vision, f) }).ToArray();
 
     private static TextRow[] TextRows() => new[] { "Hello, world!", "The cat sat on the mat.", "", "zebra quux", "It is NOT a fine day?" }.Select(t => new TextRow { Text = t }).ToArray();
+
+    private static TextRow[] PromptRows() => new[] { "The ", "Computers are ", "", "A man" }.Select(t => new TextRow { Text = t }).ToArray();
 
     private static TextRow[] ForeignTextRows() => new[] { "C++ is to C as Lung Cancer is to Lung.", "naïve café ½\tdone", "", "Hello, world!", "ALL CAPS, MiXeD cAsE" }.Select(t => new TextRow { Text = t }).ToArray();
 
@@ -409,6 +427,21 @@ internal static class FixtureModels
         public float[] Embedding { get; set; } = Array.Empty<float>();
 
         public float[] TokenEmbeddings { get; set; } = Array.Empty<float>();
+    }
+
+    public sealed class GeneratedRow
+    {
+        public string GeneratedText { get; set; } = "";
+
+        public int[] GeneratedTokens { get; set; } = Array.Empty<int>();
+
+        public float Score { get; set; }
+
+        public bool Finished { get; set; }
+
+        public string[] NBestTexts { get; set; } = Array.Empty<string>();
+
+        public float[] NBestScores { get; set; } = Array.Empty<float>();
     }
 
     public sealed class ClipTextRow
