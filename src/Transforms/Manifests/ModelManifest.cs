@@ -92,6 +92,9 @@ internal sealed class ModelManifest
     /// <summary>VQ-VAE: the codebook, <see cref="CodebookSize"/> rows of <see cref="CodeDim"/> values.</summary>
     public float[][]? Codebook { get; set; }
 
+    /// <summary>GAN generator: the size of a noise vector (the graph's noise input [batch, noise_size]).</summary>
+    public int? NoiseSize { get; set; }
+
     /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Other { get; set; }
