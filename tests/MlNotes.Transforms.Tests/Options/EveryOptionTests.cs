@@ -79,6 +79,7 @@ public sealed partial class EveryOptionTests
         Text(cases);
         Vae(cases);
         VqVae(cases);
+        Gan(cases);
         Clip(cases);
         Generation(cases);
         return cases;
