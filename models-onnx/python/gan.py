@@ -14,8 +14,8 @@ The recipe, and why each part is there (DCGAN, Radford et al. 2016, with two lat
   * loss: the non-saturating GAN loss (G maximizes log D(G(z))), binary cross-entropy on logits;
   * one-sided label smoothing: D's target for real images is 0.9, for generated ones 0 (Salimans et al. 2016): it keeps
     D from growing over-confident on real images;
-  * Adam, learning rate 2e-4, betas (0.5, 0.999) for both (DCGAN's), one D step per G step, batch 32, 1,000 steps (32,000 images:
-    half an epoch; the CPU budget, see models-onnx/README.md).
+  * Adam, learning rate 2e-4, betas (0.5, 0.999) for both (DCGAN's), one D step per G step, batch 32, 2 epochs (3,750 steps;
+    the CPU budget, see models-onnx/README.md).
 At export the spectral norm is folded into the weights (torch.nn.utils.remove_spectral_norm), and G runs in eval mode (batch
 norm with its running statistics), so each generated image depends on its own noise only, whatever the batch.
 """
@@ -29,7 +29,7 @@ import common as C
 import data as D
 
 GAN_CONFIG = dict(z=64, g_hidden=32, d_hidden=32)
-GAN_TRAIN = dict(n_epochs=1, max_steps=1000, lr=2e-4, betas=(0.5, 0.999), batch=32, real_label=0.9, seed=0)
+GAN_TRAIN = dict(n_epochs=2, max_steps=1875, lr=2e-4, betas=(0.5, 0.999), batch=32, real_label=0.9, seed=0)
 FIXTURE_NOISE_ROWS = 4          # generator fixture: this many N(0, I) noise rows (torch seed 1234)
 FIXTURE_IMAGE_ROWS = [0, 1, 2, 3, 1999]  # discriminator fixture: subset images, plus the generator fixture's images
 TRAIN_SUBSET_PER_CLASS = 100    # data/fashion-mnist-train-subset: 1,000 training images, the real reference of the
