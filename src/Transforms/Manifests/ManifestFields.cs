@@ -22,6 +22,7 @@ internal static class ManifestFields
         {
             "architecture", "training", "metrics", "opset", "elbo", "reparameterization", "similarity", "postprocessing", "zero_shot",
             "train_templates", "log_logit_scale", "logit_scale_max", "quantization",
+            "noise", "score",
         },
         ["inputs"] = new[] { "dynamic_axes" },
         ["outputs"] = new[] { "dynamic_axes" },

@@ -98,6 +98,9 @@ internal sealed class ModelManifest
     /// </summary>
     public string[]? NotDecided { get; set; }
 
+    /// <summary>GAN generator: the size of a noise vector (the graph's noise input [batch, noise_size]).</summary>
+    public int? NoiseSize { get; set; }
+
     /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Other { get; set; }

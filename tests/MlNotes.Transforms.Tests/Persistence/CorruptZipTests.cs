@@ -130,6 +130,13 @@ public sealed class CorruptZipTests
         new("vqvae-decoder", "code size 0", Key, Int32At(VqDecoderOnly + 8, 0), "its codebook of 64 codes of size 0 on a 7 x 7 grid is not at least 1 of each"),
         new("vqvae-decoder", "NaN in the codebook", Key, SingleAt(VqDecoderOnly + 16 + (4 * ((16 * 3) + 2)), float.NaN), "codebook[50] is NaN, not a finite number"),
         new("vqvae-decoder", "batch size 0", Key, Int32At(VqDecoderOnly + 16 + (64 * 16 * 4), 0), "its batch size is 0, not at least 1"),
+
+        // The GAN generator: its model's fields, the graph kind, 5 string ids, 2 tensor names, then noise size, seed and batch size.
+        new("gan-generator", "unknown graph kind", Key, Int32At(OnnxFields, 7), "its graph kind is 7, not 1 (generator) or 2 (discriminator)"),
+        new("gan-generator", "noise size not the graph's", Key, Int32At(OnnxFields + 4 + (7 * 4), 65), "its noise size 65 is not the graph's [-1, 64] noise input"),
+        new("gan-generator", "batch size 0", Key, Int32At(OnnxFields + 4 + (7 * 4) + 8, 0), "its batch size is 0, not at least 1"),
+        new("gan-discriminator", "truncated ONNX bytes", Dir + "OnnxModel", Truncate, "the ONNX model's bytes end before their saved length"),
+        new("gan-discriminator", "a generator's graph kind", Key, Int32At(OnnxFields, 1), "it holds a GAN generator, not a discriminator"),
         new("vqvae-reconstructor", "tampered encoder bytes", Dir + "EncoderOnnxModel", FlipMiddleByte, "SHA-256 does not match"),
         new("vqvae-reconstructor", "latents tensor not in the graph", Key, Text("latents", "latentX"), "its latents tensor 'latentX' is not an output of the saved ONNX model (its outputs: latents)"),
         new("vqvae-reconstructor", "std 0", Key, SingleAt(VqPair + 41, 0f), "its preprocessing Std [0] is not positive"),

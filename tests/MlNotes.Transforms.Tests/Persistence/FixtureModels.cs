@@ -5,6 +5,7 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNotes.Transforms.Clip;
+using MlNotes.Transforms.Gan;
 using MlNotes.Transforms.Generation;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Text;
@@ -272,6 +273,22 @@ internal static class FixtureModels
             BeamWidth = 2,
             NBest = 2,
             MaxNewTokens = 12,
+            BatchSize = 2,
+        }).Fit(data)),
+
+        // The models-onnx GAN (no tiny one exists): the generator on fixed noise rows, the discriminator on three images.
+        new FixtureComponent<GanFixtureRows.NoiseRow, GanFixtureRows.GeneratedRow>("gan-generator", 0, GanFixtureRows.Noise, null, (ml, data) => ml.Transforms.GenerateImagesGan(new GanGeneratorEstimator.Options
+        {
+            ModelBytes = Bytes(RepoPaths.Model("gan-fashion-generator.onnx")),
+            ManifestFile = RepoPaths.Model("gan-fashion-generator.json"),
+            NoiseColumnName = nameof(GanFixtureRows.NoiseRow.Noise),
+            BatchSize = 2,
+        }).Fit(data)),
+
+        new FixtureComponent<VqVaeFixtureRows.PixelRow, GanFixtureRows.RealismRow>("gan-discriminator", 0, VqVaeFixtureRows.Pixels, null, (ml, data) => ml.Transforms.ScoreRealismGan(new GanDiscriminatorEstimator.Options
+        {
+            ModelBytes = Bytes(RepoPaths.Model("gan-fashion-discriminator.onnx")),
+            ManifestFile = RepoPaths.Model("gan-fashion-discriminator.json"),
             BatchSize = 2,
         }).Fit(data)),
     };

@@ -1,0 +1,87 @@
+using System;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Onnx;
+
+namespace MlNotes.Transforms.Gan;
+
+/// <summary>
+/// Scores images with a GAN's ONNX discriminator: adds <c>RealismLogit</c>, the log odds that an image is real, and
+/// <c>Realism</c> = sigmoid(logit). Create it with <c>mlContext.Transforms.ScoreRealismGan</c>.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Estimator Characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | No |
+/// | Input column data type | `MLImage` (from `LoadImages`, preprocessed as the manifest says), or a known-size vector of Single already in the graph's units (the generator's `Image` column) |
+/// | Output column data type | `RealismLogit` and `Realism`: Single |
+/// | Exportable to ONNX | No |
+///
+/// A discriminator is trained against one generator: its realism says how well that generator fools it, not an absolute quality
+/// (the Fréchet distance, `mlContext.Data.ComputeFrechetDistance`, compares models). An image column of another type or size is
+/// refused when the pipeline is built; an unreadable image fails naming the column and the row.
+/// Apply models only from trusted sources. See the sample in `samples/MlNotes.Samples/Gan/GanScenario.cs`.
+/// ]]></format>
+/// </remarks>
+public sealed class GanDiscriminatorEstimator : OnnxEstimatorBase<GanDiscriminatorTransformer>
+{
+    internal GanDiscriminatorEstimator(IHostEnvironment env, Options options)
+        : base(Build(env, options))
+    {
+    }
+
+    /// <summary>The input columns plus the logit and the realism.</summary>
+    /// <param name="inputSchema">The input schema shape.</param>
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
+
+    private static GanDiscriminatorTransformer Build(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var (name, value) in new[] { (nameof(options.InputColumnName), options.InputColumnName), (nameof(options.OutputColumnName), options.OutputColumnName), (nameof(options.LogitColumnName), options.LogitColumnName) })
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                ThrowHelper.BadOption(name, $"{name} needs a name.");
+            }
+        }
+
+        if (options.OutputColumnName == options.LogitColumnName)
+        {
+            ThrowHelper.BadOption(nameof(options.LogitColumnName), $"The logit and realism columns need two names, got '{options.LogitColumnName}' for both.");
+        }
+
+        var config = new GanConfig
+        {
+            Graph = GanGraph.Discriminator,
+            InputColumnName = options.InputColumnName,
+            RealismColumnName = options.OutputColumnName,
+            LogitColumnName = options.LogitColumnName,
+            BatchSize = options.BatchSize,
+        };
+        var source = new GanModelSource(options.ModelFile, options.ModelBytes?.ToArray(), options.ManifestFile, options.ExecutionSettings);
+        return new GanDiscriminatorTransformer(GanMapper.Create(env, nameof(GanDiscriminatorEstimator), "gan-discriminator", source, config));
+    }
+
+    /// <summary>Options of <see cref="GanDiscriminatorEstimator"/>. The preprocessing comes from the manifest.</summary>
+    public sealed class Options : OnnxModelOptions
+    {
+        /// <summary>The discriminator's JSON manifest. Default: the file beside <see cref="OnnxModelOptions.ModelFile"/> with the extension .json, if any.</summary>
+        public string? ManifestFile { get; set; }
+
+        /// <summary>The image column. Default: <c>Image</c> (what <c>GenerateImagesGan</c> adds).</summary>
+        public string InputColumnName { get; set; } = "Image";
+
+        /// <summary>The realism column, sigmoid(logit). Default: <c>Realism</c>.</summary>
+        public string OutputColumnName { get; set; } = "Realism";
+
+        /// <summary>The logit column. Default: <c>RealismLogit</c>.</summary>
+        public string LogitColumnName { get; set; } = "RealismLogit";
+
+        /// <summary>Images per ONNX Runtime run. Default: 64.</summary>
+        public int BatchSize { get; set; } = 64;
+    }
+}
