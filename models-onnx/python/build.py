@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Trains, exports and describes every graph of models-onnx/ (run through ../build.sh).
 
-    build.py [--only vit,resnet,text,vae,clip,vqvae,glyphs,vae-background,g2p] [--quick]
+    build.py [--only vit,resnet,text,vae,clip,vqvae,glyphs,vae-background,g2p,cvae] [--quick]
 
 Writes <name>.onnx, <name>.json (manifest), fixtures/<name>.json, data/ and metrics.json into models-onnx/.
 --only rebuilds some models and merges their entries into the existing metrics.json.
@@ -25,6 +25,7 @@ import tokenizer as T  # noqa: E402
 import vqvae as VQ  # noqa: E402
 import anomaly as A  # noqa: E402
 import g2p_build  # noqa: E402
+import cvae as CV  # noqa: E402
 
 ARGS = None
 SUBSET_DIR = os.path.join(C.DATA, "fashion-mnist-subset")
@@ -702,7 +703,7 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--verbose", action="store_true", help="evaluate on the test set after every epoch")
     ARGS = p.parse_args()
-    todo = [s for s in (ARGS.only.split(",") if ARGS.only else ["clip", "vit", "resnet", "vae", "text", "vqvae", "glyphs", "vae-background", "g2p"]) if s]
+    todo = [s for s in (ARGS.only.split(",") if ARGS.only else ["clip", "vit", "resnet", "vae", "text", "vqvae", "glyphs", "vae-background", "g2p", "cvae"]) if s]
     C.seed_everything(0)
     metrics_path = os.path.join(C.ROOT, "metrics.json")
     metrics = {}
@@ -710,14 +711,15 @@ def main():
         with open(metrics_path) as f:
             metrics = json.load(f)
     total = C.Timer()
-    fashion = Fashion() if any(k in todo for k in ("vit", "resnet", "vae", "clip", "vqvae", "vae-background")) else None
+    fashion = Fashion() if any(k in todo for k in ("vit", "resnet", "vae", "clip", "vqvae", "vae-background", "cvae")) else None
     steps = {"vit": lambda: build_vit(fashion, metrics), "resnet": lambda: build_resnet(fashion, metrics),
              "text": lambda: build_text(metrics), "vae": lambda: build_vae(fashion, metrics),
              "clip": lambda: build_clip(fashion, metrics),
              "vqvae": lambda: VQ.build_vqvae(fashion, metrics, ARGS.quick, log),
              "glyphs": lambda: A.render_glyphs(),
              "vae-background": lambda: A.build_vae_background(fashion, metrics, ARGS.quick),
-             "g2p": lambda: g2p_build.build_g2p(metrics, ARGS)}
+             "g2p": lambda: g2p_build.build_g2p(metrics, ARGS),
+             "cvae": lambda: CV.build_cvae(fashion, metrics, ARGS.quick, log)}
     for key in todo:
         steps[key]()
         C.write_json(metrics_path, metrics)

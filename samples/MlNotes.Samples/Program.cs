@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using MlNotes.Samples.Clip;
+using MlNotes.Samples.Cvae;
 using MlNotes.Samples.InfoNce;
 using MlNotes.Samples.Mdn;
 using MlNotes.Samples.Text;
@@ -25,6 +26,7 @@ internal static class Program
         ("text", "fortunes text classification and similar-text search with the notes' Transformer encoder", c => TextClassificationScenario.Run(c)),
         ("vae", "VAE reconstructions, prior samples, an interpolation (PNG grids) and anomaly scores for the held-out class", c => VaeScenario.Run(c)),
         ("vqvae", "VQ-VAE: images to 49 discrete codes and back (PNG grids), codebook usage, an ML.NET-trained codebook re-quantizing the latents", c => VqVaeScenario.Run(c)),
+        ("cvae", "CVAE with FiLM: a class-conditional grid (PNG), the generative classifier's confusion matrix and accuracy next to the ViT's", c => CvaeScenario.Run(c)),
         ("clip", "CLIP zero-shot classification from label names, and text-to-image search", c => ClipScenario.Run(c)),
         ("infonce", "an InfoNCE head aligning ViT image embeddings with Transformer caption embeddings; zero-shot classification", c => AlignmentScenario.Run(c)),
         ("mdn", "a Mixture Density Network on Bishop's inverse problem and Old Faithful, with PNG plots", c => MdnScenario.Run(c)),

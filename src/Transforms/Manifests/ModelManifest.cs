@@ -92,6 +92,9 @@ internal sealed class ModelManifest
     /// <summary>VQ-VAE: the codebook, <see cref="CodebookSize"/> rows of <see cref="CodeDim"/> values.</summary>
     public float[][]? Codebook { get; set; }
 
+    /// <summary>CVAE: the training images per class (the generative classifier's priors), one per label.</summary>
+    public int[]? ClassCounts { get; set; }
+
     /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Other { get; set; }

@@ -47,7 +47,7 @@ public sealed partial class EveryOptionTests
             .SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod?.IsPublic == true)
                 .Select(p => $"{t.DeclaringType!.Name}.{t.Name}.{p.Name}"))
             .ToHashSet(StringComparer.Ordinal);
-        Assert.Equal(16, options.Select(k => k.Split('.')[0]).Distinct().Count()); // the 16 nested Options of PublicApi.Transforms.txt
+        Assert.Equal(19, options.Select(k => k.Split('.')[0]).Distinct().Count()); // the 19 nested Options of PublicApi.Transforms.txt
         var missing = options.Except(s_cases.Value.Keys).Order(StringComparer.Ordinal).ToArray();
         var extra = s_cases.Value.Keys.Except(options).Order(StringComparer.Ordinal).ToArray();
         Assert.True(missing.Length == 0, "Options without a case: " + string.Join(", ", missing));
@@ -79,6 +79,7 @@ public sealed partial class EveryOptionTests
         Text(cases);
         Vae(cases);
         VqVae(cases);
+        Cvae(cases);
         Clip(cases);
         Generation(cases);
         return cases;

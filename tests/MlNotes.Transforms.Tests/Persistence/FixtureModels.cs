@@ -258,6 +258,11 @@ internal static class FixtureModels
             ManifestFile = RepoPaths.Model("vqvae-fashion-decoder.json"),
             BatchSize = 2,
         }).Fit(data)),
+
+        // The tiny CVAE's generator, scorer and generative classifier (Persistence/CvaeFixtureRows.cs).
+        CvaeFixtureRows.Generator,
+        CvaeFixtureRows.Scorer,
+        CvaeFixtureRows.Classifier,
     };
 
     public static FixtureComponent Get(string name) => All.Single(c => c.Name == name);
