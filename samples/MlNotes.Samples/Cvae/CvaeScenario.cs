@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MlNotes.Samples.Vae;
 using MlNotes.Samples.Vision;
 
@@ -50,7 +51,7 @@ public static class CvaeScenario
         var discriminative = prepared.Append(ml.Transforms.ClassifyImageOnnx(context.Model("vit-fashion.onnx"), batchSize: 128)).Fit(data);
         var vit = ml.MulticlassClassification.Evaluate(discriminative.Transform(data), "Label");
         double vitSeconds = watch.Elapsed.TotalSeconds;
-        foreach (var model in new[] { generative, discriminative })
+        foreach (var model in new System.Collections.Generic.IEnumerable<ITransformer>[] { generative, discriminative })
         {
             foreach (var transformer in model)
             {
