@@ -38,7 +38,7 @@ public static class CvaeScenario
         IDataView data = ml.Data.LoadFromTextFile<FashionModelInput>(Path.Combine(folder, "labels.csv"), separatorChar: ',', hasHeader: true);
         if (context.Quick)
         {
-            data = ml.Data.TakeRows(data, 100);
+            data = ml.Data.TakeRows(data, 50);
         }
 
         var prepared = ml.Transforms.Conversion.MapValueToKey("Label", nameof(FashionModelInput.LabelName), keyData: ml.Data.LoadFromEnumerable(classes.Select(c => new ClassName { Name = c })))
