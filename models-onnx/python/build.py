@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Trains, exports and describes every graph of models-onnx/ (run through ../build.sh).
 
-    build.py [--only vit,resnet,text,vae,clip,vqvae,glyphs,vae-background,g2p,lm,gan] [--quick]
+    build.py [--only vit,resnet,text,vae,clip,vqvae,glyphs,vae-background,g2p,lm,gan,cvae] [--quick]
 
 Writes <name>.onnx, <name>.json (manifest), fixtures/<name>.json, data/ and metrics.json into models-onnx/.
 --only rebuilds some models and merges their entries into the existing metrics.json.
@@ -27,6 +27,7 @@ import gan as GAN  # noqa: E402
 import anomaly as A  # noqa: E402
 import g2p_build  # noqa: E402
 import lm_build  # noqa: E402
+import cvae as CV  # noqa: E402
 
 ARGS = None
 SUBSET_DIR = os.path.join(C.DATA, "fashion-mnist-subset")
@@ -704,7 +705,7 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--verbose", action="store_true", help="evaluate on the test set after every epoch")
     ARGS = p.parse_args()
-    todo = [s for s in (ARGS.only.split(",") if ARGS.only else ["clip", "vit", "resnet", "vae", "text", "vqvae", "glyphs", "vae-background", "gan", "g2p", "lm"]) if s]
+    todo = [s for s in (ARGS.only.split(",") if ARGS.only else ["clip", "vit", "resnet", "vae", "text", "vqvae", "glyphs", "vae-background", "gan", "cvae", "g2p", "lm"]) if s]
     C.seed_everything(0)
     metrics_path = os.path.join(C.ROOT, "metrics.json")
     metrics = {}
@@ -712,7 +713,7 @@ def main():
         with open(metrics_path) as f:
             metrics = json.load(f)
     total = C.Timer()
-    fashion = Fashion() if any(k in todo for k in ("vit", "resnet", "vae", "clip", "vqvae", "vae-background", "gan")) else None
+    fashion = Fashion() if any(k in todo for k in ("vit", "resnet", "vae", "clip", "vqvae", "vae-background", "gan", "cvae")) else None
     steps = {"vit": lambda: build_vit(fashion, metrics), "resnet": lambda: build_resnet(fashion, metrics),
              "text": lambda: build_text(metrics), "vae": lambda: build_vae(fashion, metrics),
              "clip": lambda: build_clip(fashion, metrics),
@@ -720,6 +721,7 @@ def main():
              "glyphs": lambda: A.render_glyphs(),
              "vae-background": lambda: A.build_vae_background(fashion, metrics, ARGS.quick),
              "gan": lambda: GAN.build_gan(fashion, metrics, ARGS.quick, log),
+             "cvae": lambda: CV.build_cvae(fashion, metrics, ARGS.quick, log),
              "g2p": lambda: g2p_build.build_g2p(metrics, ARGS),
              "lm": lambda: lm_build.build_lm(metrics, ARGS)}
     for key in todo:

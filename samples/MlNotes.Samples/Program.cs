@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using MlNotes.Samples.Clip;
+using MlNotes.Samples.Cvae;
 using MlNotes.Samples.Gan;
 using MlNotes.Samples.Generation;
 using MlNotes.Samples.InfoNce;
@@ -27,6 +28,7 @@ internal static class Program
         ("text", "fortunes text classification and similar-text search with the notes' Transformer encoder", c => TextClassificationScenario.Run(c)),
         ("vae", "VAE reconstructions, prior samples, an interpolation (PNG grids) and anomaly scores for the held-out class", c => VaeScenario.Run(c)),
         ("vqvae", "VQ-VAE: images to 49 discrete codes and back (PNG grids), codebook usage, an ML.NET-trained codebook re-quantizing the latents", c => VqVaeScenario.Run(c)),
+        ("cvae", "CVAE with FiLM: a class-conditional grid (PNG), the generative classifier's confusion matrix and accuracy next to the ViT's", c => CvaeScenario.Run(c)),
         ("gan", "a GAN: seeded generated images (PNG grid), the discriminator's realism for real vs generated, the Fréchet distance of every generative model's samples", c => GanScenario.Run(c)),
         ("clip", "CLIP zero-shot classification from label names, and text-to-image search", c => ClipScenario.Run(c)),
         ("infonce", "an InfoNCE head aligning ViT image embeddings with Transformer caption embeddings; zero-shot classification", c => AlignmentScenario.Run(c)),

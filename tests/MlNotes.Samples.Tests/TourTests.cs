@@ -30,7 +30,7 @@ public sealed class TourTests
 
             Assert.Equal(0, exit);
             string report = File.ReadAllText(Path.Combine(output, "report.md"));
-            foreach (string scenario in new[] { "scoring", "vit", "resnet", "text", "vae", "vqvae", "gan", "clip", "infonce", "mdn" })
+            foreach (string scenario in new[] { "scoring", "vit", "resnet", "text", "vae", "vqvae", "cvae", "gan", "clip", "infonce", "mdn" })
             {
                 Assert.Contains($"## {scenario}", report, StringComparison.Ordinal);
             }

@@ -21,7 +21,7 @@ internal static class ManifestFields
         [""] = new[]
         {
             "architecture", "training", "metrics", "opset", "elbo", "reparameterization", "similarity", "postprocessing", "zero_shot",
-            "train_templates", "log_logit_scale", "logit_scale_max", "quantization",
+            "train_templates", "log_logit_scale", "logit_scale_max", "quantization", "conditioning", "classifier",
             "noise", "score",
         },
         ["inputs"] = new[] { "dynamic_axes" },

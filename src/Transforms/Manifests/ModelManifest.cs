@@ -100,6 +100,8 @@ internal sealed class ModelManifest
 
     /// <summary>GAN generator: the size of a noise vector (the graph's noise input [batch, noise_size]).</summary>
     public int? NoiseSize { get; set; }
+    /// <summary>CVAE: the training images per class (the generative classifier's priors), one per label.</summary>
+    public int[]? ClassCounts { get; set; }
 
     /// <summary>Fields this class does not model: refused unless informative (<see cref="ManifestFields"/>).</summary>
     [JsonExtensionData]

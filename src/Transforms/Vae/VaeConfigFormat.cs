@@ -25,24 +25,7 @@ internal static class VaeConfigFormat
             ctx.SaveNonEmptyString(c.ImageTensorName);
             ctx.SaveNonEmptyString(c.MeanTensorName);
             ctx.SaveNonEmptyString(c.LogVarianceTensorName);
-            var p = c.Preprocessing!;
-            ctx.Writer.Write(p.Width);
-            ctx.Writer.Write(p.Height);
-            ctx.Writer.Write(p.Channels);
-            ctx.Writer.Write((int)p.Resize);
-            ctx.Writer.Write(p.ResizeSize);
-            ctx.Writer.Write(p.CenterCrop);
-            ctx.Writer.Write(p.Scale);
-            ctx.Writer.Write(p.Mean.Length);
-            foreach (float v in p.Mean)
-            {
-                ctx.Writer.Write(v);
-            }
-
-            foreach (float v in p.Std)
-            {
-                ctx.Writer.Write(v);
-            }
+            WritePreprocessing(ctx, c.Preprocessing!);
         }
 
         if (hasDecoder)
@@ -90,22 +73,7 @@ internal static class VaeConfigFormat
         if (hasEncoder)
         {
             var (image, mean, logVariance) = ModelEntry.Read(ctx, () => (ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString(), ctx.LoadNonEmptyString()));
-            var (width, height, channels, resize, resizeSize, crop, scale, count) = ModelEntry.Read(ctx, () =>
-                (r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean(), r.ReadDouble(), r.ReadInt32()));
-            ModelEntry.Check(ctx, count == channels && (count == 1 || count == 3),
-                $"its preprocessing has {count} Mean and Std values for {channels} channels, not one per channel (1 or 3)");
-            var values = ModelEntry.Read(ctx, () =>
-            {
-                var all = new float[2 * count];
-                for (int i = 0; i < all.Length; i++)
-                {
-                    all[i] = r.ReadSingle();
-                }
-
-                return all;
-            });
-            var preprocessing = new ImagePreprocessingSettings(width, height, channels, (ResizeKind)resize, resizeSize, crop, scale,
-                values.AsSpan(0, count).ToArray(), values.AsSpan(count).ToArray());
+            var preprocessing = ReadPreprocessing(ctx);
             c = c with { ImageTensorName = image, MeanTensorName = mean, LogVarianceTensorName = logVariance, Preprocessing = preprocessing };
         }
 
@@ -129,6 +97,50 @@ internal static class VaeConfigFormat
             ThresholdPercentile = percentile,
             BatchSize = batchSize,
         };
+    }
+
+    /// <summary>The encoder's preprocessing: width, height, channels, resize kind, resize size (Int32), center crop (Boolean), scale (Double), the channel count, then Mean and Std (Singles).</summary>
+    public static void WritePreprocessing(ModelSaveContext ctx, ImagePreprocessingSettings p)
+    {
+        ctx.Writer.Write(p.Width);
+        ctx.Writer.Write(p.Height);
+        ctx.Writer.Write(p.Channels);
+        ctx.Writer.Write((int)p.Resize);
+        ctx.Writer.Write(p.ResizeSize);
+        ctx.Writer.Write(p.CenterCrop);
+        ctx.Writer.Write(p.Scale);
+        ctx.Writer.Write(p.Mean.Length);
+        foreach (float v in p.Mean)
+        {
+            ctx.Writer.Write(v);
+        }
+
+        foreach (float v in p.Std)
+        {
+            ctx.Writer.Write(v);
+        }
+    }
+
+    /// <summary>Reads what <see cref="WritePreprocessing"/> wrote.</summary>
+    public static ImagePreprocessingSettings ReadPreprocessing(ModelLoadContext ctx)
+    {
+        var r = ctx.Reader;
+        var (width, height, channels, resize, resizeSize, crop, scale, count) = ModelEntry.Read(ctx, () =>
+            (r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean(), r.ReadDouble(), r.ReadInt32()));
+        ModelEntry.Check(ctx, count == channels && (count == 1 || count == 3),
+            $"its preprocessing has {count} Mean and Std values for {channels} channels, not one per channel (1 or 3)");
+        var values = ModelEntry.Read(ctx, () =>
+        {
+            var all = new float[2 * count];
+            for (int i = 0; i < all.Length; i++)
+            {
+                all[i] = r.ReadSingle();
+            }
+
+            return all;
+        });
+        return new ImagePreprocessingSettings(width, height, channels, (ResizeKind)resize, resizeSize, crop, scale,
+            values.AsSpan(0, count).ToArray(), values.AsSpan(count).ToArray());
     }
 
     private static string?[] Columns(VaeConfig c) => new[]

@@ -47,7 +47,7 @@ public sealed partial class EveryOptionTests
             .SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod?.IsPublic == true)
                 .Select(p => $"{t.DeclaringType!.Name}.{t.Name}.{p.Name}"))
             .ToHashSet(StringComparer.Ordinal);
-        Assert.Equal(18, options.Select(k => k.Split('.')[0]).Distinct().Count()); // the 18 nested Options of PublicApi.Transforms.txt
+        Assert.Equal(21, options.Select(k => k.Split('.')[0]).Distinct().Count()); // the 21 nested Options of PublicApi.Transforms.txt
         var missing = options.Except(s_cases.Value.Keys).Order(StringComparer.Ordinal).ToArray();
         var extra = s_cases.Value.Keys.Except(options).Order(StringComparer.Ordinal).ToArray();
         Assert.True(missing.Length == 0, "Options without a case: " + string.Join(", ", missing));
@@ -80,6 +80,7 @@ public sealed partial class EveryOptionTests
         Vae(cases);
         VqVae(cases);
         Gan(cases);
+        Cvae(cases);
         Clip(cases);
         Generation(cases);
         return cases;

@@ -152,11 +152,27 @@ public sealed class CorruptZipTests
         new("sequence-generator", "unknown strategy", Key, Int32At(Generator, 7), "the strategy 7 is none of Greedy, Beam, Sample"),
         new("sequence-generator", "beam width 0", Key, Int32At(Generator + 4, 0), "beam width 0 and n-best 2 do not fit the strategy Beam"),
         new("sequence-generator", "max new tokens past the positions", Key, Int32At(Generator + 44, 999), "max new tokens 999 is not in 1..64"),
+        new("cvae-generator", "tampered decoder bytes", Dir + "DecoderOnnxModel", FlipMiddleByte, "SHA-256 does not match"),
+        new("cvae-generator", "unknown mode", Key, Int32At(1 + OnnxFields, 7), "its mode 7 is not one of Generate, Score, Classify"),
+        new("cvae-generator", "latent size 0", Key, Int32At(CvaeDecoderOnly, 0), "its latent size is 0, not at least 1"),
+        new("cvae-generator", "one class", Key, Int32At(CvaeDecoderOnly + 4, 1), "its class count 1 is not in [2, 1000000]"),
+        new("cvae-generator", "batch size 0", Key, Int32At(CvaeDecoderOnly + 29, 0), "its batch size is 0, not at least 1"),
+        new("cvae-scorer", "truncated encoder bytes", Dir + "EncoderOnnxModel", Truncate, "the ONNX model's bytes end before their saved length"),
+        new("cvae-scorer", "std 0", Key, SingleAt(CvaePair - 4, 0f), "its preprocessing Std [0] is not positive"),
+        new("cvae-scorer", "batch size 0", Key, Int32At(CvaePair + 29, 0), "its batch size is 0, not at least 1"),
+        new("cvae-classifier", "two priors for three classes", Key, Int32At(CvaePair + 20, 2), "it has 2 class priors for 3 classes"),
+        new("cvae-classifier", "NaN prior", Key, SingleAt(CvaePair + 28, float.NaN), "log prior[1] is NaN, not a finite number"),
     };
 
     private const int Generator = OnnxFields + 73;
 
     private const int VqDecoderOnly = 2 + OnnxFields + (7 * 4) + (2 * 4);
+
+    // The CVAE's v1 Model.key: has-encoder (1 byte), each graph's OnnxModel fields, mode (4), 16 string ids (9 columns, 7 tensors),
+    // with an encoder the preprocessing, then latent size, class count (4 each), the class names' ids (4 each: 3 classes), the
+    // prior count (4) and priors (4 each), seed (4), use-latent-mean (1), batch size (4).
+    private const int CvaeDecoderOnly = 1 + OnnxFields + 4 + (16 * 4); // the latent size of cvae-generator
+    private const int CvaePair = 1 + (2 * OnnxFields) + 4 + (16 * 4) + Preprocessing; // the latent size of cvae-scorer and -classifier
     private const int VqPair = 2 + (2 * OnnxFields) + (7 * 4) + (2 * 4);
 
     // The VAE's v2 Model.key: has-encoder and has-decoder (1 byte each), each graph's OnnxModel fields, 13 column string ids,

@@ -291,6 +291,10 @@ internal static class FixtureModels
             ManifestFile = RepoPaths.Model("gan-fashion-discriminator.json"),
             BatchSize = 2,
         }).Fit(data)),
+        // The tiny CVAE's generator, scorer and generative classifier (Persistence/CvaeFixtureRows.cs).
+        CvaeFixtureRows.Generator,
+        CvaeFixtureRows.Scorer,
+        CvaeFixtureRows.Classifier,
     };
 
     public static FixtureComponent Get(string name) => All.Single(c => c.Name == name);
