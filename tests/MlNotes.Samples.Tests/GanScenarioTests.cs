@@ -23,7 +23,7 @@ public sealed class GanScenarioTests
         // Quick mode: 200 images a set. Measured: real training images 2.83, the VAE 11.68, the GAN 18.05, the VQ-VAE's uniform codes
         // 60.11, noise 93.19: real images are closest, noise farthest, every model's samples between.
         var d = result.FrechetDistances;
-        Assert.Equal(new[] { "real (train)", "VAE", "GAN", "VQ-VAE", "noise" }, d.Keys.ToArray());
+        Assert.Equal(new[] { "real (train)", "VAE", "CVAE", "GAN", "VQ-VAE", "noise" }, d.Keys.ToArray());
         Assert.All(d.Keys.Where(k => k != "real (train)"), k => Assert.True(d["real (train)"] < d[k], $"{k}: {d[k]} vs real {d["real (train)"]}"));
         Assert.All(d.Keys.Where(k => k != "noise"), k => Assert.True(d[k] < d["noise"], $"{k}: {d[k]} vs noise {d["noise"]}"));
         Assert.Equal(200, result.Generated.Length);

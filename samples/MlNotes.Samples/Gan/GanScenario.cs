@@ -13,7 +13,7 @@ namespace MlNotes.Samples.Gan;
 /// The notes' GAN through ML.NET: <c>GenerateImagesGan</c> makes n seeded images (a grid PNG), <c>ScoreRealismGan</c> scores real and
 /// generated images with the discriminator, and <c>mlContext.Data.ComputeFrechetDistance</c> measures every generative model's
 /// samples against the real test images in the bundled ViT's embedding space (the sample-quality table, and the models' samples
-/// side by side in one PNG): real training images (the floor), the VAE's prior samples, the GAN's, the VQ-VAE's decoded from
+/// side by side in one PNG): real training images (the floor), the VAE's prior samples, the CVAE's (labels cycling through the classes), the GAN's, the VQ-VAE's decoded from
 /// uniformly drawn codes (it has no prior over codes), and uniform noise (the ceiling).
 /// </summary>
 public static class GanScenario
@@ -50,6 +50,14 @@ public static class GanScenario
             vae = decoder.SampleFromPrior(n, seed: 1).GetColumn<float[]>("Reconstruction").ToArray();
         }
 
+        // The CVAE: labels cycling through the 10 classes (Fashion-MNIST's are balanced: its class priors are equal), z seeded per row.
+        float[][] cvae;
+        var labelRows = ml.Data.LoadFromEnumerable(Enumerable.Range(0, n).Select(i => new LabelRow { Label = i % 10 }));
+        using (var generator = ml.Transforms.GenerateCvae(context.Model("cvae-fashion-decoder.onnx"), seed: 1).Fit(labelRows))
+        {
+            cvae = generator.Transform(labelRows).GetColumn<float[]>("GeneratedImage").ToArray();
+        }
+
         var random = new Random(1);
         var codes = Enumerable.Range(0, n).Select(_ => new CodesRow { Codes = Enumerable.Range(0, 49).Select(_ => (uint)random.Next(1, 65)).ToArray() }).ToArray();
         var codeRows = ml.Data.LoadFromEnumerable(codes);
@@ -69,6 +77,7 @@ public static class GanScenario
         {
             ("real (train)", "real training images: the floor", train),
             ("VAE", "the VAE's prior samples, z ~ N(0, I), decoded (pixel probabilities); trained without Ankle boots", vae),
+            ("CVAE", "the CVAE's samples, labels cycling through the classes, z ~ N(0, I), decoded (pixel probabilities)", cvae),
             ("GAN", "the GAN's samples, z ~ N(0, I)", gan),
             ("VQ-VAE", "the VQ-VAE decoding uniformly drawn codes (it has no prior over codes)", vqvae),
             ("noise", "uniform noise: the ceiling", noise),
@@ -84,9 +93,9 @@ public static class GanScenario
         string gridPng = Path.Combine(context.OutputFolder, "gan-samples.png");
         PngGrid.Write(gridPng, gan.Take(40).ToList(), columns: 10);
         string sideBySidePng = Path.Combine(context.OutputFolder, "gan-sample-quality.png");
-        PngGrid.Write(sideBySidePng, real.Take(10).Concat(vae.Take(10)).Concat(gan.Take(10)).Concat(vqvae.Take(10)).ToList(), columns: 10);
+        PngGrid.Write(sideBySidePng, real.Take(10).Concat(vae.Take(10)).Concat(cvae.Take(10)).Concat(gan.Take(10)).Concat(vqvae.Take(10)).ToList(), columns: 10);
         context.Picture(gridPng, "gan: 40 images of GenerateImagesGan (seed 1)");
-        context.Picture(sideBySidePng, "gan: real test images, then the VAE's, the GAN's and the VQ-VAE's (uniform codes) samples, a row each");
+        context.Picture(sideBySidePng, "gan: real test images, then the VAE's, the CVAE's (one per class), the GAN's and the VQ-VAE's (uniform codes) samples, a row each");
         double realMean = realRealism.Average(), ganMean = ganRealism.Average();
         context.Log($"gan: discriminator realism, mean sigmoid(logit): real test images {realMean:F3} ({realRealism.Count(r => r > 0.5) / (double)n:P0} above 0.5), "
             + $"generated {ganMean:F3} ({ganRealism.Count(r => r > 0.5) / (double)n:P0} above 0.5)");
@@ -112,6 +121,11 @@ public static class GanScenario
     {
         [VectorType(784)]
         public float[] Image { get; set; } = Array.Empty<float>();
+    }
+
+    private sealed class LabelRow
+    {
+        public int Label { get; set; }
     }
 
     private sealed class LatentRow

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Microsoft.ML;
@@ -67,7 +68,17 @@ public static class VaeScenario
         double heldOutElbo = elbo.Where((_, i) => rows[i].IsAnomaly > 0).Average(v => (double)v);
         context.Log($"vae: mean ELBO {seenElbo:F2} nats on the seen classes, {heldOutElbo:F2} on the held-out {rows.First(r => r.IsAnomaly > 0).LabelName}s");
         context.Log($"vae: anomaly AUC {metrics.AreaUnderRocCurve:F4}; above the {detector.ThresholdPercentile}th percentile threshold ({detector.Threshold:F1} nats): {heldOutFlagged} of {rows.Count(r => r.IsAnomaly > 0)} held-out and {seenFlagged} of {rows.Count(r => r.IsAnomaly == 0)} seen images");
-        return new VaeScenarioResult(metrics.AreaUnderRocCurve, seenElbo, heldOutElbo, reconstructionsPng, priorPng, interpolationPng);
+
+        // Every detector's ROC curve on the held-out class and on glyphs (letters and digits: not clothing at all), one PNG.
+        string rocPng = Path.Combine(context.OutputFolder, "vae-anomaly-roc.png");
+        var aurocs = AnomalyRoc.Write(context, rows.Select(r => (r.ImagePath, r.IsAnomaly > 0)).ToArray(), context.Quick ? 100 : 400, rocPng);
+        context.Picture(rocPng, "vae: ROC curves of the anomaly scores (-ELBO, input complexity, likelihood ratio, the 9-class ResNet's and the ViT's energy) on the held-out class and on glyphs");
+        foreach (var (name, (heldOutAuc, glyphsAuc)) in aurocs)
+        {
+            context.Log($"vae: {name,-17} AUROC held-out {heldOutAuc:F4}, glyphs {glyphsAuc:F4}");
+        }
+
+        return new VaeScenarioResult(metrics.AreaUnderRocCurve, seenElbo, heldOutElbo, reconstructionsPng, priorPng, interpolationPng, rocPng, aurocs);
     }
 
     private static int HeldOutClass(SampleContext context)
@@ -101,4 +112,5 @@ public static class VaeScenario
 }
 
 /// <summary>What the scenario measured and wrote.</summary>
-public sealed record VaeScenarioResult(double Auc, double SeenElbo, double HeldOutElbo, string ReconstructionsPng, string PriorSamplesPng, string InterpolationPng);
+public sealed record VaeScenarioResult(double Auc, double SeenElbo, double HeldOutElbo, string ReconstructionsPng, string PriorSamplesPng, string InterpolationPng,
+    string RocPng, IReadOnlyDictionary<string, (double HeldOut, double Glyphs)> Aurocs);

@@ -26,6 +26,7 @@ public sealed class FashionModelsTests
     [Theory]
     [InlineData("vit-fashion")]
     [InlineData("resnet-fashion")]
+    [InlineData("resnet-fashion-seen")]
     public void Fixtures_ScoresAndEmbeddings_EqualPyTorch(string graph)
     {
         var ml = new MLContext(seed: 1);
