@@ -190,8 +190,8 @@ internal sealed partial class GanMapper : IDisposable, IBatchedMapper
     private static GanConfig Resolve(GanConfig r, OnnxModel model, ModelManifest? manifest)
     {
         bool generator = r.Graph == GanGraph.Generator;
-        string input = Tensor(model, manifest?.Role(generator ? "noise" : "image"), generator ? "noise" : "image", isInput: true);
-        string output = Tensor(model, manifest?.Role(generator ? "image" : "logit"), generator ? "image" : "logit", isInput: false);
+        string input = VaeGraphs.Tensor(model, manifest?.Role(generator ? "noise" : "image"), generator ? "noise" : "image", isInput: true);
+        string output = VaeGraphs.Tensor(model, manifest?.Role(generator ? "image" : "logit"), generator ? "image" : "logit", isInput: false);
         int[] inDims = model.InputMetadata[input].Dimensions, outDims = model.OutputMetadata[output].Dimensions;
         string Shape(int[] d) => $"[{string.Join(", ", d)}]";
         int[] image = generator ? outDims : inDims;
@@ -236,18 +236,5 @@ internal sealed partial class GanMapper : IDisposable, IBatchedMapper
         }
 
         return r with { InputTensorName = input, OutputTensorName = output, Preprocessing = preprocessing };
-    }
-
-    private static string Tensor(OnnxModel model, string? fromManifest, string conventional, bool isInput)
-    {
-        var graph = isInput ? model.InputMetadata : model.OutputMetadata;
-        string name = fromManifest ?? (graph.ContainsKey(conventional) ? conventional : graph.Count == 1 ? graph.Keys.Single() : conventional);
-        if (!graph.ContainsKey(name))
-        {
-            string role = isInput ? "input" : "output";
-            ThrowHelper.InvalidOperation($"The ONNX model {model.Name} has no {role} named '{name}' (its {role}s: {string.Join(", ", graph.Keys)}); name it in the manifest's roles.");
-        }
-
-        return name;
     }
 }

@@ -10,7 +10,7 @@ using MlNotes.Transforms.Vision;
 namespace MlNotes.Transforms.Vae;
 
 /// <summary>What the VAE and VQ-VAE mappers share: opening their graphs, binding tensors to columns, reading a row's image.</summary>
-internal static class VaeGraphs
+internal static partial class VaeGraphs
 {
     /// <summary>A column bound to the named input or output tensor of <paramref name="model"/>.</summary>
     public static OnnxColumnBinding Bind(OnnxModel model, string column, string tensor, bool isInput)

@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Vae;
 using MlNotes.Transforms.Vision;
 
 namespace MlNotes.Transforms.VqVae;
@@ -15,8 +16,8 @@ internal sealed partial class VqVaeMapper
         int[] grid = Array.Empty<int>();
         if (encoder != null)
         {
-            string image = Tensor(encoder, encoderManifest?.Role("image"), "image", isInput: true);
-            string latents = Tensor(encoder, encoderManifest?.Role("latents"), "latents", isInput: false);
+            string image = VaeGraphs.Tensor(encoder, encoderManifest?.Role("image"), "image", isInput: true);
+            string latents = VaeGraphs.Tensor(encoder, encoderManifest?.Role("latents"), "latents", isInput: false);
             int[] dims = encoder.InputMetadata[image].Dimensions;
             if (dims.Length != 4 || dims.Skip(1).Any(d => d <= 0))
             {
@@ -39,8 +40,8 @@ internal sealed partial class VqVaeMapper
 
         if (decoder != null)
         {
-            string codes = Tensor(decoder, decoderManifest?.Role("codes"), "codes", isInput: true);
-            string reconstruction = Tensor(decoder, decoderManifest?.Role("reconstruction"), "reconstruction", isInput: false);
+            string codes = VaeGraphs.Tensor(decoder, decoderManifest?.Role("codes"), "codes", isInput: true);
+            string reconstruction = VaeGraphs.Tensor(decoder, decoderManifest?.Role("reconstruction"), "reconstruction", isInput: false);
             int[] decoderGrid = Grid(decoder, codes, isInput: true);
             if (grid.Length > 0 && !grid.SequenceEqual(decoderGrid))
             {
@@ -77,19 +78,6 @@ internal sealed partial class VqVaeMapper
         }
 
         return c with { GridHeight = grid[0], GridWidth = grid[1], CodeSize = dim, CodebookSize = size, Codebook = book };
-    }
-
-    private static string Tensor(OnnxModel model, string? fromManifest, string conventional, bool isInput)
-    {
-        var graph = isInput ? model.InputMetadata : model.OutputMetadata;
-        string name = fromManifest ?? (graph.ContainsKey(conventional) ? conventional : graph.Count == 1 ? graph.Keys.Single() : conventional);
-        if (!graph.ContainsKey(name))
-        {
-            string role = isInput ? "input" : "output";
-            ThrowHelper.InvalidOperation($"The ONNX model {model.Name} has no {role} named '{name}' (its {role}s: {string.Join(", ", graph.Keys)}); name it in the manifest's roles.");
-        }
-
-        return name;
     }
 
     /// <summary>(height, width, code size) of a [batch, height, width, code size] latent grid.</summary>
