@@ -128,19 +128,7 @@ internal sealed partial class CvaeMapper : IDisposable, IBatchedMapper
 
     /// <summary>A new mapper of the same config over new sessions of the same graphs: an estimator's next <c>Fit</c>.</summary>
     public CvaeMapper Reopen()
-    {
-        OnnxModel? encoder = null;
-        try
-        {
-            encoder = _encoder?.Reopen();
-            return new CvaeMapper(Host, encoder, _decoder.Reopen(), Config);
-        }
-        catch
-        {
-            encoder?.Dispose();
-            throw;
-        }
-    }
+        => VaeGraphs.Reopen(_encoder, _decoder, (encoder, decoder) => new CvaeMapper(Host, encoder, decoder!, Config));
 
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {

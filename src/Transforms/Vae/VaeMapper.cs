@@ -59,21 +59,7 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
 
     /// <summary>A new mapper of the same config over new sessions of the same graphs, disposed or not this one: an estimator's next <c>Fit</c>.</summary>
     public VaeMapper Reopen()
-    {
-        OnnxModel? encoder = null, decoder = null;
-        try
-        {
-            encoder = _encoder?.Reopen();
-            decoder = _decoder?.Reopen();
-            return new VaeMapper(Host, encoder, decoder, Config, Background?.Reopen());
-        }
-        catch
-        {
-            encoder?.Dispose();
-            decoder?.Dispose();
-            throw;
-        }
-    }
+        => VaeGraphs.Reopen(_encoder, _decoder, (encoder, decoder) => new VaeMapper(Host, encoder, decoder, Config, Background?.Reopen()));
 
     /// <summary>The kinds of column a VAE transformer adds.</summary>
     internal enum VaeColumn

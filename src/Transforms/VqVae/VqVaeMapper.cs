@@ -164,19 +164,7 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
 
     /// <summary>A new mapper of the same config over new sessions of the same graphs: an estimator's next <c>Fit</c>.</summary>
     public VqVaeMapper Reopen()
-    {
-        OnnxModel? encoder = null;
-        try
-        {
-            encoder = _encoder?.Reopen();
-            return new VqVaeMapper(Host, encoder, _decoder?.Reopen(), Config);
-        }
-        catch
-        {
-            encoder?.Dispose();
-            throw;
-        }
-    }
+        => VaeGraphs.Reopen(_encoder, _decoder, (encoder, decoder) => new VqVaeMapper(Host, encoder, decoder, Config));
 
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
