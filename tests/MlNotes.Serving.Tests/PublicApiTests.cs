@@ -1,7 +1,6 @@
-using System;
-using System.IO;
 using System.Linq;
 using System.Reflection;
+using MlNotes.Tests.Shared;
 using Xunit;
 
 namespace MlNotes.Serving.Tests;
@@ -17,15 +16,7 @@ public sealed class PublicApiTests
     [Fact]
     public void Public_api_matches_the_committed_listing()
     {
-        string actual = Describe(s_assembly);
-        string expectedPath = Path.Combine(AppContext.BaseDirectory, "PublicApi.Serving.txt");
-        string expected = File.Exists(expectedPath) ? File.ReadAllText(expectedPath).ReplaceLineEndings("\n") : "";
-        if (actual != expected)
-        {
-            string received = Path.Combine(AppContext.BaseDirectory, "PublicApi.Serving.received.txt");
-            File.WriteAllText(received, actual);
-            Assert.Fail($"The public API changed. If that is intended, copy {received} over tests/MlNotes.Serving.Tests/PublicApi.Serving.txt.");
-        }
+        PublicApiSnapshot.AssertMatchesCommittedListing(s_assembly, "Serving", "MlNotes.Serving.Tests");
     }
 
     [Fact]
@@ -33,16 +24,5 @@ public sealed class PublicApiTests
     {
         var types = s_assembly.GetExportedTypes();
         Assert.All(types.Where(t => t.IsClass), t => Assert.True(t.IsSealed, $"{t.FullName} is not sealed"));
-    }
-
-    private static string Describe(Assembly assembly)
-    {
-        const BindingFlags Flags = BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
-        var lines = assembly.GetExportedTypes().OrderBy(t => t.FullName, StringComparer.Ordinal).SelectMany(type =>
-            new[] { $"{(type.IsEnum ? "enum" : type.IsInterface ? "interface" : "class")} {type.FullName}" }.Concat(type.GetMembers(Flags)
-                .Where(m => m is not MethodInfo { IsSpecialName: true })
-                .Select(m => $"  {m.MemberType} {m}")
-                .OrderBy(s => s, StringComparer.Ordinal)));
-        return string.Join("\n", lines) + "\n";
     }
 }
