@@ -17,7 +17,7 @@ namespace MlNotes.Serving.Sample;
 /// </summary>
 /// <remarks>
 /// Settings (appsettings.json, environment <c>Serving__MaxBatchSize</c>, or <c>--Serving:MaxBatchSize=</c>): Classifier (the
-/// graph, vit-fashion), ModelFolder (where the zips are written and watched), MaxBatchSize, MaxDelayMs, MaxQueueLength.
+/// graph, vit-fashion), ModelFolder (where the zips are written and watched), MaxBatchSize, MaxDelayMs, MaxQueueLength, MaxConcurrentBatches.
 /// </remarks>
 public static class ServingApp
 {
@@ -47,14 +47,19 @@ public static class ServingApp
             BundledModels.SaveTextEncoder("text-fortunes", encoderZip);
         }
 
-        PredictionPoolOptions Pool(string zip) => new()
+        PredictionPoolOptions Pool(string zip)
         {
-            ModelPath = zip,
-            WatchForChanges = true,
-            MaxBatchSize = settings.GetValue("MaxBatchSize", PredictionPoolOptions.Defaults.MaxBatchSize),
-            MaxDelay = TimeSpan.FromMilliseconds(settings.GetValue("MaxDelayMs", PredictionPoolOptions.Defaults.MaxDelayMilliseconds)),
-            MaxQueueLength = settings.GetValue("MaxQueueLength", PredictionPoolOptions.Defaults.MaxQueueLength),
-        };
+            var defaults = new PredictionPoolOptions();
+            return new()
+            {
+                ModelPath = zip,
+                WatchForChanges = true,
+                MaxBatchSize = settings.GetValue("MaxBatchSize", defaults.MaxBatchSize),
+                MaxDelay = TimeSpan.FromMilliseconds(settings.GetValue("MaxDelayMs", defaults.MaxDelay.TotalMilliseconds)),
+                MaxQueueLength = settings.GetValue("MaxQueueLength", defaults.MaxQueueLength),
+                MaxConcurrentBatches = settings.GetValue("MaxConcurrentBatches", defaults.MaxConcurrentBatches),
+            };
+        }
 
         builder.Services.AddMlNotesPredictionPool<ImageRow, ImagePrediction>(ClassifierName, Pool(classifierZip));
         builder.Services.AddMlNotesPredictionPool<TextRow, TextEmbedding>(EncoderName, Pool(encoderZip));

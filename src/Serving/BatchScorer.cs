@@ -6,43 +6,29 @@ using Microsoft.ML;
 namespace MlNotes.Serving;
 
 /// <summary>
-/// One model's scoring machinery, used by the pool's worker thread only: a streaming view over "the rows of the current
-/// batch" with the model's transform built over it once, and a <see cref="PredictionEngine{TSrc, TDst}"/> for a batch of
-/// one and for the row-by-row fallback when a batch fails.
+/// The scoring machinery of one batch at a time over a model, used by one thread at a time (its <see cref="ScorerSet{TInput, TOutput}"/>
+/// hands it out): a streaming view over "the rows of the current batch" with the model's transform built over it once, and a
+/// <see cref="PredictionEngine{TSrc, TDst}"/> for a batch of one and for the row-by-row fallback when a batch fails. It does
+/// not own the model.
 /// </summary>
 internal sealed class BatchScorer<TInput, TOutput> : IDisposable
     where TInput : class
     where TOutput : class, new()
 {
     private readonly MLContext _ml;
-    private readonly ITransformer _model;
-    private readonly bool _ownsModel;
     private readonly CurrentRows _rows = new();
     private readonly IDataView _scored;
     private readonly PredictionEngine<TInput, TOutput> _engine;
 
-    public BatchScorer(MLContext ml, ITransformer model, bool ownsModel)
+    public BatchScorer(MLContext ml, ITransformer model)
     {
         _ml = ml;
-        _model = model;
-        _ownsModel = ownsModel;
-        try
-        {
-            // An IEnumerable (not a list) gives a streaming view that enumerates it again for every cursor: the schema and
-            // the transform are built once, each batch only swaps the rows.
-            IDataView source = ml.Data.LoadFromEnumerable<TInput>(_rows);
-            _scored = model.Transform(source);
-            _engine = ml.Model.CreatePredictionEngine<TInput, TOutput>(model);
-        }
-        catch
-        {
-            if (ownsModel)
-            {
-                DisposeModel(model);
-            }
 
-            throw;
-        }
+        // An IEnumerable (not a list) gives a streaming view that enumerates it again for every cursor: the schema and
+        // the transform are built once, each batch only swaps the rows.
+        IDataView source = ml.Data.LoadFromEnumerable<TInput>(_rows);
+        _scored = model.Transform(source);
+        _engine = ml.Model.CreatePredictionEngine<TInput, TOutput>(model, new PredictionEngineOptions { OwnsTransformer = false });
     }
 
     /// <summary>Scores <paramref name="rows"/> in one pass over the transform; throws when any row fails.</summary>
@@ -74,27 +60,7 @@ internal sealed class BatchScorer<TInput, TOutput> : IDisposable
     /// <summary>Scores one row on its own (a batch of one, or the fallback after a failed batch).</summary>
     public TOutput ScoreOne(TInput row) => _engine.Predict(row);
 
-    public void Dispose()
-    {
-        _engine.Dispose();
-        if (_ownsModel)
-        {
-            DisposeModel(_model);
-        }
-    }
-
-    private static void DisposeModel(ITransformer model)
-    {
-        if (model is IEnumerable<ITransformer> chain)
-        {
-            foreach (var transformer in chain)
-            {
-                (transformer as IDisposable)?.Dispose();
-            }
-        }
-
-        (model as IDisposable)?.Dispose();
-    }
+    public void Dispose() => _engine.Dispose();
 
     /// <summary>The rows of the batch being scored, enumerated afresh by each cursor of the streaming view.</summary>
     private sealed class CurrentRows : IEnumerable<TInput>

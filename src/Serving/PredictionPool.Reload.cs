@@ -15,13 +15,13 @@ public sealed partial class PredictionPool<TInput, TOutput>
     public void Reload(ITransformer model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        Publish(new BatchScorer<TInput, TOutput>(_ml, model, ownsModel: false));
+        Publish(new ScorerSet<TInput, TOutput>(_ml, model, ownsModel: false));
     }
 
-    private BatchScorer<TInput, TOutput> LoadScorer()
+    private ScorerSet<TInput, TOutput> LoadScorer()
     {
         ITransformer model = _ml.Model.Load(_options.ModelPath!, out _);
-        return new BatchScorer<TInput, TOutput>(_ml, model, ownsModel: true);
+        return new ScorerSet<TInput, TOutput>(_ml, model, ownsModel: true);
     }
 
     private void ReloadFromFile()
@@ -41,9 +41,9 @@ public sealed partial class PredictionPool<TInput, TOutput>
         }
     }
 
-    private void Publish(BatchScorer<TInput, TOutput> scorer)
+    private void Publish(ScorerSet<TInput, TOutput> scorer)
     {
-        BatchScorer<TInput, TOutput>? stale;
+        ScorerSet<TInput, TOutput>? stale;
         lock (_gate)
         {
             if (_closing)
@@ -57,7 +57,7 @@ public sealed partial class PredictionPool<TInput, TOutput>
             }
         }
 
-        stale?.Dispose();
+        stale?.Retire();
         if (stale == scorer)
         {
             throw ThrowHelper.Disposed(_name);

@@ -14,11 +14,11 @@ namespace MlNotes.Serving;
 /// The safe, batched replacement of a shared <see cref="PredictionEngine{TSrc, TDst}"/> in a web API.
 /// </summary>
 /// <remarks>
-/// <para>Policy (docs/serving.md): one batch is scored at a time. A call that arrives while nothing runs and nothing waits
-/// is scored at once, on the calling thread (so <see cref="PredictAsync"/> then completes before it returns, as a
-/// <see cref="PredictionEngine{TSrc, TDst}"/> would). Calls that arrive while a batch runs wait for it; the next batch takes up to
-/// <see cref="PredictionPoolOptions.MaxBatchSize"/> of them, waiting for more at most until the oldest has waited
-/// <see cref="PredictionPoolOptions.MaxDelay"/>. At most <see cref="PredictionPoolOptions.MaxQueueLength"/> calls wait; one
+/// <para>Policy (docs/serving.md): at most <see cref="PredictionPoolOptions.MaxConcurrentBatches"/> batches are scored at a
+/// time. A call that arrives while a batch slot is free and nothing waits is scored at once, on the calling thread (so
+/// <see cref="PredictAsync"/> then completes before it returns, as a <see cref="PredictionEngine{TSrc, TDst}"/> would). Calls that
+/// arrive while every slot is busy wait; the next batch takes up to <see cref="PredictionPoolOptions.MaxBatchSize"/> of them,
+/// waiting for more at most until the oldest has waited <see cref="PredictionPoolOptions.MaxDelay"/>. At most <see cref="PredictionPoolOptions.MaxQueueLength"/> calls wait; one
 /// more fails at once with <see cref="PredictionQueueFullException"/>. A cancelled call leaves the queue (or, when its batch
 /// already runs, gets no result) without affecting the others. When a batch fails, its rows are scored one by one, so an
 /// exception for one row (an unreadable image) fails that call only.</para>
@@ -39,12 +39,13 @@ public sealed partial class PredictionPool<TInput, TOutput> : IDisposable, IAsyn
     private readonly PoolMetrics _metrics;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ModelFileWatcher? _watcher;
-    private BatchScorer<TInput, TOutput> _current;
-    private BatchScorer<TInput, TOutput>? _next;
+    private ScorerSet<TInput, TOutput> _current;
+    private ScorerSet<TInput, TOutput>? _next;
     private bool _closing;
-    private bool _running;
+    private int _running;
+    private bool _filling;
     private bool _backlog;
-    private BatchScorer<TInput, TOutput>? _retired;
+    private int _workers;
 
     /// <summary>A pool over <paramref name="model"/>, which the caller keeps owning (dispose it after the pool).</summary>
     /// <param name="mlContext">The context the pool builds its views and engines with.</param>
@@ -72,10 +73,13 @@ public sealed partial class PredictionPool<TInput, TOutput> : IDisposable, IAsyn
         _options = options.Validated(hasModel: model != null);
         _ml = mlContext;
         _name = name ?? (_options.ModelPath != null ? System.IO.Path.GetFileNameWithoutExtension(_options.ModelPath) : typeof(TOutput).Name);
-        _current = model != null ? new BatchScorer<TInput, TOutput>(_ml, model, ownsModel: false) : LoadScorer();
+        _current = model != null ? new ScorerSet<TInput, TOutput>(_ml, model, ownsModel: false) : LoadScorer();
         _metrics = new PoolMetrics(_name, meterFactory, () => QueueLength);
-        var worker = new Thread(Work) { IsBackground = true, Name = "MlNotes.PredictionPool " + _name };
-        worker.Start();
+        _workers = _options.MaxConcurrentBatches;
+        for (int i = 0; i < _options.MaxConcurrentBatches; i++)
+        {
+            new Thread(Work) { IsBackground = true, Name = $"MlNotes.PredictionPool {_name} #{i + 1}" }.Start();
+        }
         if (_options.WatchForChanges)
         {
             _watcher = new ModelFileWatcher(_options.ModelPath!, ReloadFromFile);
@@ -115,7 +119,7 @@ public sealed partial class PredictionPool<TInput, TOutput> : IDisposable, IAsyn
         }
 
         var call = new PendingCall<TInput, TOutput>(input);
-        BatchScorer<TInput, TOutput>? scorer = null;
+        (ScorerSet<TInput, TOutput> Set, ScorerSet<TInput, TOutput>? Retired)? scorer = null;
         if (cancellationToken.CanBeCanceled)
         {
             // Registered before the call is queued, so the worker never sees a registration being written.
@@ -142,23 +146,30 @@ public sealed partial class PredictionPool<TInput, TOutput> : IDisposable, IAsyn
                 return call.Task;
             }
 
-            if (!_running && _queue.Count == 0)
+            if (_running < _options.MaxConcurrentBatches && _queue.Count == 0 && !_filling)
             {
-                // Idle: nothing runs and nothing waits. The caller scores its own row at once, on its own thread, as a
-                // PredictionEngine would: no hand-off to the worker and back.
-                _running = true;
+                // A free batch slot and nothing waiting: the caller scores its own row at once, on its own thread, as a
+                // PredictionEngine would: no hand-off to a worker and back, no delay.
+                _running++;
                 scorer = StartBatch();
             }
             else
             {
                 call.Node = _queue.AddLast(call);
-                Monitor.Pulse(_gate);
+                if (_filling)
+                {
+                    Monitor.PulseAll(_gate); // the worker filling a batch takes it
+                }
+                else
+                {
+                    Monitor.Pulse(_gate);
+                }
             }
         }
 
-        if (scorer != null)
+        if (scorer is { } started)
         {
-            RunBatch(scorer, [call], new List<TInput>(1));
+            RunBatch(started.Set, started.Retired, [call], new List<TInput>(1));
         }
 
         return call.Task;
@@ -174,7 +185,7 @@ public sealed partial class PredictionPool<TInput, TOutput> : IDisposable, IAsyn
         lock (_gate)
         {
             _closing = true;
-            Monitor.Pulse(_gate);
+            Monitor.PulseAll(_gate);
         }
 
         _watcher?.Dispose();
@@ -204,26 +215,28 @@ public sealed partial class PredictionPool<TInput, TOutput> : IDisposable, IAsyn
         {
             while (true)
             {
-                BatchScorer<TInput, TOutput> scorer;
+                (ScorerSet<TInput, TOutput> Set, ScorerSet<TInput, TOutput>? Retired) scorer;
                 lock (_gate)
                 {
-                    while ((_queue.Count == 0 || _running) && !(_closing && _queue.Count == 0 && !_running))
+                    // A batch starts when calls wait, a batch slot is free and no other worker is still filling one.
+                    while ((_queue.Count == 0 || _running >= _options.MaxConcurrentBatches || _filling) && !(_closing && _queue.Count == 0))
                     {
                         Monitor.Wait(_gate);
                     }
 
                     if (_queue.Count == 0)
                     {
-                        break; // closing, drained, nothing running
+                        break; // closing and drained
                     }
 
-                    _running = true;
+                    _running++;
                     Take(batch);
 
                     // Busy (calls were waiting when the last batch ended): let the batch fill until the oldest call has
                     // waited MaxDelay. Otherwise score at once.
                     if (_backlog && delayTicks > 0)
                     {
+                        _filling = true;
                         long deadline = batch.Count > 0 ? batch[0].Arrived + delayTicks : 0;
                         while (batch.Count < _options.MaxBatchSize && !_closing)
                         {
@@ -240,57 +253,97 @@ public sealed partial class PredictionPool<TInput, TOutput> : IDisposable, IAsyn
 
                             Take(batch);
                         }
+
+                        _filling = false;
                     }
 
                     scorer = StartBatch();
                 }
 
-                RunBatch(scorer, batch, inputs);
+                RunBatch(scorer.Set, scorer.Retired, batch, inputs);
                 batch.Clear();
             }
         }
         finally
         {
-            _current.Dispose();
-            _next?.Dispose();
-            _metrics.Dispose();
-            _stopped.TrySetResult();
+            bool last;
+            lock (_gate)
+            {
+                // The last worker to leave waits for batches still running (callers' own), then releases the model.
+                last = --_workers == 0;
+                while (last && _running > 0)
+                {
+                    Monitor.Wait(_gate);
+                }
+            }
+
+            if (last)
+            {
+                _current.Retire();
+                _next?.Retire();
+                _metrics.Dispose();
+                _stopped.TrySetResult();
+            }
         }
     }
 
-    /// <summary>Under the lock, with <see cref="_running"/> set: the model for the batch, after a pending reload.</summary>
-    private BatchScorer<TInput, TOutput> StartBatch()
+    /// <summary>Under the lock, with a batch slot taken: the model for the batch (after a pending reload) and the set it replaced.</summary>
+    private (ScorerSet<TInput, TOutput> Set, ScorerSet<TInput, TOutput>? Retired) StartBatch()
     {
+        ScorerSet<TInput, TOutput>? retired = null;
         if (_next != null)
         {
-            _retired = _current;
+            retired = _current;
             _current = _next;
             _next = null;
         }
 
-        return _current;
+        return (_current, retired);
     }
 
-    private void RunBatch(BatchScorer<TInput, TOutput> scorer, List<PendingCall<TInput, TOutput>> batch, List<TInput> inputs)
+    private void RunBatch(ScorerSet<TInput, TOutput> set, ScorerSet<TInput, TOutput>? retired, List<PendingCall<TInput, TOutput>> batch, List<TInput> inputs)
     {
         try
         {
-            var retired = Interlocked.Exchange(ref _retired, null);
-            retired?.Dispose();
+            // Released now, or by its last running batch.
+            retired?.Retire();
             if (batch.Count > 0)
             {
-                Score(scorer, batch, inputs);
+                BatchScorer<TInput, TOutput> scorer;
+                try
+                {
+                    scorer = set.Acquire();
+                }
+                catch (Exception e)
+                {
+                    foreach (var call in batch)
+                    {
+                        _metrics.Error("row");
+                        call.Fail(e);
+                    }
+
+                    return;
+                }
+
+                try
+                {
+                    Score(scorer, batch, inputs);
+                }
+                finally
+                {
+                    set.Release(scorer);
+                }
             }
         }
         finally
         {
             lock (_gate)
             {
-                _running = false;
+                _running--;
                 _backlog = _queue.Count > 0;
                 if (_backlog || _closing)
                 {
-                    Monitor.Pulse(_gate);
+                    Monitor.PulseAll(_gate);
                 }
             }
         }

@@ -8,8 +8,8 @@ namespace MlNotes.Serving;
 /// </summary>
 public sealed class PredictionPoolOptions
 {
-    /// <summary>The defaults, in one place.</summary>
-    public static class Defaults
+    /// <summary>The defaults, in one place (each property's docs state its default).</summary>
+    internal static class Defaults
     {
         /// <summary>The default <see cref="MaxBatchSize"/>.</summary>
         public const int MaxBatchSize = 32;
@@ -19,6 +19,9 @@ public sealed class PredictionPoolOptions
 
         /// <summary>The default <see cref="MaxQueueLength"/>.</summary>
         public const int MaxQueueLength = 1024;
+
+        /// <summary>The default <see cref="MaxConcurrentBatches"/>.</summary>
+        public const int MaxConcurrentBatches = 2;
     }
 
     /// <summary>
@@ -39,6 +42,15 @@ public sealed class PredictionPoolOptions
     /// with <see cref="PredictionQueueFullException"/>.
     /// </summary>
     public int MaxQueueLength { get; set; } = Defaults.MaxQueueLength;
+
+    /// <summary>
+    /// How many batches may be scored at the same time: 1 to 64; default 2. With 2, one batch's rows are read and prepared
+    /// (images decoded, texts tokenized) and its callers answered while the other batch runs in ONNX Runtime, and a call that
+    /// finds a slot free and nothing waiting is scored at once even while the other slot runs. 1 scores one batch at a time
+    /// (the fullest batches). Each slot holds its own view of the model (the ONNX Runtime sessions are shared). Size it from
+    /// the benchmark (docs/serving.md).
+    /// </summary>
+    public int MaxConcurrentBatches { get; set; } = Defaults.MaxConcurrentBatches;
 
     /// <summary>
     /// The saved model (a zip from <c>mlContext.Model.Save</c>) for a pool that loads its own model; <see langword="null"/>
@@ -71,6 +83,11 @@ public sealed class PredictionPoolOptions
             ThrowHelper.BadOption(nameof(MaxQueueLength), $"MaxQueueLength must be between 1 and 1048576; got {MaxQueueLength}.");
         }
 
+        if (MaxConcurrentBatches is < 1 or > 64)
+        {
+            ThrowHelper.BadOption(nameof(MaxConcurrentBatches), $"MaxConcurrentBatches must be between 1 and 64; got {MaxConcurrentBatches}.");
+        }
+
         if (hasModel && ModelPath != null)
         {
             ThrowHelper.BadOption(nameof(ModelPath), $"ModelPath ('{ModelPath}') is for a pool that loads its own model; this pool was given a model: leave ModelPath null, or build the pool from the options alone.");
@@ -91,6 +108,7 @@ public sealed class PredictionPoolOptions
             MaxBatchSize = MaxBatchSize,
             MaxDelay = MaxDelay,
             MaxQueueLength = MaxQueueLength,
+            MaxConcurrentBatches = MaxConcurrentBatches,
             ModelPath = ModelPath == null ? null : System.IO.Path.GetFullPath(ModelPath),
             WatchForChanges = WatchForChanges,
         };

@@ -16,6 +16,8 @@ public sealed class OptionsTests
         { "MaxDelay", o => o.MaxDelay = TimeSpan.FromMilliseconds(-1), "between 0 and 10 s" },
         { "MaxDelay", o => o.MaxDelay = TimeSpan.FromSeconds(11), "between 0 and 10 s" },
         { "MaxQueueLength", o => o.MaxQueueLength = 0, "between 1 and 1048576; got 0" },
+        { "MaxConcurrentBatches", o => o.MaxConcurrentBatches = 0, "between 1 and 64; got 0" },
+        { "MaxConcurrentBatches", o => o.MaxConcurrentBatches = 65, "between 1 and 64; got 65" },
         { "ModelPath", o => o.ModelPath = "model.zip", "is for a pool that loads its own model" },
         { "WatchForChanges", o => o.WatchForChanges = true, "needs ModelPath" },
     };
@@ -37,8 +39,8 @@ public sealed class OptionsTests
     public void Every_public_option_has_a_case_here_or_in_the_rule_tests()
     {
         // Honoured: MaxBatchSize (gathering test), MaxDelay (idle/busy test), MaxQueueLength (full-queue test), ModelPath and
-        // WatchForChanges (watched-file test); each is refused out of range above.
-        var covered = new[] { "MaxBatchSize", "MaxDelay", "MaxQueueLength", "ModelPath", "WatchForChanges" };
+        // WatchForChanges (watched-file test), MaxConcurrentBatches (the two-slot tests); each is refused out of range above.
+        var covered = new[] { "MaxBatchSize", "MaxDelay", "MaxQueueLength", "MaxConcurrentBatches", "ModelPath", "WatchForChanges" };
         var properties = typeof(PredictionPoolOptions).GetProperties().Select(p => p.Name).Order(StringComparer.Ordinal);
         Assert.Equal(covered.Order(StringComparer.Ordinal), properties);
     }

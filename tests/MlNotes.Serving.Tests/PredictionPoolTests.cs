@@ -52,7 +52,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         var ml = new MLContext();
         using var gated = new GatedModel(ml);
         using var metrics = new PoolMetricsListener("gathering");
-        var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxBatchSize = 4, MaxDelay = TimeSpan.Zero }, "gathering", null);
+        var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxBatchSize = 4, MaxDelay = TimeSpan.Zero, MaxConcurrentBatches = 1 }, "gathering", null);
         var held = Task.Run(() => pool.PredictAsync(new GateRow { X = 0, Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         var queued = Enumerable.Range(1, 10).Select(i => pool.PredictAsync(new GateRow { X = i })).ToArray();
@@ -73,7 +73,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         var ml = new MLContext();
         using var gated = new GatedModel(ml);
         using var metrics = new PoolMetricsListener("delay");
-        var options = new PredictionPoolOptions { MaxBatchSize = 8, MaxDelay = TimeSpan.FromSeconds(5) };
+        var options = new PredictionPoolOptions { MaxBatchSize = 8, MaxDelay = TimeSpan.FromSeconds(5), MaxConcurrentBatches = 1 };
         await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, options, "delay", null);
 
         var watch = Stopwatch.StartNew();
@@ -97,12 +97,55 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
     }
 
     [Fact]
+    public async Task Two_batch_slots_score_a_second_call_at_once_while_the_first_is_held_and_later_calls_wait_for_a_free_slot()
+    {
+        var ml = new MLContext();
+        using var gated = new GatedModel(ml);
+        using var metrics = new PoolMetricsListener("two-slots");
+        var options = new PredictionPoolOptions { MaxDelay = TimeSpan.Zero, MaxConcurrentBatches = 2 };
+        var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, options, "two-slots", null);
+        var first = Task.Run(() => pool.PredictAsync(new GateRow { X = 1, Hold = true })); // slot 1, on its calling thread
+        gated.WaitEntered();
+        var second = Task.Run(() => pool.PredictAsync(new GateRow { X = 2, Hold = true })); // slot 2 is free: scored at once
+        gated.WaitEntered(); // both rows are inside the model at the same time: impossible with one slot
+        var queued = Enumerable.Range(3, 3).Select(i => pool.PredictAsync(new GateRow { X = i })).ToArray();
+        await Task.Delay(200);
+        Assert.All(queued, q => Assert.False(q.IsCompleted, "a call was scored while both slots were busy"));
+
+        gated.Open(); // one held row ends; a worker takes the 3 waiting calls as one batch in the freed slot
+        Assert.Equal(new[] { 7f, 9f, 11f }, (await Task.WhenAll(queued)).Select(o => o.Y));
+        gated.Open();
+        Assert.Equal(new[] { 3f, 5f }, (await Task.WhenAll(first, second)).Select(o => o.Y).Order());
+        await pool.DisposeAsync();
+        Assert.Equal(new[] { 1, 1, 3 }, metrics.BatchSizes());
+        Assert.Empty(metrics.Errors());
+    }
+
+    [Fact]
+    public async Task Reload_while_two_batches_run_lets_both_finish_on_the_old_model_and_the_next_call_uses_the_new_one()
+    {
+        var ml = new MLContext();
+        using var before = new GatedModel(ml);
+        using var after = new GatedModel(ml, slope: 10);
+        await using var pool = new PredictionPool<GateRow, GateOutput>(ml, before.Model, new PredictionPoolOptions { MaxConcurrentBatches = 2 });
+        var a = Task.Run(() => pool.PredictAsync(new GateRow { X = 1, Hold = true }));
+        before.WaitEntered();
+        var b = Task.Run(() => pool.PredictAsync(new GateRow { X = 2, Hold = true }));
+        before.WaitEntered();
+        pool.Reload(after.Model);
+        before.Open();
+        before.Open();
+        Assert.Equal(new[] { 3f, 5f }, (await Task.WhenAll(a, b)).Select(o => o.Y).Order());
+        Assert.Equal(11, (await pool.PredictAsync(new GateRow { X = 1 })).Y);
+    }
+
+    [Fact]
     public async Task A_full_queue_fails_the_next_call_at_once_with_PredictionQueueFullException()
     {
         var ml = new MLContext();
         using var gated = new GatedModel(ml);
         using var metrics = new PoolMetricsListener("full");
-        await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxQueueLength = 3 }, "full", null);
+        await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxQueueLength = 3, MaxConcurrentBatches = 1 }, "full", null);
         var held = Task.Run(() => pool.PredictAsync(new GateRow { Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         var queued = Enumerable.Range(1, 3).Select(i => pool.PredictAsync(new GateRow { X = i })).ToArray();
@@ -125,7 +168,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         var ml = new MLContext();
         using var gated = new GatedModel(ml);
         using var metrics = new PoolMetricsListener("cancel");
-        await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxDelay = TimeSpan.Zero }, "cancel", null);
+        await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxDelay = TimeSpan.Zero, MaxConcurrentBatches = 1 }, "cancel", null);
         var held = Task.Run(() => pool.PredictAsync(new GateRow { Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         using var cancel = new CancellationTokenSource();
@@ -148,7 +191,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         var ml = new MLContext();
         using var gated = new GatedModel(ml);
         using var metrics = new PoolMetricsListener("cancel-running");
-        await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxDelay = TimeSpan.Zero }, "cancel-running", null);
+        await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxDelay = TimeSpan.Zero, MaxConcurrentBatches = 1 }, "cancel-running", null);
         var first = Task.Run(() => pool.PredictAsync(new GateRow { Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         using var cancel = new CancellationTokenSource();
@@ -171,7 +214,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         var ml = new MLContext();
         using var gated = new GatedModel(ml);
         using var metrics = new PoolMetricsListener("bad-plain");
-        await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxDelay = TimeSpan.Zero }, "bad-plain", null);
+        await using var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxDelay = TimeSpan.Zero, MaxConcurrentBatches = 1 }, "bad-plain", null);
         var held = Task.Run(() => pool.PredictAsync(new GateRow { Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         var calls = new[] { 1f, float.NaN, 3f, 4f }.Select(x => pool.PredictAsync(new GateRow { X = x })).ToArray();
@@ -235,7 +278,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
         var ml = new MLContext();
         using var before = new GatedModel(ml);
         using var after = new GatedModel(ml, slope: 10);
-        await using var pool = new PredictionPool<GateRow, GateOutput>(ml, before.Model);
+        await using var pool = new PredictionPool<GateRow, GateOutput>(ml, before.Model, new PredictionPoolOptions { MaxConcurrentBatches = 1 });
         var held = Task.Run(() => pool.PredictAsync(new GateRow { X = 1, Hold = true })); // idle: scored on the calling thread, held there
         before.WaitEntered();
         pool.Reload(after.Model);
@@ -273,7 +316,7 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
     {
         var ml = new MLContext();
         using var gated = new GatedModel(ml);
-        var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model);
+        var pool = new PredictionPool<GateRow, GateOutput>(ml, gated.Model, new PredictionPoolOptions { MaxConcurrentBatches = 1 });
         var held = Task.Run(() => pool.PredictAsync(new GateRow { Hold = true })); // idle: scored on the calling thread, held there
         gated.WaitEntered();
         var queued = Enumerable.Range(1, 5).Select(i => pool.PredictAsync(new GateRow { X = i })).ToArray();
