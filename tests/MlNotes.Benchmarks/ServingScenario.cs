@@ -14,7 +14,9 @@ namespace MlNotes.Benchmarks;
 /// The MlNotes.Serving sample over loopback, driven by wrk (a real load generator, installed from Debian when missing) at
 /// concurrency 1, 8, 32 and 64: the micro-batching pool (POST /classify, /embed) against pooled per-request PredictionEngines
 /// (POST /baseline/classify, /baseline/embed: what PredictionEnginePool does), same server, same models. Every setting runs
-/// once per round, the order of the two paths alternating from round to round; medians over the rounds.
+/// once per round, the order of the two paths alternating from round to round; medians over the rounds. Before and after
+/// the rounds it measures the ceiling batching can reach on this machine: the ViT graph alone in raw ONNX Runtime (default
+/// session options, no HTTP, no preprocessing), rows/s at batch 32 against batch 1.
 /// </summary>
 internal sealed class ServingScenario : IScenario
 {
@@ -22,12 +24,13 @@ internal sealed class ServingScenario : IScenario
 
     public string Name => "serving";
 
-    public string Description => "web serving: micro-batching pool vs pooled PredictionEngines, wrk at c=1/8/32/64 (-- serving [seconds] [rounds])";
+    public string Description => "web serving: micro-batching pool vs pooled PredictionEngines, wrk at c=1/8/32/64 (-- serving [seconds] [rounds] [MaxConcurrentBatches])";
 
     public int Run(string[] args)
     {
         int seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
         int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+        int? slots = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : null;
         string root = VisionScenario.FindRoot();
         string wrk = EnsureWrk();
         string script = Path.Combine(AppContext.BaseDirectory, "serving.lua");
@@ -38,11 +41,12 @@ internal sealed class ServingScenario : IScenario
         string fortune = File.ReadLines(Path.Combine(root, "models-onnx", "data", "fortunes", "test.tsv")).Skip(1).First().Split('\t', 2)[1];
         File.WriteAllText(text, JsonSerializer.Serialize(new { texts = new[] { fortune } }));
         const string Url = "http://127.0.0.1:5097";
-        using var server = StartServer(root, work, Url);
+        var ceilingBefore = ModelCeiling(root);
+        using var server = StartServer(root, work, Url, slots);
         try
         {
             Console.WriteLine($"Serving benchmark: wrk over loopback, {seconds} s per setting, {rounds} rounds, {Environment.ProcessorCount} cores; " +
-                $"load average {LoadAverage()} before. Pool: MaxBatchSize 32, MaxDelay 2 ms (the sample's defaults).");
+                $"load average {LoadAverage()} before. Pool: MaxBatchSize 32, MaxDelay 2 ms, MaxConcurrentBatches {(slots?.ToString(CultureInfo.InvariantCulture) ?? "2")} (the sample's defaults unless given).");
             var endpoints = new (string Model, string Path, string Body, string Type)[]
             {
                 ("vit", "/classify", image, "application/octet-stream"), ("vit", "/baseline/classify", image, "application/octet-stream"),
@@ -95,6 +99,11 @@ internal sealed class ServingScenario : IScenario
             }
 
             Console.WriteLine($"  load average after: {LoadAverage()}");
+            var ceilingAfter = ModelCeiling(root);
+            double ceiling = Median([ceilingBefore.Batch32 / ceilingBefore.Batch1, ceilingAfter.Batch32 / ceilingAfter.Batch1]);
+            Console.WriteLine($"  the ceiling: ViT graph alone in raw ONNX Runtime, rows/s at batch 1 {ceilingBefore.Batch1:N0} / {ceilingAfter.Batch1:N0}, " +
+                $"at batch 32 {ceilingBefore.Batch32:N0} / {ceilingAfter.Batch32:N0} (before / after the rounds): batching can give at most {ceiling:F2}x at c32 here");
+            Console.WriteLine($"CEILING serving vit_batch32_vs_batch1={ceiling:F2}");
             Console.WriteLine($"TEXT serving throughput_vs_pool_c32={ratios[("text", 32)].Throughput:F2} p50_ratio_c1={ratios[("text", 1)].P50:F2} " +
                 $"throughput_vs_pool_c8={ratios[("text", 8)].Throughput:F2} throughput_vs_pool_c64={ratios[("text", 64)].Throughput:F2}");
             Console.WriteLine($"RESULT serving throughput_vs_pool_c32={ratios[("vit", 32)].Throughput:F2} p50_ratio_c1={ratios[("vit", 1)].P50:F2}");
@@ -157,7 +166,41 @@ internal sealed class ServingScenario : IScenario
         return File.Exists("/usr/bin/wrk") ? "/usr/bin/wrk" : throw new InvalidOperationException("wrk is not installed and apt-get could not install it (Debian package wrk).");
     }
 
-    private static Server StartServer(string root, string work, string url)
+    /// <summary>Rows/s of the ViT graph alone (raw ONNX Runtime, default session options) at batch 1 and 32, best of 3 x 1 s each.</summary>
+    private static (double Batch1, double Batch32) ModelCeiling(string root)
+    {
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Path.Combine(root, "models-onnx", "vit-fashion.onnx"));
+        double Rate(int batch)
+        {
+            using var input = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(new float[batch * 28 * 28], [batch, 1, 28, 28]);
+            var inputs = new Dictionary<string, Microsoft.ML.OnnxRuntime.OrtValue> { ["image"] = input };
+            using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+            for (int i = 0; i < 5; i++)
+            {
+                session.Run(runOptions, inputs, session.OutputNames).Dispose();
+            }
+
+            double best = 0;
+            for (int repeat = 0; repeat < 3; repeat++)
+            {
+                var watch = Stopwatch.StartNew();
+                long rows = 0;
+                while (watch.Elapsed < TimeSpan.FromSeconds(1))
+                {
+                    session.Run(runOptions, inputs, session.OutputNames).Dispose();
+                    rows += batch;
+                }
+
+                best = Math.Max(best, rows / watch.Elapsed.TotalSeconds);
+            }
+
+            return best;
+        }
+
+        return (Rate(1), Rate(32));
+    }
+
+    private static Server StartServer(string root, string work, string url, int? slots)
     {
         string dll = Path.Combine(root, "samples", "MlNotes.Serving", "bin", "Release", "net10.0", "MlNotes.Serving.Sample.dll");
         if (!File.Exists(dll))
@@ -169,6 +212,11 @@ internal sealed class ServingScenario : IScenario
         foreach (string a in new[] { dll, "--urls", url, "--Serving:ModelFolder=" + Path.Combine(work, "models"), "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning" })
         {
             start.ArgumentList.Add(a);
+        }
+
+        if (slots is { } n)
+        {
+            start.ArgumentList.Add("--Serving:MaxConcurrentBatches=" + n.ToString(CultureInfo.InvariantCulture));
         }
 
         var process = Process.Start(start)!;
