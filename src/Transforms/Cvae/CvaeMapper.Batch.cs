@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNotes.Transforms.Onnx;
@@ -22,7 +21,7 @@ internal sealed partial class CvaeMapper
         private readonly CvaeConfig _c;
         private readonly OnnxBatch? _encoder;
         private readonly OnnxBatch _decoder;
-        private readonly Func<Span<float>, bool>? _readImage;
+        private readonly PixelReader? _readImage;
         private readonly Func<long, long>? _readLabel;
         private readonly ValueGetter<VBuffer<float>>? _noiseGetter;
         private readonly int _pairsPerRow;
@@ -307,17 +306,7 @@ internal sealed partial class CvaeMapper
 
         private void ReadImage(int row, long position, Span<float> destination)
         {
-            try
-            {
-                if (!_readImage!(destination))
-                {
-                    throw new InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
-                }
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                throw new InvalidOperationException($"Could not read the image in column '{_c.InputColumnName}' at row position {position}: {e.Message}", e);
-            }
+            _readImage!(destination, position);
 
             // The likelihood's x is the pixel in [0, 1] (pixel * scale): the encoder's input with its normalization undone.
             var x = _x.AsSpan(row * destination.Length, destination.Length);

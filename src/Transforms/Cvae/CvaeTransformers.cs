@@ -16,7 +16,9 @@ namespace MlNotes.Transforms.Cvae;
 /// </summary>
 public abstract class CvaeTransformer : OnnxTransformerBase
 {
-    private protected CvaeTransformer(CvaeMapper mapper) => Mapper = mapper;
+    private protected CvaeTransformer(CvaeMapper mapper, VersionInfo version)
+        : base(mapper, version)
+        => Mapper = mapper;
 
     /// <summary>The size of the latent vector.</summary>
     public int LatentSize => Mapper.Config.LatentSize;
@@ -29,24 +31,9 @@ public abstract class CvaeTransformer : OnnxTransformerBase
 
     internal CvaeMapper Mapper { get; }
 
-    internal override IReadOnlyList<OnnxModel> Sessions => Mapper.Models;
-
-    internal override IBatchedMapper BatchedMapper => Mapper;
-
-    private protected override VersionInfo Version => GetVersionInfo();
-
-    private protected override void SaveModel(ModelSaveContext ctx) => Mapper.Save(ctx);
-
-    private protected abstract VersionInfo GetVersionInfo();
 
     /// <summary>v1 (0x00010001): the config field by field (<see cref="CvaeConfig"/>), seeded noise keyed by the upstream row's id.</summary>
-    private protected static VersionInfo VersionFor(string modelSignature, string loaderSignature) => new(
-        modelSignature: modelSignature,
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: loaderSignature,
-        loaderAssemblyName: typeof(CvaeTransformer).Assembly.FullName);
+    private protected static VersionInfo VersionFor(string modelSignature, string loaderSignature) => FirstVersion(modelSignature, loaderSignature);
 }
 
 /// <summary>
@@ -59,7 +46,7 @@ public sealed class CvaeGeneratorTransformer : CvaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNCVAEG", LoaderSignature);
 
     internal CvaeGeneratorTransformer(CvaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -67,8 +54,6 @@ public sealed class CvaeGeneratorTransformer : CvaeTransformer
     public int Seed => Mapper.Config.Seed;
 
     internal override OnnxTransformerBase Reopen() => new CvaeGeneratorTransformer(Mapper.Reopen());
-
-    private protected override VersionInfo GetVersionInfo() => s_version;
 
     private static CvaeGeneratorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
@@ -87,7 +72,7 @@ public sealed class CvaeScorerTransformer : CvaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNCVAES", LoaderSignature);
 
     internal CvaeScorerTransformer(CvaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -98,8 +83,6 @@ public sealed class CvaeScorerTransformer : CvaeTransformer
     public bool UseLatentMean => Mapper.Config.UseLatentMean;
 
     internal override OnnxTransformerBase Reopen() => new CvaeScorerTransformer(Mapper.Reopen());
-
-    private protected override VersionInfo GetVersionInfo() => s_version;
 
     private static CvaeScorerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
@@ -118,7 +101,7 @@ public sealed class CvaeClassifierTransformer : CvaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNCVAEC", LoaderSignature);
 
     internal CvaeClassifierTransformer(CvaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -126,8 +109,6 @@ public sealed class CvaeClassifierTransformer : CvaeTransformer
     public IReadOnlyList<double> ClassPriors => System.Array.ConvertAll(Mapper.Config.LogPriors, v => System.Math.Exp(v));
 
     internal override OnnxTransformerBase Reopen() => new CvaeClassifierTransformer(Mapper.Reopen());
-
-    private protected override VersionInfo GetVersionInfo() => s_version;
 
     private static CvaeClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {

@@ -19,7 +19,7 @@ internal sealed record GanModelSource(string? ModelFile, byte[]? ModelBytes, str
 /// What the GAN transformers share: the generator's or the discriminator's session, the resolved <see cref="GanConfig"/>, the
 /// added columns, the checks of the input schema, batches (<see cref="Batch"/>) and persistence.
 /// </summary>
-internal sealed partial class GanMapper : IDisposable, IBatchedMapper
+internal sealed partial class GanMapper : IDisposable, ISessionMapper
 {
     private const string ImageExpectation = "an image (MLImage) or a Single vector of preprocessed pixels";
     private readonly OnnxModel _model;
@@ -98,35 +98,10 @@ internal sealed partial class GanMapper : IDisposable, IBatchedMapper
     /// <summary>The input columns plus the added ones, for an estimator's <c>GetOutputSchema</c>.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        if (InputColumnName is { } input)
-        {
-            if (!columns.TryGetValue(input, out var shape))
-            {
-                ThrowHelper.MissingColumn(nameof(inputSchema), input);
-            }
-
-            bool vector = shape.Kind == SchemaShape.Column.VectorKind.Vector && shape.ItemType == NumberDataViewType.Single;
-            bool ok = Config.Graph == GanGraph.Generator ? vector : vector || shape.ItemType is ImageDataViewType;
-            if (!ok)
-            {
-                ThrowHelper.SchemaMismatch(nameof(inputSchema), input, Expectation, shape.GetTypeString());
-            }
-        }
-
-        var builder = new DataViewSchema.Builder();
-        foreach (var (name, type) in _columns)
-        {
-            builder.AddColumn(name, type);
-        }
-
-        foreach (var column in SchemaShape.Create(builder.ToSchema()))
-        {
-            columns[column.Name] = column;
-        }
-
-        return new SchemaShape(columns.Values);
+        var reads = InputColumnName is { } input
+            ? new[] { new ColumnRead(input, Config.Graph == GanGraph.Generator ? SchemaShapes.IsSingleVector : SchemaShapes.IsImageOrPixels, Expectation) }
+            : Array.Empty<ColumnRead>();
+        return SchemaShapes.Extend(inputSchema, reads, SchemaShapes.Of(_columns.Select(c => new DataViewSchema.DetachedColumn(c.Name, c.Type))));
     }
 
     public IEnumerable<string> InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => InputColumnName is { } c ? new[] { c } : Array.Empty<string>();

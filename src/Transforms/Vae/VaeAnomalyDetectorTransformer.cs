@@ -23,7 +23,7 @@ public sealed class VaeAnomalyDetectorTransformer : VaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNVAEAD", LoaderSignature, AnomalyScoreVersion);
 
     internal VaeAnomalyDetectorTransformer(VaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -40,8 +40,6 @@ public sealed class VaeAnomalyDetectorTransformer : VaeTransformer
 
     /// <summary>The seed of the noise eps (the option, else the <c>MLContext</c>'s seed, else 0).</summary>
     public int Seed => Mapper.Config.Seed;
-
-    private protected override VersionInfo GetVersionInfo() => s_version;
 
     private protected override void SaveModel(ModelSaveContext ctx)
     {

@@ -22,7 +22,7 @@ public sealed class VaeDecoderTransformer : VaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNVAEDE", LoaderSignature);
 
     internal VaeDecoderTransformer(VaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -102,8 +102,6 @@ public sealed class VaeDecoderTransformer : VaeTransformer
         builder.AddColumn(InputColumnName, NumberDataViewType.Single, latents);
         return Transform(builder.GetDataView());
     }
-
-    private protected override VersionInfo GetVersionInfo() => s_version;
 
     private static VaeDecoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {

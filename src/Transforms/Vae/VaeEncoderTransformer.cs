@@ -18,7 +18,7 @@ public sealed class VaeEncoderTransformer : VaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNVAEEN", LoaderSignature);
 
     internal VaeEncoderTransformer(VaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -29,8 +29,6 @@ public sealed class VaeEncoderTransformer : VaeTransformer
 
     /// <summary>Latent samples per row in the latent column.</summary>
     public int SampleCount => Mapper.Config.SampleCount;
-
-    private protected override VersionInfo GetVersionInfo() => s_version;
 
     private static VaeEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {

@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -24,7 +23,7 @@ internal sealed partial class VaeMapper
         private readonly OnnxBatch? _encoder;
         private readonly OnnxBatch? _decoder;
         private readonly ImagePreprocessor? _preprocessor;
-        private readonly Func<Span<float>, bool>? _readImage;
+        private readonly PixelReader? _readImage;
         private readonly ValueGetter<VBuffer<float>>? _noiseGetter;
         private readonly int _samples;
         private readonly int _latent;
@@ -291,17 +290,7 @@ internal sealed partial class VaeMapper
 
         private void FillImage(Span<float> destination, long position, int row)
         {
-            try
-            {
-                if (!_readImage!(destination))
-                {
-                    throw new InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
-                }
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                throw new InvalidOperationException($"Could not read the image in column '{_c.InputColumnName}' at row position {position}: {e.Message}", e);
-            }
+            _readImage!(destination, position);
 
             if (_scoring)
             {
