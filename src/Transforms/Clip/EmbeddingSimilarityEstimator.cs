@@ -37,11 +37,7 @@ public sealed class EmbeddingSimilarityEstimator : IEstimator<EmbeddingSimilarit
         ArgumentNullException.ThrowIfNull(options);
         _host = env.Register(nameof(EmbeddingSimilarityEstimator));
         _options = options.Clone();
-        _logitScale = options.LogitScale ?? (float)(options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile).LogitScale ?? 1.0 : 1.0);
-        if (!(_logitScale > 0) || !float.IsFinite(_logitScale))
-        {
-            ThrowHelper.BadOption(nameof(options.LogitScale), $"LogitScale must be a positive finite number, got {_logitScale}.");
-        }
+        _logitScale = EmbeddingMath.CheckedLogitScale(options.LogitScale ?? (float)(options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile).LogitScale ?? 1.0 : 1.0));
 
         if (string.IsNullOrEmpty(options.ColumnNameA) || string.IsNullOrEmpty(options.ColumnNameB) || string.IsNullOrEmpty(options.OutputColumnName))
         {

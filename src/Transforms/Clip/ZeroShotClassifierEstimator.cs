@@ -59,12 +59,8 @@ public sealed class ZeroShotClassifierEstimator : IEstimator<ZeroShotClassifierT
         _labels = _options.Labels ?? manifest?.Labels ?? Array.Empty<string>();
         _classNames = _options.ClassNames ?? (_options.Labels == null ? manifest?.ClassNames : null) ?? _labels;
         _templates = _options.Templates ?? manifest?.ZeroShotTemplates ?? new[] { Defaults.Template };
-        _logitScale = _options.LogitScale ?? (float)(manifest?.LogitScale ?? Defaults.LogitScale);
         CheckPrompts(_labels, _classNames, _templates);
-        if (!(_logitScale > 0) || !float.IsFinite(_logitScale))
-        {
-            ThrowHelper.BadOption(nameof(options.LogitScale), $"LogitScale must be a positive finite number, got {_logitScale}.");
-        }
+        _logitScale = EmbeddingMath.CheckedLogitScale(_options.LogitScale ?? (float)(manifest?.LogitScale ?? Defaults.LogitScale));
 
         if (string.IsNullOrEmpty(_options.InputColumnName) || string.IsNullOrEmpty(_options.ScoreColumnName) || string.IsNullOrEmpty(_options.PredictedLabelColumnName))
         {
