@@ -163,29 +163,12 @@ internal sealed partial class CvaeMapper : IDisposable, ISessionMapper
         }
     }
 
-    private void CheckInput(DataViewSchema schema)
+    private void CheckInput(DataViewSchema schema) => SchemaShapes.Check(schema, InputColumnKinds().Select(c => new ColumnTypeRead(c.Column, type => c.Kind switch
     {
-        foreach (var (name, kind) in InputColumnKinds())
-        {
-            var column = schema.GetColumnOrNull(name);
-            if (column == null)
-            {
-                ThrowHelper.MissingColumn(nameof(schema), name);
-            }
-
-            var type = column.Value.Type;
-            bool ok = kind switch
-            {
-                InputKind.Image => type is ImageDataViewType || (type is VectorDataViewType { ItemType: var item, Size: var size } && item == NumberDataViewType.Single && (size == 0 || size == ImageSize)),
-                InputKind.Label => IsLabelType(type) && (type is not KeyDataViewType key || key.Count == (ulong)ClassCount),
-                _ => type is VectorDataViewType { ItemType: var item, Size: var size } && item == NumberDataViewType.Single && size == Config.LatentSize,
-            };
-            if (!ok)
-            {
-                ThrowHelper.SchemaMismatch(nameof(schema), name, Expectation(kind), $"{type}");
-            }
-        }
-    }
+        InputKind.Image => SchemaShapes.IsImageOrPixels(type, ImageSize),
+        InputKind.Label => IsLabelType(type) && (type is not KeyDataViewType key || key.Count == (ulong)ClassCount),
+        _ => SchemaShapes.IsSingleVector(type, Config.LatentSize, orUnknown: false),
+    }, Expectation(c.Kind))));
 
     private IEnumerable<DataViewSchema.DetachedColumn> Columns()
     {

@@ -4,7 +4,6 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Transforms.Image;
 using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vae;
@@ -142,24 +141,11 @@ internal sealed partial class GanMapper : IDisposable, ISessionMapper
 
     private void CheckInput(DataViewSchema schema)
     {
-        if (InputColumnName is not { } name)
-        {
-            return;
-        }
-
-        var column = schema.GetColumnOrNull(name);
-        if (column == null)
-        {
-            ThrowHelper.MissingColumn(nameof(schema), name);
-        }
-
-        var type = column.Value.Type;
-        int size = Config.Graph == GanGraph.Generator ? Config.NoiseSize : ImageSize;
-        bool vectorFits = type is VectorDataViewType { ItemType: var item, Size: var n } && item == NumberDataViewType.Single && (n == 0 || n == size);
-        if (!(vectorFits || (Config.Graph == GanGraph.Discriminator && type is ImageDataViewType)))
-        {
-            ThrowHelper.SchemaMismatch(nameof(schema), name, Expectation, $"{type}");
-        }
+        bool generator = Config.Graph == GanGraph.Generator;
+        var reads = InputColumnName is { } name
+            ? new[] { new ColumnTypeRead(name, type => generator ? SchemaShapes.IsSingleVector(type, Config.NoiseSize, orUnknown: true) : SchemaShapes.IsImageOrPixels(type, ImageSize), Expectation) }
+            : Array.Empty<ColumnTypeRead>();
+        SchemaShapes.Check(schema, reads);
     }
 
     private static GanConfig Resolve(GanConfig r, OnnxModel model, ModelManifest? manifest)

@@ -4,7 +4,6 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Transforms.Image;
 using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vae;
@@ -199,41 +198,13 @@ internal sealed partial class VaeMapper : IDisposable, ISessionMapper
         }
     }
 
-    private void CheckInput(DataViewSchema schema)
-    {
-        foreach (var (name, expected) in InputColumnTypes())
-        {
-            var column = schema.GetColumnOrNull(name);
-            if (column == null)
-            {
-                ThrowHelper.MissingColumn(nameof(schema), name);
-            }
+    private void CheckInput(DataViewSchema schema) => SchemaShapes.Check(schema, InputColumnTypes().Select(c => c.Type == null
+        ? new ColumnTypeRead(c.Column, type => SchemaShapes.IsImageOrPixels(type, ImageSize), PixelsExpectation)
+        : new ColumnTypeRead(c.Column, type => SchemaShapes.IsSingleVector(type, c.Type.Size, orUnknown: false),
+            $"a vector of {c.Type.Size} Single values ({(c.Column == Config.NoiseColumnName ? "noise (latent size x samples)" : "the decoder's latent size")})")));
 
-            var type = column.Value.Type;
-            if (expected == null)
-            {
-                if (type is ImageDataViewType)
-                {
-                    continue;
-                }
-
-                var p = Config.Preprocessing!;
-                if (type is not VectorDataViewType { ItemType: var item, Size: var size } || item != NumberDataViewType.Single || (size != 0 && size != ImageSize))
-                {
-                    ThrowHelper.SchemaMismatch(nameof(schema), name,
-                        $"{ImageExpectation} ({ImageSize} values: {p.Channels} x {p.Height} x {p.Width}, CHW, in the model's units)", $"{type}");
-                }
-
-                continue;
-            }
-
-            if (type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single || vector.Size != expected.Size)
-            {
-                string what = name == Config.NoiseColumnName ? "noise (latent size x samples)" : "the decoder's latent size";
-                ThrowHelper.SchemaMismatch(nameof(schema), name, $"a vector of {expected.Size} Single values ({what})", $"{type}");
-            }
-        }
-    }
+    private string PixelsExpectation
+        => $"{ImageExpectation} ({ImageSize} values: {Config.Preprocessing!.Channels} x {Config.Preprocessing.Height} x {Config.Preprocessing.Width}, CHW, in the model's units)";
 
     private IEnumerable<(string, VaeColumn, DataViewType)> Columns()
     {

@@ -4,7 +4,6 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Transforms.Image;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vae;
 
@@ -164,33 +163,11 @@ internal sealed partial class VqVaeMapper : IDisposable, ISessionMapper
 
     private IEnumerable<string> InputColumnNames() => new[] { Config.InputColumnName, Config.CodesInputColumnName }.Where(c => c != null)!;
 
-    private void CheckInput(DataViewSchema schema)
-    {
-        foreach (string name in InputColumnNames())
-        {
-            var column = schema.GetColumnOrNull(name);
-            if (column == null)
-            {
-                ThrowHelper.MissingColumn(nameof(schema), name);
-            }
-
-            var type = column.Value.Type;
-            if (name == Config.InputColumnName)
-            {
-                var p = Config.Preprocessing!;
-                if (type is not ImageDataViewType
-                    && (type is not VectorDataViewType { ItemType: var item, Size: var size } || item != NumberDataViewType.Single || (size != 0 && size != ImageSize)))
-                {
-                    ThrowHelper.SchemaMismatch(nameof(schema), name, $"{ImageExpectation} ({ImageSize} values: {p.Channels} x {p.Height} x {p.Width}, CHW, in the model's units)", $"{type}");
-                }
-            }
-            else if (type is not VectorDataViewType { ItemType: KeyDataViewType key } vector || key.RawType != typeof(uint) || (ulong)Config.CodebookSize != key.Count
-                || (vector.Size != 0 && vector.Size != Config.Positions))
-            {
-                ThrowHelper.SchemaMismatch(nameof(schema), name, CodesExpectation, $"{type}");
-            }
-        }
-    }
+    private void CheckInput(DataViewSchema schema) => SchemaShapes.Check(schema, InputColumnNames().Select(name => name == Config.InputColumnName
+        ? new ColumnTypeRead(name, type => SchemaShapes.IsImageOrPixels(type, ImageSize),
+            $"{ImageExpectation} ({ImageSize} values: {Config.Preprocessing!.Channels} x {Config.Preprocessing.Height} x {Config.Preprocessing.Width}, CHW, in the model's units)")
+        : new ColumnTypeRead(name, type => type is VectorDataViewType { ItemType: KeyDataViewType key } vector && key.RawType == typeof(uint)
+            && (ulong)Config.CodebookSize == key.Count && (vector.Size == 0 || vector.Size == Config.Positions), CodesExpectation)));
 
     private IEnumerable<(string, VqColumn, DataViewType)> Columns()
     {
