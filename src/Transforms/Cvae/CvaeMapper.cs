@@ -107,8 +107,9 @@ internal sealed partial class CvaeMapper : IDisposable, ISessionMapper
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote, checking the config against the saved graphs.</summary>
-    public static CvaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx)
+    public static CvaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx, VersionInfo version)
     {
+        ctx.CheckAtModel(version);
         ArgumentNullException.ThrowIfNull(env);
         var host = env.Register(name);
         bool hasEncoder = ModelEntry.Read(ctx, ctx.Reader.ReadBoolean);

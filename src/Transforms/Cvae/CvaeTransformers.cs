@@ -55,11 +55,7 @@ public sealed class CvaeGeneratorTransformer : CvaeTransformer
 
     internal override OnnxTransformerBase Reopen() => new CvaeGeneratorTransformer(Mapper.Reopen());
 
-    private static CvaeGeneratorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new CvaeGeneratorTransformer(CvaeMapper.Load(env, nameof(CvaeGeneratorTransformer), ctx));
-    }
+    private static CvaeGeneratorTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(CvaeMapper.Load(env, nameof(CvaeGeneratorTransformer), ctx, s_version));
 }
 
 /// <summary>
@@ -84,11 +80,7 @@ public sealed class CvaeScorerTransformer : CvaeTransformer
 
     internal override OnnxTransformerBase Reopen() => new CvaeScorerTransformer(Mapper.Reopen());
 
-    private static CvaeScorerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new CvaeScorerTransformer(CvaeMapper.Load(env, nameof(CvaeScorerTransformer), ctx));
-    }
+    private static CvaeScorerTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(CvaeMapper.Load(env, nameof(CvaeScorerTransformer), ctx, s_version));
 }
 
 /// <summary>
@@ -110,9 +102,5 @@ public sealed class CvaeClassifierTransformer : CvaeTransformer
 
     internal override OnnxTransformerBase Reopen() => new CvaeClassifierTransformer(Mapper.Reopen());
 
-    private static CvaeClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new CvaeClassifierTransformer(CvaeMapper.Load(env, nameof(CvaeClassifierTransformer), ctx));
-    }
+    private static CvaeClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(CvaeMapper.Load(env, nameof(CvaeClassifierTransformer), ctx, s_version));
 }

@@ -38,9 +38,5 @@ public sealed class GanDiscriminatorTransformer : OnnxTransformerBase
 
     internal override OnnxTransformerBase Reopen() => new GanDiscriminatorTransformer(Mapper.Reopen());
 
-    private static GanDiscriminatorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new GanDiscriminatorTransformer(GanMapper.Load(env, nameof(GanDiscriminatorTransformer), ctx, GanGraph.Discriminator));
-    }
+    private static GanDiscriminatorTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(GanMapper.Load(env, nameof(GanDiscriminatorTransformer), ctx, s_version, GanGraph.Discriminator));
 }

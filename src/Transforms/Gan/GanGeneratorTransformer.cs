@@ -77,9 +77,5 @@ public sealed class GanGeneratorTransformer : OnnxTransformerBase
 
     internal override OnnxTransformerBase Reopen() => new GanGeneratorTransformer(Mapper.Reopen());
 
-    private static GanGeneratorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new GanGeneratorTransformer(GanMapper.Load(env, nameof(GanGeneratorTransformer), ctx, GanGraph.Generator));
-    }
+    private static GanGeneratorTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(GanMapper.Load(env, nameof(GanGeneratorTransformer), ctx, s_version, GanGraph.Generator));
 }

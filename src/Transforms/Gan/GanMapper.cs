@@ -120,8 +120,9 @@ internal sealed partial class GanMapper : IDisposable, ISessionMapper
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote, checks the config against the graph and that the graph is of the kind expected.</summary>
-    public static GanMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx, GanGraph expected)
+    public static GanMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx, VersionInfo version, GanGraph expected)
     {
+        ctx.CheckAtModel(version);
         ArgumentNullException.ThrowIfNull(env);
         var host = env.Register(name);
         return OnnxModel.LoadAll(env, host, ctx, new[] { OnnxModel.ModelStreamName }, models =>

@@ -49,8 +49,7 @@ public sealed class VaeAnomalyDetectorTransformer : VaeTransformer
 
     private static VaeAnomalyDetectorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        ctx.CheckAtModel(s_version);
-        var mapper = VaeMapper.Load(env, nameof(VaeAnomalyDetectorTransformer), ctx);
+        var mapper = VaeMapper.Load(env, nameof(VaeAnomalyDetectorTransformer), ctx, s_version);
         if (ctx.Header.ModelVerWritten >= AnomalyScoreVersion)
         {
             mapper = VaeMapper.LoadAnomalyFields(env, ctx, mapper);

@@ -103,9 +103,5 @@ public sealed class VaeDecoderTransformer : VaeTransformer
         return Transform(builder.GetDataView());
     }
 
-    private static VaeDecoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new VaeDecoderTransformer(VaeMapper.Load(env, nameof(VaeDecoderTransformer), ctx));
-    }
+    private static VaeDecoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(VaeMapper.Load(env, nameof(VaeDecoderTransformer), ctx, s_version));
 }

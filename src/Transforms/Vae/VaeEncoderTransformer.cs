@@ -30,9 +30,5 @@ public sealed class VaeEncoderTransformer : VaeTransformer
     /// <summary>Latent samples per row in the latent column.</summary>
     public int SampleCount => Mapper.Config.SampleCount;
 
-    private static VaeEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new VaeEncoderTransformer(VaeMapper.Load(env, nameof(VaeEncoderTransformer), ctx));
-    }
+    private static VaeEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(VaeMapper.Load(env, nameof(VaeEncoderTransformer), ctx, s_version));
 }

@@ -165,8 +165,9 @@ internal sealed partial class VaeMapper : IDisposable, ISessionMapper
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote: in v2 the config field by field, in v1 as JSON, with its noise keyed by row position.</summary>
-    public static VaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx)
+    public static VaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx, VersionInfo version)
     {
+        ctx.CheckAtModel(version);
         return VaeGraphs.LoadPair(env, name, ctx, (host, encoder, decoder) =>
         {
             var config = ctx.Header.ModelVerWritten >= VaeTransformer.FieldsVersion

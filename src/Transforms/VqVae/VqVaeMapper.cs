@@ -149,8 +149,9 @@ internal sealed partial class VqVaeMapper : IDisposable, ISessionMapper
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote, and checks the config against the graphs.</summary>
-    public static VqVaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx)
+    public static VqVaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx, VersionInfo version)
     {
+        ctx.CheckAtModel(version);
         return VaeGraphs.LoadPair(env, name, ctx, (host, encoder, decoder) =>
         {
             var config = VqVaeConfig.Read(ctx, encoder != null, decoder != null);

@@ -46,9 +46,5 @@ public sealed class VqVaeTransformer : OnnxTransformerBase
 
     internal override OnnxTransformerBase Reopen() => new VqVaeTransformer(Mapper.Reopen());
 
-    private static VqVaeTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new VqVaeTransformer(VqVaeMapper.Load(env, nameof(VqVaeTransformer), ctx));
-    }
+    private static VqVaeTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(VqVaeMapper.Load(env, nameof(VqVaeTransformer), ctx, s_version));
 }
