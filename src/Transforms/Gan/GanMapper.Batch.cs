@@ -16,7 +16,6 @@ internal sealed partial class GanMapper
     /// </summary>
     private sealed class Batch : IBatch
     {
-        private static readonly bool[] s_one = { true };
         private readonly GanConfig _c;
         private readonly OnnxBatch _onnx;
         private readonly DataViewRowId[] _ids;
@@ -45,7 +44,7 @@ internal sealed partial class GanMapper
                 input = OnnxBatch.Computed<float>(parent._input, FillImage, capacity);
             }
 
-            _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._output }, s_one, capacity);
+            _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._output }, OnnxBatch.OneActive, capacity);
         }
 
         public int Capacity => _ids.Length;

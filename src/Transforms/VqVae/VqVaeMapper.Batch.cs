@@ -16,7 +16,6 @@ internal sealed partial class VqVaeMapper
     /// </summary>
     private sealed class Batch : IBatch
     {
-        private static readonly bool[] s_one = { true };
         private readonly VqVaeMapper _parent;
         private readonly VqVaeConfig _c;
         private readonly OnnxBatch? _encoder;
@@ -42,7 +41,7 @@ internal sealed partial class VqVaeMapper
                 _x = _errors = Array.Empty<float>();
                 _codesGetter = source.GetGetter<VBuffer<uint>>(source.Schema[_c.CodesInputColumnName!]);
                 var input = OnnxBatch.Computed<float>(parent._codes!, FillFromColumn, capacity);
-                _decoder = new OnnxBatch(parent._decoder!, new[] { input }, new[] { parent._reconstruction! }, s_one, capacity);
+                _decoder = new OnnxBatch(parent._decoder!, new[] { input }, new[] { parent._reconstruction! }, OnnxBatch.OneActive, capacity);
                 return;
             }
 
@@ -53,11 +52,11 @@ internal sealed partial class VqVaeMapper
             _x = decode ? new float[capacity * parent.ImageSize] : Array.Empty<float>();
             _errors = new float[capacity];
             var image = OnnxBatch.Computed<float>(parent._image!, FillImage, capacity);
-            _encoder = new OnnxBatch(parent._encoder, new[] { image }, new[] { parent._latents! }, s_one, capacity);
+            _encoder = new OnnxBatch(parent._encoder, new[] { image }, new[] { parent._latents! }, OnnxBatch.OneActive, capacity);
             if (decode)
             {
                 var codes = OnnxBatch.Computed<float>(parent._codes!, FillFromIndices, capacity);
-                _decoder = new OnnxBatch(parent._decoder!, new[] { codes }, new[] { parent._reconstruction! }, s_one, capacity);
+                _decoder = new OnnxBatch(parent._decoder!, new[] { codes }, new[] { parent._reconstruction! }, OnnxBatch.OneActive, capacity);
             }
         }
 
@@ -140,12 +139,7 @@ internal sealed partial class VqVaeMapper
                     return (ValueGetter<float>)((ref float dst) => dst = _errors[slot()]);
             }
 
-            ValueGetter<VBuffer<float>> Vector(int length, Action<int, Span<float>> fill) => (ref VBuffer<float> dst) =>
-            {
-                var editor = VBufferEditor.Create(ref dst, length);
-                fill(slot(), editor.Values);
-                dst = editor.Commit();
-            };
+            ValueGetter<VBuffer<float>> Vector(int length, Action<int, Span<float>> fill) => OutputColumns.Vector(length, slot, fill);
         }
 
         public void Dispose()
