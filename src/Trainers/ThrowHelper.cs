@@ -60,6 +60,15 @@ internal static class ThrowHelper
     public static void CorruptEntry(ModelLoadContext ctx, string problem, Exception? inner = null, string? stream = null)
         => throw new FormatException($"The model zip entry '{EntryName(ctx, stream)}' is corrupt: {problem}.", inner);
 
+    /// <summary>Throws <see cref="CorruptEntry(ModelLoadContext, string, Exception?, string?)"/> with <paramref name="problem"/> unless <paramref name="ok"/>.</summary>
+    public static void CheckEntry(ModelLoadContext ctx, bool ok, string problem)
+    {
+        if (!ok)
+        {
+            CorruptEntry(ctx, problem);
+        }
+    }
+
     [DoesNotReturn]
     public static T CorruptEntry<T>(ModelLoadContext ctx, string problem, Exception? inner = null, string? stream = null)
         => throw new FormatException($"The model zip entry '{EntryName(ctx, stream)}' is corrupt: {problem}.", inner);

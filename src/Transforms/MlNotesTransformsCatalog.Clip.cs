@@ -85,7 +85,7 @@ public static partial class MlNotesTransformsCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        var normalized = options.Clone();
+        var normalized = (OnnxTextEncoderEstimator.Options)options.Copy();
         normalized.Normalize = true;
         return new OnnxTextEncoderEstimator(CatalogUtils.GetEnvironment(catalog), normalized);
     }

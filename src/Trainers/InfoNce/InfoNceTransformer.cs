@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -49,7 +48,7 @@ public sealed class InfoNceTransformer : RowToRowTransformerBase
             ("OutputColumnNameB", Names.OutputColumnNameB), ("SimilarityColumnName", Names.SimilarityColumnName),
         })
         {
-            Check(ctx, !string.IsNullOrWhiteSpace(value), $"{name} is blank");
+            ThrowHelper.CheckEntry(ctx, !string.IsNullOrWhiteSpace(value), $"{name} is blank");
         }
 
         var reader = ctx.Reader;
@@ -57,31 +56,31 @@ public sealed class InfoNceTransformer : RowToRowTransformerBase
         int sizeB = reader.ReadInt32();
         int embedding = reader.ReadInt32();
         int hiddenCount = reader.ReadInt32();
-        Check(ctx, sizeA > 0 && sizeB > 0 && embedding > 0 && hiddenCount is >= 0 and < 1000,
+        ThrowHelper.CheckEntry(ctx, sizeA > 0 && sizeB > 0 && embedding > 0 && hiddenCount is >= 0 and < 1000,
             $"sizes {sizeA} (A), {sizeB} (B), {embedding} (embedding), {hiddenCount} (hidden layers) where the first three must be positive");
         var hidden = new int[hiddenCount];
         for (int i = 0; i < hiddenCount; i++)
         {
             hidden[i] = reader.ReadInt32();
-            Check(ctx, hidden[i] > 0, $"hidden layer {i} has {hidden[i]} units");
+            ThrowHelper.CheckEntry(ctx, hidden[i] > 0, $"hidden layer {i} has {hidden[i]} units");
         }
 
         var activation = (Activation)reader.ReadInt32();
-        Check(ctx, Enum.IsDefined(activation), $"unknown activation {(int)activation}");
-        long architecture = HeadParameterCount(sizeA, hidden, embedding) + HeadParameterCount(sizeB, hidden, embedding) + 1;
-        Check(ctx, architecture <= Array.MaxLength, $"an architecture of {architecture} parameters is too large");
+        ThrowHelper.CheckEntry(ctx, Enum.IsDefined(activation), $"unknown activation {(int)activation}");
+        long architecture = MlpShape.ParameterCount(sizeA, hidden, embedding) + MlpShape.ParameterCount(sizeB, hidden, embedding) + 1;
+        ThrowHelper.CheckEntry(ctx, architecture <= Array.MaxLength, $"an architecture of {architecture} parameters is too large");
         Network = new InfoNceNetwork<float>(sizeA, sizeB, hidden, embedding, activation);
         int count = reader.ReadInt32();
-        Check(ctx, count == Network.ParameterCount, $"it holds {count} parameters where the architecture has {Network.ParameterCount}");
+        ThrowHelper.CheckEntry(ctx, count == Network.ParameterCount, $"it holds {count} parameters where the architecture has {Network.ParameterCount}");
         _parameters = new float[count];
         for (int i = 0; i < count; i++)
         {
             _parameters[i] = reader.ReadSingle();
-            Check(ctx, float.IsFinite(_parameters[i]), $"weight {i} is non-finite ({_parameters[i]})");
+            ThrowHelper.CheckEntry(ctx, float.IsFinite(_parameters[i]), $"weight {i} is non-finite ({_parameters[i]})");
         }
 
         // Training clamps the log logit scale to [0, log MaximumLogitScale]; a negative one was not written by it.
-        Check(ctx, _parameters[Network.LogScaleIndex] >= 0, $"the log logit scale {_parameters[Network.LogScaleIndex]} is negative");
+        ThrowHelper.CheckEntry(ctx, _parameters[Network.LogScaleIndex] >= 0, $"the log logit scale {_parameters[Network.LogScaleIndex]} is negative");
     }
 
     /// <summary>The learned logit scale, 1 / temperature (at most the clamp, 100 by default).</summary>
@@ -149,27 +148,6 @@ public sealed class InfoNceTransformer : RowToRowTransformerBase
         loaderAssemblyName: typeof(InfoNceTransformer).Assembly.FullName);
 
     // Weights and biases of one head, in 64 bits so corrupt sizes cannot wrap around.
-    private static long HeadParameterCount(int inputSize, int[] hidden, int embedding)
-    {
-        long count = 0;
-        long previous = inputSize;
-        foreach (int size in hidden.Append(embedding))
-        {
-            count += (previous + 1) * size;
-            previous = size;
-        }
-
-        return count;
-    }
-
-    private static void Check(ModelLoadContext ctx, bool ok, string problem)
-    {
-        if (!ok)
-        {
-            ThrowHelper.CorruptEntry(ctx, problem);
-        }
-    }
-
     private sealed class Mapper : MapperBase
     {
         private readonly InfoNceTransformer _parent;

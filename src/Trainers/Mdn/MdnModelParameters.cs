@@ -43,40 +43,40 @@ public sealed class MdnModelParameters : ModelParametersBase<float>, ISchemaBind
         int labelSize = reader.ReadInt32();
         int components = reader.ReadInt32();
         int hiddenCount = reader.ReadInt32();
-        Check(ctx, featureCount > 0 && labelSize > 0 && components is > 0 and <= MdnTrainer.Defaults.MaxComponents && hiddenCount is > 0 and < 1000,
+        ThrowHelper.CheckEntry(ctx, featureCount > 0 && labelSize > 0 && components is > 0 and <= MdnTrainer.Defaults.MaxComponents && hiddenCount is > 0 and < 1000,
             $"sizes {featureCount} (features), {labelSize} (label), {components} (components), {hiddenCount} (hidden layers) where each must be positive and K at most {MdnTrainer.Defaults.MaxComponents}");
         var hidden = new int[hiddenCount];
         for (int i = 0; i < hiddenCount; i++)
         {
             hidden[i] = reader.ReadInt32();
-            Check(ctx, hidden[i] > 0, $"hidden layer {i} has {hidden[i]} units");
+            ThrowHelper.CheckEntry(ctx, hidden[i] > 0, $"hidden layer {i} has {hidden[i]} units");
         }
 
         var activation = (Activation)reader.ReadInt32();
         var sigmaTransform = (MdnSigmaTransform)reader.ReadInt32();
         double minimumSigma = reader.ReadDouble();
         IntervalCoverage = reader.ReadDouble();
-        Check(ctx, Enum.IsDefined(activation), $"unknown activation {(int)activation}");
-        Check(ctx, Enum.IsDefined(sigmaTransform), $"unknown sigma transform {(int)sigmaTransform}");
-        Check(ctx, minimumSigma > 0 && double.IsFinite(minimumSigma), $"minimum sigma {minimumSigma} is not a positive finite number");
-        Check(ctx, IntervalCoverage is > 0 and < 1, $"interval coverage {IntervalCoverage} is not in (0, 1)");
+        ThrowHelper.CheckEntry(ctx, Enum.IsDefined(activation), $"unknown activation {(int)activation}");
+        ThrowHelper.CheckEntry(ctx, Enum.IsDefined(sigmaTransform), $"unknown sigma transform {(int)sigmaTransform}");
+        ThrowHelper.CheckEntry(ctx, minimumSigma > 0 && double.IsFinite(minimumSigma), $"minimum sigma {minimumSigma} is not a positive finite number");
+        ThrowHelper.CheckEntry(ctx, IntervalCoverage is > 0 and < 1, $"interval coverage {IntervalCoverage} is not in (0, 1)");
         _labelMean = ReadDoubles(ctx, labelSize, "label mean");
         _labelScale = ReadDoubles(ctx, labelSize, "label scale");
         for (int d = 0; d < labelSize; d++)
         {
-            Check(ctx, _labelScale[d] > 0, $"label scale {_labelScale[d]} of dimension {d} is not positive");
+            ThrowHelper.CheckEntry(ctx, _labelScale[d] > 0, $"label scale {_labelScale[d]} of dimension {d} is not positive");
         }
 
-        long architecture = ArchitectureParameterCount(featureCount, hidden, components * (2 * labelSize + 1));
-        Check(ctx, architecture <= Array.MaxLength, $"an architecture of {architecture} parameters is too large");
+        long architecture = MlpShape.ParameterCount(featureCount, hidden, components * (2 * labelSize + 1));
+        ThrowHelper.CheckEntry(ctx, architecture <= Array.MaxLength, $"an architecture of {architecture} parameters is too large");
         Network = new MdnNetwork<float>(featureCount, hidden, activation, new MdnHead(components, labelSize, sigmaTransform, minimumSigma));
         int count = reader.ReadInt32();
-        Check(ctx, count == Network.ParameterCount, $"it holds {count} parameters where the architecture has {Network.ParameterCount}");
+        ThrowHelper.CheckEntry(ctx, count == Network.ParameterCount, $"it holds {count} parameters where the architecture has {Network.ParameterCount}");
         _parameters = new float[count];
         for (int i = 0; i < count; i++)
         {
             _parameters[i] = reader.ReadSingle();
-            Check(ctx, float.IsFinite(_parameters[i]), $"weight {i} is non-finite ({_parameters[i]})");
+            ThrowHelper.CheckEntry(ctx, float.IsFinite(_parameters[i]), $"weight {i} is non-finite ({_parameters[i]})");
         }
     }
 
@@ -178,31 +178,9 @@ public sealed class MdnModelParameters : ModelParametersBase<float>, ISchemaBind
         for (int i = 0; i < count; i++)
         {
             values[i] = ctx.Reader.ReadDouble();
-            Check(ctx, double.IsFinite(values[i]), $"the {what} of dimension {i} is non-finite ({values[i]})");
+            ThrowHelper.CheckEntry(ctx, double.IsFinite(values[i]), $"the {what} of dimension {i} is non-finite ({values[i]})");
         }
 
         return values;
-    }
-
-    // Weights and biases of an MLP of these sizes, in 64 bits so corrupt sizes cannot wrap around.
-    private static long ArchitectureParameterCount(int featureCount, int[] hidden, int outputs)
-    {
-        long count = 0;
-        long previous = featureCount;
-        foreach (int size in hidden.Append(outputs))
-        {
-            count += (previous + 1) * size;
-            previous = size;
-        }
-
-        return count;
-    }
-
-    private static void Check(ModelLoadContext ctx, bool ok, string problem)
-    {
-        if (!ok)
-        {
-            ThrowHelper.CorruptEntry(ctx, problem);
-        }
     }
 }

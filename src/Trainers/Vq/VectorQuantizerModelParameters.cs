@@ -41,24 +41,24 @@ public sealed class VectorQuantizerModelParameters : ModelParametersBase<VBuffer
         var reader = ctx.Reader;
         CodebookSize = reader.ReadInt32();
         Dimension = reader.ReadInt32();
-        Check(ctx, CodebookSize is > 0 and <= VectorQuantizerTrainer.Defaults.MaxCodebookSize && Dimension > 0 && (long)CodebookSize * Dimension <= Array.MaxLength,
+        ThrowHelper.CheckEntry(ctx, CodebookSize is > 0 and <= VectorQuantizerTrainer.Defaults.MaxCodebookSize && Dimension > 0 && (long)CodebookSize * Dimension <= Array.MaxLength,
             $"sizes {CodebookSize} (codes) and {Dimension} (dimension), where there must be 1 to {VectorQuantizerTrainer.Defaults.MaxCodebookSize} codes of at least one value");
         _codes = new float[CodebookSize * Dimension];
         for (int i = 0; i < _codes.Length; i++)
         {
             _codes[i] = reader.ReadSingle();
-            Check(ctx, float.IsFinite(_codes[i]), $"value {i % Dimension} of code {i / Dimension} is non-finite ({_codes[i]})");
+            ThrowHelper.CheckEntry(ctx, float.IsFinite(_codes[i]), $"value {i % Dimension} of code {i / Dimension} is non-finite ({_codes[i]})");
         }
 
         _counts = new long[CodebookSize];
         for (int k = 0; k < CodebookSize; k++)
         {
             _counts[k] = reader.ReadInt64();
-            Check(ctx, _counts[k] >= 0, $"the training count of code {k} is negative ({_counts[k]})");
+            ThrowHelper.CheckEntry(ctx, _counts[k] >= 0, $"the training count of code {k} is negative ({_counts[k]})");
         }
 
         ReinitializedCodes = reader.ReadInt32();
-        Check(ctx, ReinitializedCodes >= 0, $"the number of re-initialized codes is negative ({ReinitializedCodes})");
+        ThrowHelper.CheckEntry(ctx, ReinitializedCodes >= 0, $"the number of re-initialized codes is negative ({ReinitializedCodes})");
         _norms = Norms(_codes, CodebookSize, Dimension);
     }
 
@@ -185,13 +185,5 @@ public sealed class VectorQuantizerModelParameters : ModelParametersBase<VBuffer
         }
 
         return norms;
-    }
-
-    private static void Check(ModelLoadContext ctx, bool ok, string problem)
-    {
-        if (!ok)
-        {
-            ThrowHelper.CorruptEntry(ctx, problem);
-        }
     }
 }

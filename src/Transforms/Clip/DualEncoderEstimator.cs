@@ -29,7 +29,7 @@ namespace MlNotes.Transforms.Clip;
 public sealed class DualEncoderEstimator : OnnxEstimatorBase<DualEncoderTransformer>
 {
     internal DualEncoderEstimator(IHostEnvironment env, Options options)
-        : base(new DualEncoderTransformer(env, NotNull(options, nameof(options)).Clone()))
+        : base(new DualEncoderTransformer(env, Copy(env, options)))
     {
     }
 
@@ -112,14 +112,6 @@ public sealed class DualEncoderEstimator : OnnxEstimatorBase<DualEncoderTransfor
 
         /// <summary>Rows per ONNX Runtime run.</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            copy.ModelBytesB = ModelBytesB?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

@@ -34,10 +34,7 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
         ArgumentNullException.ThrowIfNull(env);
         _host = env.Register(nameof(DualEncoderTransformer));
         OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
-        if (!(options.LogitScale > 0) || !float.IsFinite(options.LogitScale))
-        {
-            ThrowHelper.BadOption(nameof(options.LogitScale), $"LogitScale must be a positive finite number, got {options.LogitScale}.");
-        }
+        EmbeddingMath.CheckedLogitScale(options.LogitScale);
 
         var names = new[] { options.ColumnNameA, options.ColumnNameB, options.OutputColumnNameA, options.OutputColumnNameB, options.SimilarityColumnName };
         if (names.Any(string.IsNullOrEmpty) || names.Distinct(StringComparer.Ordinal).Count() != names.Length)

@@ -1,9 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Clip;
 
@@ -142,26 +142,14 @@ public sealed class EmbeddingRetrievalEstimator : IEstimator<EmbeddingRetrievalT
     /// <param name="inputSchema">The input schema shape.</param>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        if (!columns.TryGetValue(_options.InputColumnName, out var query))
-        {
-            ThrowHelper.MissingColumn(nameof(inputSchema), _options.InputColumnName);
-        }
-
-        if (query.Kind == SchemaShape.Column.VectorKind.Scalar || query.ItemType != NumberDataViewType.Single)
-        {
-            ThrowHelper.SchemaMismatch(nameof(inputSchema), _options.InputColumnName, "a vector of Single", query.GetTypeString());
-        }
-
-        columns[_options.IndicesColumnName] = new SchemaShape.Column(_options.IndicesColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Int32, false);
-        columns[_options.ScoresColumnName] = new SchemaShape.Column(_options.ScoresColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
+        static SchemaShape.Column Vector(string name, DataViewType type) => new(name, SchemaShape.Column.VectorKind.Vector, type, false);
+        var added = new List<SchemaShape.Column> { Vector(_options.IndicesColumnName, NumberDataViewType.Int32), Vector(_options.ScoresColumnName, NumberDataViewType.Single) };
         if (_options.IndexKeyColumnName != null)
         {
-            columns[_options.KeysColumnName] = new SchemaShape.Column(_options.KeysColumnName, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false);
+            added.Add(Vector(_options.KeysColumnName, TextDataViewType.Instance));
         }
 
-        return new SchemaShape(columns.Values);
+        return SchemaShapes.Extend(inputSchema, [new ColumnRead(_options.InputColumnName, SchemaShapes.IsAnySingleVector, "a vector of Single")], added);
     }
 
     /// <summary>Options of <see cref="EmbeddingRetrievalEstimator"/>.</summary>

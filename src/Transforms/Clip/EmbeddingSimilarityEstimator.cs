@@ -4,6 +4,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Manifests;
+using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Clip;
 
@@ -36,11 +37,7 @@ public sealed class EmbeddingSimilarityEstimator : IEstimator<EmbeddingSimilarit
         ArgumentNullException.ThrowIfNull(options);
         _host = env.Register(nameof(EmbeddingSimilarityEstimator));
         _options = options.Clone();
-        _logitScale = options.LogitScale ?? (float)(options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile).LogitScale ?? 1.0 : 1.0);
-        if (!(_logitScale > 0) || !float.IsFinite(_logitScale))
-        {
-            ThrowHelper.BadOption(nameof(options.LogitScale), $"LogitScale must be a positive finite number, got {_logitScale}.");
-        }
+        _logitScale = EmbeddingMath.CheckedLogitScale(options.LogitScale ?? (float)(options.ManifestFile != null ? ModelManifest.Load(options.ManifestFile).LogitScale ?? 1.0 : 1.0));
 
         if (string.IsNullOrEmpty(options.ColumnNameA) || string.IsNullOrEmpty(options.ColumnNameB) || string.IsNullOrEmpty(options.OutputColumnName))
         {
@@ -61,26 +58,10 @@ public sealed class EmbeddingSimilarityEstimator : IEstimator<EmbeddingSimilarit
 
     /// <summary>The input columns plus the similarity.</summary>
     /// <param name="inputSchema">The input schema shape.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        foreach (string name in new[] { _options.ColumnNameA, _options.ColumnNameB })
-        {
-            if (!columns.TryGetValue(name, out var column))
-            {
-                ThrowHelper.MissingColumn(nameof(inputSchema), name);
-            }
-
-            if (column.Kind == SchemaShape.Column.VectorKind.Scalar || column.ItemType != NumberDataViewType.Single)
-            {
-                ThrowHelper.SchemaMismatch(nameof(inputSchema), name, "a vector of Single", column.GetTypeString());
-            }
-        }
-
-        columns[_options.OutputColumnName] = new SchemaShape.Column(_options.OutputColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false);
-        return new SchemaShape(columns.Values);
-    }
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => SchemaShapes.Extend(
+        inputSchema,
+        new[] { _options.ColumnNameA, _options.ColumnNameB }.Select(name => new ColumnRead(name, SchemaShapes.IsAnySingleVector, "a vector of Single")),
+        [new SchemaShape.Column(_options.OutputColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false)]);
 
     /// <summary>Options of <see cref="EmbeddingSimilarityEstimator"/>.</summary>
     public sealed class Options

@@ -43,7 +43,7 @@ public sealed class ZeroShotClassifierEstimator : IEstimator<ZeroShotClassifierT
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
         _host = env.Register(nameof(ZeroShotClassifierEstimator));
-        _options = options.Clone();
+        _options = (Options)options.Copy();
         if (_options.ModelFile == null && _options.ModelBytes == null)
         {
             ThrowHelper.BadOption(nameof(options.ModelFile), "A zero-shot classifier needs the CLIP text tower: set ModelFile (or ModelBytes).");
@@ -59,12 +59,8 @@ public sealed class ZeroShotClassifierEstimator : IEstimator<ZeroShotClassifierT
         _labels = _options.Labels ?? manifest?.Labels ?? Array.Empty<string>();
         _classNames = _options.ClassNames ?? (_options.Labels == null ? manifest?.ClassNames : null) ?? _labels;
         _templates = _options.Templates ?? manifest?.ZeroShotTemplates ?? new[] { Defaults.Template };
-        _logitScale = _options.LogitScale ?? (float)(manifest?.LogitScale ?? Defaults.LogitScale);
         CheckPrompts(_labels, _classNames, _templates);
-        if (!(_logitScale > 0) || !float.IsFinite(_logitScale))
-        {
-            ThrowHelper.BadOption(nameof(options.LogitScale), $"LogitScale must be a positive finite number, got {_logitScale}.");
-        }
+        _logitScale = EmbeddingMath.CheckedLogitScale(_options.LogitScale ?? (float)(manifest?.LogitScale ?? Defaults.LogitScale));
 
         if (string.IsNullOrEmpty(_options.InputColumnName) || string.IsNullOrEmpty(_options.ScoreColumnName) || string.IsNullOrEmpty(_options.PredictedLabelColumnName))
         {
@@ -128,26 +124,9 @@ public sealed class ZeroShotClassifierEstimator : IEstimator<ZeroShotClassifierT
     /// <param name="inputSchema">The input schema shape.</param>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        if (!columns.TryGetValue(_options.InputColumnName, out var column))
-        {
-            ThrowHelper.MissingColumn(nameof(inputSchema), _options.InputColumnName);
-        }
-
-        if (column.Kind != SchemaShape.Column.VectorKind.Vector || column.ItemType != NumberDataViewType.Single)
-        {
-            ThrowHelper.SchemaMismatch(nameof(inputSchema), _options.InputColumnName, "a known-size vector of Single", column.GetTypeString());
-        }
-
         var builder = new DataViewSchema.Builder();
         ClassificationOutputs.AddColumns(builder, _options.ScoreColumnName, _options.PredictedLabelColumnName, _labels.Select(l => l.AsMemory()).ToArray());
-        foreach (var output in SchemaShape.Create(builder.ToSchema()))
-        {
-            columns[output.Name] = output;
-        }
-
-        return new SchemaShape(columns.Values);
+        return SchemaShapes.Extend(inputSchema, [new ColumnRead(_options.InputColumnName, SchemaShapes.IsSingleVector, "a known-size vector of Single")], SchemaShapes.Of(builder.ToSchema()));
     }
 
     private static void CheckPrompts(string[] labels, string[] classNames, string[] templates)
@@ -234,16 +213,6 @@ public sealed class ZeroShotClassifierEstimator : IEstimator<ZeroShotClassifierT
 
         /// <summary>Prompts per text tower run at <see cref="Fit"/>.</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.Labels = Labels?.ToArray();
-            copy.ClassNames = ClassNames?.ToArray();
-            copy.Templates = Templates?.ToArray();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

@@ -1,8 +1,7 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Vae;
 
 namespace MlNotes.Transforms.Cvae;
 
@@ -40,9 +39,7 @@ public sealed class CvaeClassifierEstimator : OnnxEstimatorBase<CvaeClassifierTr
 
     private static CvaeClassifierTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        var o = options.Clone();
+        var o = Copy(env, options);
         if (string.IsNullOrEmpty(o.ScoreColumnName) || string.IsNullOrEmpty(o.PredictedLabelColumnName) || o.ScoreColumnName == o.PredictedLabelColumnName)
         {
             ThrowHelper.BadOption(nameof(Options.ScoreColumnName), $"ScoreColumnName and PredictedLabelColumnName must be two different non-empty names, got '{o.ScoreColumnName}' and '{o.PredictedLabelColumnName}'.");
@@ -57,7 +54,7 @@ public sealed class CvaeClassifierEstimator : OnnxEstimatorBase<CvaeClassifierTr
             UseLatentMean = true,
             BatchSize = o.BatchSize,
         };
-        var sources = new CvaeModelSources(o.ModelFile, o.ModelBytes, o.DecoderModelFile, o.DecoderModelBytes, o.ManifestFile, o.ExecutionSettings);
+        var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, o.DecoderModelFile, o.DecoderModelBytes, o.ManifestFile, o.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: true);
         return new CvaeClassifierTransformer(CvaeMapper.Create(env, nameof(CvaeClassifierTransformer), sources, config, o.ClassPriors));
     }
 
@@ -87,15 +84,6 @@ public sealed class CvaeClassifierEstimator : OnnxEstimatorBase<CvaeClassifierTr
 
         /// <summary>Images per batch; each runs once per class through both graphs.</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            copy.DecoderModelBytes = DecoderModelBytes?.ToArray();
-            copy.ClassPriors = ClassPriors?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

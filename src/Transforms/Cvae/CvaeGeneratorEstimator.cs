@@ -1,5 +1,3 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
@@ -40,9 +38,7 @@ public sealed class CvaeGeneratorEstimator : OnnxEstimatorBase<CvaeGeneratorTran
 
     private static CvaeGeneratorTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        var o = options.Clone();
+        var o = Copy(env, options);
         var config = new CvaeConfig
         {
             Mode = CvaeMode.Generate,
@@ -52,7 +48,7 @@ public sealed class CvaeGeneratorEstimator : OnnxEstimatorBase<CvaeGeneratorTran
             Seed = VaeMapper.ResolveSeed(env, o.Seed),
             BatchSize = o.BatchSize,
         };
-        var sources = new CvaeModelSources(null, null, o.ModelFile, o.ModelBytes, o.ManifestFile, o.ExecutionSettings);
+        var sources = new VaeModelSources(null, null, o.ModelFile, o.ModelBytes, o.ManifestFile, o.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: true);
         return new CvaeGeneratorTransformer(CvaeMapper.Create(env, nameof(CvaeGeneratorTransformer), sources, config, null));
     }
 
@@ -76,13 +72,6 @@ public sealed class CvaeGeneratorEstimator : OnnxEstimatorBase<CvaeGeneratorTran
 
         /// <summary>Rows per ONNX Runtime run.</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

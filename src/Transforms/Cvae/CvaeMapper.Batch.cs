@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNotes.Transforms.Onnx;
@@ -16,13 +15,11 @@ internal sealed partial class CvaeMapper
     /// </summary>
     private sealed class Batch : IBatch
     {
-        private static readonly bool[] s_one = { true };
-        private static readonly bool[] s_two = { true, true };
         private readonly CvaeMapper _parent;
         private readonly CvaeConfig _c;
         private readonly OnnxBatch? _encoder;
         private readonly OnnxBatch _decoder;
-        private readonly Func<Span<float>, bool>? _readImage;
+        private readonly PixelReader? _readImage;
         private readonly Func<long, long>? _readLabel;
         private readonly ValueGetter<VBuffer<float>>? _noiseGetter;
         private readonly int _pairsPerRow;
@@ -67,7 +64,7 @@ internal sealed partial class CvaeMapper
                 _x = new float[capacity * size];
                 var image = OnnxBatch.Computed<float>(parent._image!, (dst, _, pair) => _input.AsSpan(pair / _pairsPerRow * size, size).CopyTo(dst), pairs);
                 var label = OnnxBatch.Computed<long>(parent._encoderLabel!, FillLabel, pairs);
-                _encoder = new OnnxBatch(parent._encoder, new[] { image, label }, new[] { parent._mean!, parent._logVariance! }, s_two, pairs);
+                _encoder = new OnnxBatch(parent._encoder, new[] { image, label }, new[] { parent._mean!, parent._logVariance! }, OnnxBatch.TwoActive, pairs);
             }
             else
             {
@@ -76,7 +73,7 @@ internal sealed partial class CvaeMapper
 
             var z = OnnxBatch.Computed<float>(parent._latent, (dst, _, pair) => _z.AsSpan(pair * n, n).CopyTo(dst), pairs);
             var decoderLabel = OnnxBatch.Computed<long>(parent._decoderLabel, FillLabel, pairs);
-            _decoder = new OnnxBatch(parent._decoder, new[] { z, decoderLabel }, new[] { parent._logits }, s_one, pairs);
+            _decoder = new OnnxBatch(parent._decoder, new[] { z, decoderLabel }, new[] { parent._logits }, OnnxBatch.OneActive, pairs);
         }
 
         public int Capacity => _positions.Length;
@@ -208,12 +205,7 @@ internal sealed partial class CvaeMapper
             int offset = name == _c.ReconstructionLogLikelihoodColumnName ? 0 : name == _c.KlDivergenceColumnName ? 1 : 2;
             return (ValueGetter<float>)((ref float dst) => dst = (float)_scores[(3 * slot()) + offset]);
 
-            ValueGetter<VBuffer<float>> Vector(int length, Action<int, Span<float>> fill) => (ref VBuffer<float> dst) =>
-            {
-                var editor = VBufferEditor.Create(ref dst, length);
-                fill(slot(), editor.Values);
-                dst = editor.Commit();
-            };
+            ValueGetter<VBuffer<float>> Vector(int length, Action<int, Span<float>> fill) => OutputColumns.Vector(length, slot, fill);
         }
 
         public void Dispose()
@@ -307,17 +299,7 @@ internal sealed partial class CvaeMapper
 
         private void ReadImage(int row, long position, Span<float> destination)
         {
-            try
-            {
-                if (!_readImage!(destination))
-                {
-                    throw new InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
-                }
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                throw new InvalidOperationException($"Could not read the image in column '{_c.InputColumnName}' at row position {position}: {e.Message}", e);
-            }
+            _readImage!(destination, position);
 
             // The likelihood's x is the pixel in [0, 1] (pixel * scale): the encoder's input with its normalization undone.
             var x = _x.AsSpan(row * destination.Length, destination.Length);

@@ -1,29 +1,21 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
-using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vae;
 
 namespace MlNotes.Transforms.Cvae;
 
-/// <summary>Where a CVAE transformer's graphs come from: files or bytes, the manifest, and where they run.</summary>
-internal sealed record CvaeModelSources(
-    string? EncoderFile, byte[]? EncoderBytes, string? DecoderFile, byte[]? DecoderBytes, string? ManifestFile, OnnxExecutionSettings Settings);
-
 /// <summary>
 /// What the CVAE transformers share: the sessions (the decoder, and the encoder but for generation), the resolved
 /// <see cref="CvaeConfig"/>, the added columns, the input checks, batches and persistence.
 /// </summary>
-internal sealed partial class CvaeMapper : IDisposable, IBatchedMapper
+internal sealed partial class CvaeMapper : IDisposable, ISessionMapper
 {
-    private const string EncoderStream = "EncoderOnnxModel";
-    private const string DecoderStream = "DecoderOnnxModel";
     private const string ImageExpectation = "an image (MLImage) or a Single vector of preprocessed pixels";
     private const string LabelExpectation = "a class index (Int32, Int64, UInt32 or Single) or a key over the classes";
 
@@ -67,63 +59,11 @@ internal sealed partial class CvaeMapper : IDisposable, IBatchedMapper
     public IReadOnlyList<OnnxModel> Models => _encoder != null ? [_encoder, _decoder] : [_decoder];
 
     /// <summary>Loads the graphs, checks them against their manifests and resolves tensors, sizes, classes and priors.</summary>
-    public static CvaeMapper Create(IHostEnvironment env, string name, CvaeModelSources sources, CvaeConfig requested, float[]? priors)
+    public static CvaeMapper Create(IHostEnvironment env, string name, VaeModelSources sources, CvaeConfig requested, float[]? priors)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        var host = env.Register(name);
         OnnxScoringTransformer.CheckBatchSize(requested.BatchSize);
-        bool needsEncoder = requested.NeedsEncoder;
-        string? mainFile = needsEncoder ? sources.EncoderFile : sources.DecoderFile;
-        var manifest = sources.ManifestFile != null ? ModelManifest.Load(sources.ManifestFile) : ModelManifest.Beside(mainFile);
-        ModelManifest? encoderManifest = needsEncoder ? manifest : null;
-        ModelManifest? decoderManifest = needsEncoder ? null : manifest;
-        string? decoderFile = needsEncoder ? sources.DecoderFile : sources.DecoderFile ?? sources.EncoderFile;
-        byte[]? decoderBytes = needsEncoder ? sources.DecoderBytes : sources.DecoderBytes ?? sources.EncoderBytes;
-        if (needsEncoder && manifest?.Decoder != null && manifest.Folder != null)
-        {
-            // The encoder's manifest names its decoder's manifest, which names the graph.
-            string path = Path.Combine(manifest.Folder, manifest.Decoder);
-            decoderManifest = ModelManifest.Load(path);
-            if (decoderFile == null && decoderBytes == null && decoderManifest.ModelFile != null)
-            {
-                decoderFile = Path.Combine(Path.GetDirectoryName(path)!, decoderManifest.ModelFile);
-            }
-        }
-        else if (needsEncoder && decoderFile != null)
-        {
-            decoderManifest = ModelManifest.Beside(decoderFile);
-        }
-
-        ManifestFields.CheckFamily(encoderManifest, name, "cvae-encoder");
-        ManifestFields.CheckFamily(decoderManifest, name, "cvae-decoder");
-        OnnxModel? encoder = null, decoder = null;
-        try
-        {
-            string decoderOption = needsEncoder ? "DecoderModelFile" : "ModelFile";
-            if (needsEncoder)
-            {
-                encoder = VaeGraphs.Open(host, sources.EncoderFile, sources.EncoderBytes, "ModelFile", sources.Settings, encoderManifest);
-            }
-            else if (decoderFile == null && decoderBytes == null)
-            {
-                ThrowHelper.BadOption(decoderOption, "Give the CVAE decoder's ONNX model as ModelFile or ModelBytes.");
-            }
-
-            if (decoderFile == null && decoderBytes == null)
-            {
-                ThrowHelper.BadOption(decoderOption, "Give the decoder's ONNX model as DecoderModelFile or DecoderModelBytes, or an encoder manifest whose 'decoder' names it.");
-            }
-
-            decoder = VaeGraphs.Open(host, decoderFile, decoderBytes, decoderOption, sources.Settings, decoderManifest);
-            var config = Resolve(requested, encoder, encoderManifest, decoder, decoderManifest ?? encoderManifest, priors);
-            return new CvaeMapper(host, encoder, decoder, config);
-        }
-        catch
-        {
-            encoder?.Dispose();
-            decoder?.Dispose();
-            throw;
-        }
+        return VaeGraphs.OpenPair(env, name, "cvae", sources with { NeedsEncoder = requested.NeedsEncoder, NeedsDecoder = true }, graphs => new CvaeMapper(graphs.Host, graphs.Encoder, graphs.Decoder!,
+            Resolve(requested, graphs.Encoder, graphs.EncoderManifest, graphs.Decoder!, graphs.DecoderManifest ?? graphs.EncoderManifest, priors)));
     }
 
     /// <summary>A new mapper of the same config over new sessions of the same graphs: an estimator's next <c>Fit</c>.</summary>
@@ -142,38 +82,7 @@ internal sealed partial class CvaeMapper : IDisposable, IBatchedMapper
 
     /// <summary>The input columns plus the added ones, for an estimator's <c>GetOutputSchema</c>.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        foreach (var (column, kind) in InputColumnKinds())
-        {
-            if (!columns.TryGetValue(column, out var shape))
-            {
-                ThrowHelper.MissingColumn(nameof(inputSchema), column);
-            }
-
-            bool vector = shape.Kind == SchemaShape.Column.VectorKind.Vector || shape.Kind == SchemaShape.Column.VectorKind.VariableVector;
-            bool ok = kind switch
-            {
-                InputKind.Image => shape.ItemType is ImageDataViewType || (vector && shape.ItemType == NumberDataViewType.Single),
-                InputKind.Label => shape.Kind == SchemaShape.Column.VectorKind.Scalar && IsLabelType(shape.ItemType),
-                _ => vector && shape.ItemType == NumberDataViewType.Single,
-            };
-            if (!ok)
-            {
-                ThrowHelper.SchemaMismatch(nameof(inputSchema), column, Expectation(kind), shape.GetTypeString());
-            }
-        }
-
-        var added = new DataViewSchema.Builder();
-        added.AddColumns(_columns);
-        foreach (var column in SchemaShape.Create(added.ToSchema()))
-        {
-            columns[column.Name] = column;
-        }
-
-        return new SchemaShape(columns.Values);
-    }
+        => SchemaShapes.Extend(inputSchema, InputColumnKinds().Select(c => new ColumnRead(c.Column, shape => Accepts(c.Kind, shape), Expectation(c.Kind))), SchemaShapes.Of(_columns));
 
     public IEnumerable<string> InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => InputColumnKinds().Select(c => c.Column);
 
@@ -192,18 +101,19 @@ internal sealed partial class CvaeMapper : IDisposable, IBatchedMapper
     {
         ThrowIfDisposed();
         ctx.Writer.Write(_encoder != null);
-        _encoder?.Save(ctx, EncoderStream);
-        _decoder.Save(ctx, DecoderStream);
+        _encoder?.Save(ctx, VaeGraphs.EncoderStream);
+        _decoder.Save(ctx, VaeGraphs.DecoderStream);
         Config.Write(ctx);
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote, checking the config against the saved graphs.</summary>
-    public static CvaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx)
+    public static CvaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx, VersionInfo version)
     {
+        ctx.CheckAtModel(version);
         ArgumentNullException.ThrowIfNull(env);
         var host = env.Register(name);
         bool hasEncoder = ModelEntry.Read(ctx, ctx.Reader.ReadBoolean);
-        return OnnxModel.LoadAll(env, host, ctx, new[] { hasEncoder ? EncoderStream : null, DecoderStream }, models =>
+        return OnnxModel.LoadAll(env, host, ctx, new[] { hasEncoder ? VaeGraphs.EncoderStream : null, VaeGraphs.DecoderStream }, models =>
         {
             var config = CvaeConfig.Read(ctx);
             ModelEntry.Check(ctx, config.Problem(models[0], models[1]!));
@@ -217,6 +127,13 @@ internal sealed partial class CvaeMapper : IDisposable, IBatchedMapper
         Label,
         Noise,
     }
+
+    private static bool Accepts(InputKind kind, SchemaShape.Column shape) => kind switch
+    {
+        InputKind.Image => shape.ItemType is ImageDataViewType || SchemaShapes.IsAnySingleVector(shape),
+        InputKind.Label => shape.Kind == SchemaShape.Column.VectorKind.Scalar && IsLabelType(shape.ItemType),
+        _ => SchemaShapes.IsAnySingleVector(shape),
+    };
 
     private static bool IsLabelType(DataViewType type)
         => type is KeyDataViewType || type == NumberDataViewType.Int32 || type == NumberDataViewType.Int64 || type == NumberDataViewType.UInt32 || type == NumberDataViewType.Single;
@@ -247,29 +164,12 @@ internal sealed partial class CvaeMapper : IDisposable, IBatchedMapper
         }
     }
 
-    private void CheckInput(DataViewSchema schema)
+    private void CheckInput(DataViewSchema schema) => SchemaShapes.Check(schema, InputColumnKinds().Select(c => new ColumnTypeRead(c.Column, type => c.Kind switch
     {
-        foreach (var (name, kind) in InputColumnKinds())
-        {
-            var column = schema.GetColumnOrNull(name);
-            if (column == null)
-            {
-                ThrowHelper.MissingColumn(nameof(schema), name);
-            }
-
-            var type = column.Value.Type;
-            bool ok = kind switch
-            {
-                InputKind.Image => type is ImageDataViewType || (type is VectorDataViewType { ItemType: var item, Size: var size } && item == NumberDataViewType.Single && (size == 0 || size == ImageSize)),
-                InputKind.Label => IsLabelType(type) && (type is not KeyDataViewType key || key.Count == (ulong)ClassCount),
-                _ => type is VectorDataViewType { ItemType: var item, Size: var size } && item == NumberDataViewType.Single && size == Config.LatentSize,
-            };
-            if (!ok)
-            {
-                ThrowHelper.SchemaMismatch(nameof(schema), name, Expectation(kind), $"{type}");
-            }
-        }
-    }
+        InputKind.Image => SchemaShapes.IsImageOrPixels(type, ImageSize),
+        InputKind.Label => IsLabelType(type) && (type is not KeyDataViewType key || key.Count == (ulong)ClassCount),
+        _ => SchemaShapes.IsSingleVector(type, Config.LatentSize, orUnknown: false),
+    }, Expectation(c.Kind))));
 
     private IEnumerable<DataViewSchema.DetachedColumn> Columns()
     {

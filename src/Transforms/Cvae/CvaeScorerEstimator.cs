@@ -1,5 +1,3 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
@@ -41,9 +39,7 @@ public sealed class CvaeScorerEstimator : OnnxEstimatorBase<CvaeScorerTransforme
 
     private static CvaeScorerTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        var o = options.Clone();
+        var o = Copy(env, options);
         var config = new CvaeConfig
         {
             Mode = CvaeMode.Score,
@@ -57,7 +53,7 @@ public sealed class CvaeScorerEstimator : OnnxEstimatorBase<CvaeScorerTransforme
             Seed = VaeMapper.ResolveSeed(env, o.Seed),
             BatchSize = o.BatchSize,
         };
-        var sources = new CvaeModelSources(o.ModelFile, o.ModelBytes, o.DecoderModelFile, o.DecoderModelBytes, o.ManifestFile, o.ExecutionSettings);
+        var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, o.DecoderModelFile, o.DecoderModelBytes, o.ManifestFile, o.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: true);
         return new CvaeScorerTransformer(CvaeMapper.Create(env, nameof(CvaeScorerTransformer), sources, config, null));
     }
 
@@ -99,14 +95,6 @@ public sealed class CvaeScorerEstimator : OnnxEstimatorBase<CvaeScorerTransforme
 
         /// <summary>Images per ONNX Runtime run.</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            copy.DecoderModelBytes = DecoderModelBytes?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

@@ -16,7 +16,9 @@ namespace MlNotes.Transforms.Cvae;
 /// </summary>
 public abstract class CvaeTransformer : OnnxTransformerBase
 {
-    private protected CvaeTransformer(CvaeMapper mapper) => Mapper = mapper;
+    private protected CvaeTransformer(CvaeMapper mapper, VersionInfo version)
+        : base(mapper, version)
+        => Mapper = mapper;
 
     /// <summary>The size of the latent vector.</summary>
     public int LatentSize => Mapper.Config.LatentSize;
@@ -29,24 +31,9 @@ public abstract class CvaeTransformer : OnnxTransformerBase
 
     internal CvaeMapper Mapper { get; }
 
-    internal override IReadOnlyList<OnnxModel> Sessions => Mapper.Models;
-
-    internal override IBatchedMapper BatchedMapper => Mapper;
-
-    private protected override VersionInfo Version => GetVersionInfo();
-
-    private protected override void SaveModel(ModelSaveContext ctx) => Mapper.Save(ctx);
-
-    private protected abstract VersionInfo GetVersionInfo();
 
     /// <summary>v1 (0x00010001): the config field by field (<see cref="CvaeConfig"/>), seeded noise keyed by the upstream row's id.</summary>
-    private protected static VersionInfo VersionFor(string modelSignature, string loaderSignature) => new(
-        modelSignature: modelSignature,
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: loaderSignature,
-        loaderAssemblyName: typeof(CvaeTransformer).Assembly.FullName);
+    private protected static VersionInfo VersionFor(string modelSignature, string loaderSignature) => FirstVersion(modelSignature, loaderSignature);
 }
 
 /// <summary>
@@ -59,7 +46,7 @@ public sealed class CvaeGeneratorTransformer : CvaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNCVAEG", LoaderSignature);
 
     internal CvaeGeneratorTransformer(CvaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -68,13 +55,7 @@ public sealed class CvaeGeneratorTransformer : CvaeTransformer
 
     internal override OnnxTransformerBase Reopen() => new CvaeGeneratorTransformer(Mapper.Reopen());
 
-    private protected override VersionInfo GetVersionInfo() => s_version;
-
-    private static CvaeGeneratorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new CvaeGeneratorTransformer(CvaeMapper.Load(env, nameof(CvaeGeneratorTransformer), ctx));
-    }
+    private static CvaeGeneratorTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(CvaeMapper.Load(env, nameof(CvaeGeneratorTransformer), ctx, s_version));
 }
 
 /// <summary>
@@ -87,7 +68,7 @@ public sealed class CvaeScorerTransformer : CvaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNCVAES", LoaderSignature);
 
     internal CvaeScorerTransformer(CvaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -99,13 +80,7 @@ public sealed class CvaeScorerTransformer : CvaeTransformer
 
     internal override OnnxTransformerBase Reopen() => new CvaeScorerTransformer(Mapper.Reopen());
 
-    private protected override VersionInfo GetVersionInfo() => s_version;
-
-    private static CvaeScorerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new CvaeScorerTransformer(CvaeMapper.Load(env, nameof(CvaeScorerTransformer), ctx));
-    }
+    private static CvaeScorerTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(CvaeMapper.Load(env, nameof(CvaeScorerTransformer), ctx, s_version));
 }
 
 /// <summary>
@@ -118,7 +93,7 @@ public sealed class CvaeClassifierTransformer : CvaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNCVAEC", LoaderSignature);
 
     internal CvaeClassifierTransformer(CvaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -127,11 +102,5 @@ public sealed class CvaeClassifierTransformer : CvaeTransformer
 
     internal override OnnxTransformerBase Reopen() => new CvaeClassifierTransformer(Mapper.Reopen());
 
-    private protected override VersionInfo GetVersionInfo() => s_version;
-
-    private static CvaeClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new CvaeClassifierTransformer(CvaeMapper.Load(env, nameof(CvaeClassifierTransformer), ctx));
-    }
+    private static CvaeClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(CvaeMapper.Load(env, nameof(CvaeClassifierTransformer), ctx, s_version));
 }

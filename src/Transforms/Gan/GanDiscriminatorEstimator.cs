@@ -1,5 +1,3 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
@@ -39,9 +37,8 @@ public sealed class GanDiscriminatorEstimator : OnnxEstimatorBase<GanDiscriminat
 
     private static GanDiscriminatorTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        foreach (var (name, value) in new[] { (nameof(options.InputColumnName), options.InputColumnName), (nameof(options.OutputColumnName), options.OutputColumnName), (nameof(options.LogitColumnName), options.LogitColumnName) })
+        var o = Copy(env, options);
+        foreach (var (name, value) in new[] { (nameof(options.InputColumnName), o.InputColumnName), (nameof(options.OutputColumnName), o.OutputColumnName), (nameof(options.LogitColumnName), o.LogitColumnName) })
         {
             if (string.IsNullOrEmpty(value))
             {
@@ -49,20 +46,20 @@ public sealed class GanDiscriminatorEstimator : OnnxEstimatorBase<GanDiscriminat
             }
         }
 
-        if (options.OutputColumnName == options.LogitColumnName)
+        if (o.OutputColumnName == o.LogitColumnName)
         {
-            ThrowHelper.BadOption(nameof(options.LogitColumnName), $"The logit and realism columns need two names, got '{options.LogitColumnName}' for both.");
+            ThrowHelper.BadOption(nameof(options.LogitColumnName), $"The logit and realism columns need two names, got '{o.LogitColumnName}' for both.");
         }
 
         var config = new GanConfig
         {
             Graph = GanGraph.Discriminator,
-            InputColumnName = options.InputColumnName,
-            RealismColumnName = options.OutputColumnName,
-            LogitColumnName = options.LogitColumnName,
-            BatchSize = options.BatchSize,
+            InputColumnName = o.InputColumnName,
+            RealismColumnName = o.OutputColumnName,
+            LogitColumnName = o.LogitColumnName,
+            BatchSize = o.BatchSize,
         };
-        var source = new GanModelSource(options.ModelFile, options.ModelBytes?.ToArray(), options.ManifestFile, options.ExecutionSettings);
+        var source = new GanModelSource(o.ModelFile, o.ModelBytes, o.ManifestFile, o.ExecutionSettings);
         return new GanDiscriminatorTransformer(GanMapper.Create(env, nameof(GanDiscriminatorEstimator), "gan-discriminator", source, config));
     }
 

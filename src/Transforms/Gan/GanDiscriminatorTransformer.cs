@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Gan;
@@ -17,15 +16,11 @@ public sealed class GanDiscriminatorTransformer : OnnxTransformerBase
 {
     internal const string LoaderSignature = "MlNotesGanDiscriminator";
 
-    private static readonly VersionInfo s_version = new(
-        modelSignature: "MLNGANDI",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(GanDiscriminatorTransformer).Assembly.FullName);
+    private static readonly VersionInfo s_version = FirstVersion("MLNGANDI", LoaderSignature);
 
-    internal GanDiscriminatorTransformer(GanMapper mapper) => Mapper = mapper;
+    internal GanDiscriminatorTransformer(GanMapper mapper)
+        : base(mapper, s_version)
+        => Mapper = mapper;
 
     /// <summary>The image column scored.</summary>
     public string InputColumnName => Mapper.Config.InputColumnName!;
@@ -41,19 +36,7 @@ public sealed class GanDiscriminatorTransformer : OnnxTransformerBase
 
     internal GanMapper Mapper { get; }
 
-    internal override IReadOnlyList<OnnxModel> Sessions => Mapper.Models;
-
-    internal override IBatchedMapper BatchedMapper => Mapper;
-
-    private protected override VersionInfo Version => s_version;
-
     internal override OnnxTransformerBase Reopen() => new GanDiscriminatorTransformer(Mapper.Reopen());
 
-    private protected override void SaveModel(ModelSaveContext ctx) => Mapper.Save(ctx);
-
-    private static GanDiscriminatorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new GanDiscriminatorTransformer(GanMapper.Load(env, nameof(GanDiscriminatorTransformer), ctx, GanGraph.Discriminator));
-    }
+    private static GanDiscriminatorTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(GanMapper.Load(env, nameof(GanDiscriminatorTransformer), ctx, s_version, GanGraph.Discriminator));
 }

@@ -1,5 +1,3 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
@@ -40,14 +38,13 @@ public sealed class GanGeneratorEstimator : OnnxEstimatorBase<GanGeneratorTransf
 
     private static GanGeneratorTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        if (string.IsNullOrEmpty(options.OutputColumnName))
+        var o = Copy(env, options);
+        if (string.IsNullOrEmpty(o.OutputColumnName))
         {
             ThrowHelper.BadOption(nameof(options.OutputColumnName), "The image column needs a name.");
         }
 
-        if (options.NoiseColumnName is { Length: 0 })
+        if (o.NoiseColumnName is { Length: 0 })
         {
             ThrowHelper.BadOption(nameof(options.NoiseColumnName), "The noise column's name is empty: give a name, or null to draw the noise.");
         }
@@ -55,12 +52,12 @@ public sealed class GanGeneratorEstimator : OnnxEstimatorBase<GanGeneratorTransf
         var config = new GanConfig
         {
             Graph = GanGraph.Generator,
-            ImageColumnName = options.OutputColumnName,
-            NoiseColumnName = options.NoiseColumnName,
-            Seed = VaeMapper.ResolveSeed(env, options.Seed),
-            BatchSize = options.BatchSize,
+            ImageColumnName = o.OutputColumnName,
+            NoiseColumnName = o.NoiseColumnName,
+            Seed = VaeMapper.ResolveSeed(env, o.Seed),
+            BatchSize = o.BatchSize,
         };
-        var source = new GanModelSource(options.ModelFile, options.ModelBytes?.ToArray(), options.ManifestFile, options.ExecutionSettings);
+        var source = new GanModelSource(o.ModelFile, o.ModelBytes, o.ManifestFile, o.ExecutionSettings);
         return new GanGeneratorTransformer(GanMapper.Create(env, nameof(GanGeneratorEstimator), "gan-generator", source, config));
     }
 

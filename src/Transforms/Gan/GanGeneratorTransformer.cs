@@ -21,15 +21,11 @@ public sealed class GanGeneratorTransformer : OnnxTransformerBase
 {
     internal const string LoaderSignature = "MlNotesGanGenerator";
 
-    private static readonly VersionInfo s_version = new(
-        modelSignature: "MLNGANGE",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(GanGeneratorTransformer).Assembly.FullName);
+    private static readonly VersionInfo s_version = FirstVersion("MLNGANGE", LoaderSignature);
 
-    internal GanGeneratorTransformer(GanMapper mapper) => Mapper = mapper;
+    internal GanGeneratorTransformer(GanMapper mapper)
+        : base(mapper, s_version)
+        => Mapper = mapper;
 
     /// <summary>The generated image column.</summary>
     public string OutputColumnName => Mapper.Config.ImageColumnName!;
@@ -50,12 +46,6 @@ public sealed class GanGeneratorTransformer : OnnxTransformerBase
     public int BatchSize => Mapper.BatchSize;
 
     internal GanMapper Mapper { get; }
-
-    internal override IReadOnlyList<OnnxModel> Sessions => Mapper.Models;
-
-    internal override IBatchedMapper BatchedMapper => Mapper;
-
-    private protected override VersionInfo Version => s_version;
 
     /// <summary>
     /// <paramref name="count"/> generated images: a lazy view with <c>Index</c> (Int32, 0 to count - 1) and the image column. Image
@@ -87,11 +77,5 @@ public sealed class GanGeneratorTransformer : OnnxTransformerBase
 
     internal override OnnxTransformerBase Reopen() => new GanGeneratorTransformer(Mapper.Reopen());
 
-    private protected override void SaveModel(ModelSaveContext ctx) => Mapper.Save(ctx);
-
-    private static GanGeneratorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new GanGeneratorTransformer(GanMapper.Load(env, nameof(GanGeneratorTransformer), ctx, GanGraph.Generator));
-    }
+    private static GanGeneratorTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(GanMapper.Load(env, nameof(GanGeneratorTransformer), ctx, s_version, GanGraph.Generator));
 }

@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNotes.Transforms.Onnx;
@@ -17,12 +16,11 @@ internal sealed partial class GanMapper
     /// </summary>
     private sealed class Batch : IBatch
     {
-        private static readonly bool[] s_one = { true };
         private readonly GanConfig _c;
         private readonly OnnxBatch _onnx;
         private readonly DataViewRowId[] _ids;
         private readonly ValueGetter<VBuffer<float>>? _noiseGetter;
-        private readonly Func<Span<float>, bool>? _readImage;
+        private readonly PixelReader? _readImage;
         private VBuffer<float> _noise;
         private int _count;
 
@@ -46,7 +44,7 @@ internal sealed partial class GanMapper
                 input = OnnxBatch.Computed<float>(parent._input, FillImage, capacity);
             }
 
-            _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._output }, s_one, capacity);
+            _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._output }, OnnxBatch.OneActive, capacity);
         }
 
         public int Capacity => _ids.Length;
@@ -101,19 +99,6 @@ internal sealed partial class GanMapper
             _noise.CopyTo(destination);
         }
 
-        private void FillImage(Span<float> destination, long position, int row)
-        {
-            try
-            {
-                if (!_readImage!(destination))
-                {
-                    throw new InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
-                }
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                throw new InvalidOperationException($"Could not read the image in column '{_c.InputColumnName}' at row position {position}: {e.Message}", e);
-            }
-        }
+        private void FillImage(Span<float> destination, long position, int row) => _readImage!(destination, position);
     }
 }

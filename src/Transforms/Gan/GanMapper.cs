@@ -4,7 +4,6 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Transforms.Image;
 using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vae;
@@ -19,7 +18,7 @@ internal sealed record GanModelSource(string? ModelFile, byte[]? ModelBytes, str
 /// What the GAN transformers share: the generator's or the discriminator's session, the resolved <see cref="GanConfig"/>, the
 /// added columns, the checks of the input schema, batches (<see cref="Batch"/>) and persistence.
 /// </summary>
-internal sealed partial class GanMapper : IDisposable, IBatchedMapper
+internal sealed partial class GanMapper : IDisposable, ISessionMapper
 {
     private const string ImageExpectation = "an image (MLImage) or a Single vector of preprocessed pixels";
     private readonly OnnxModel _model;
@@ -98,35 +97,10 @@ internal sealed partial class GanMapper : IDisposable, IBatchedMapper
     /// <summary>The input columns plus the added ones, for an estimator's <c>GetOutputSchema</c>.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        if (InputColumnName is { } input)
-        {
-            if (!columns.TryGetValue(input, out var shape))
-            {
-                ThrowHelper.MissingColumn(nameof(inputSchema), input);
-            }
-
-            bool vector = shape.Kind == SchemaShape.Column.VectorKind.Vector && shape.ItemType == NumberDataViewType.Single;
-            bool ok = Config.Graph == GanGraph.Generator ? vector : vector || shape.ItemType is ImageDataViewType;
-            if (!ok)
-            {
-                ThrowHelper.SchemaMismatch(nameof(inputSchema), input, Expectation, shape.GetTypeString());
-            }
-        }
-
-        var builder = new DataViewSchema.Builder();
-        foreach (var (name, type) in _columns)
-        {
-            builder.AddColumn(name, type);
-        }
-
-        foreach (var column in SchemaShape.Create(builder.ToSchema()))
-        {
-            columns[column.Name] = column;
-        }
-
-        return new SchemaShape(columns.Values);
+        var reads = InputColumnName is { } input
+            ? new[] { new ColumnRead(input, Config.Graph == GanGraph.Generator ? SchemaShapes.IsSingleVector : SchemaShapes.IsImageOrPixels, Expectation) }
+            : Array.Empty<ColumnRead>();
+        return SchemaShapes.Extend(inputSchema, reads, SchemaShapes.Of(_columns.Select(c => new DataViewSchema.DetachedColumn(c.Name, c.Type))));
     }
 
     public IEnumerable<string> InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => InputColumnName is { } c ? new[] { c } : Array.Empty<string>();
@@ -146,8 +120,9 @@ internal sealed partial class GanMapper : IDisposable, IBatchedMapper
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote, checks the config against the graph and that the graph is of the kind expected.</summary>
-    public static GanMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx, GanGraph expected)
+    public static GanMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx, VersionInfo version, GanGraph expected)
     {
+        ctx.CheckAtModel(version);
         ArgumentNullException.ThrowIfNull(env);
         var host = env.Register(name);
         return OnnxModel.LoadAll(env, host, ctx, new[] { OnnxModel.ModelStreamName }, models =>
@@ -167,24 +142,11 @@ internal sealed partial class GanMapper : IDisposable, IBatchedMapper
 
     private void CheckInput(DataViewSchema schema)
     {
-        if (InputColumnName is not { } name)
-        {
-            return;
-        }
-
-        var column = schema.GetColumnOrNull(name);
-        if (column == null)
-        {
-            ThrowHelper.MissingColumn(nameof(schema), name);
-        }
-
-        var type = column.Value.Type;
-        int size = Config.Graph == GanGraph.Generator ? Config.NoiseSize : ImageSize;
-        bool vectorFits = type is VectorDataViewType { ItemType: var item, Size: var n } && item == NumberDataViewType.Single && (n == 0 || n == size);
-        if (!(vectorFits || (Config.Graph == GanGraph.Discriminator && type is ImageDataViewType)))
-        {
-            ThrowHelper.SchemaMismatch(nameof(schema), name, Expectation, $"{type}");
-        }
+        bool generator = Config.Graph == GanGraph.Generator;
+        var reads = InputColumnName is { } name
+            ? new[] { new ColumnTypeRead(name, type => generator ? SchemaShapes.IsSingleVector(type, Config.NoiseSize, orUnknown: true) : SchemaShapes.IsImageOrPixels(type, ImageSize), Expectation) }
+            : Array.Empty<ColumnTypeRead>();
+        SchemaShapes.Check(schema, reads);
     }
 
     private static GanConfig Resolve(GanConfig r, OnnxModel model, ModelManifest? manifest)

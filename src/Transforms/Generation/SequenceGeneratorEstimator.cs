@@ -40,9 +40,7 @@ public sealed class SequenceGeneratorEstimator : OnnxEstimatorBase<SequenceGener
 
     private static SequenceGeneratorTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        var o = options.Clone();
+        var o = Copy(env, options);
         if (string.IsNullOrEmpty(o.ManifestFile))
         {
             ThrowHelper.BadOption(nameof(o.ManifestFile), "Give the generator's manifest (a seq2seq-generator JSON file that names its encoder and decoder graphs).");
@@ -174,27 +172,10 @@ public sealed class SequenceGeneratorEstimator : OnnxEstimatorBase<SequenceGener
     /// <exception cref="ArgumentOutOfRangeException">The text column is missing or not a string.</exception>
     public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var c = Prototype.Config;
-        var columns = inputSchema.ToDictionary(x => x.Name);
-        if (!columns.TryGetValue(c.InputColumnName, out var input))
-        {
-            ThrowHelper.MissingColumn(nameof(inputSchema), c.InputColumnName);
-        }
-
-        bool text = input.Kind == SchemaShape.Column.VectorKind.Scalar && input.ItemType is TextDataViewType;
-        bool ids = input.Kind != SchemaShape.Column.VectorKind.Scalar && (input.ItemType == NumberDataViewType.Int32 || input.ItemType == NumberDataViewType.Int64);
-        if (!text && !ids)
-        {
-            ThrowHelper.SchemaMismatch(nameof(inputSchema), c.InputColumnName, SequenceGeneratorTransformer.InputTypes, input.GetTypeString());
-        }
-
-        foreach (var column in SchemaShape.Create(Prototype.OutputColumnsSchema()))
-        {
-            columns[column.Name] = column;
-        }
-
-        return new SchemaShape(columns.Values);
+        static bool Accepts(SchemaShape.Column input)
+            => (input.Kind == SchemaShape.Column.VectorKind.Scalar && input.ItemType is TextDataViewType)
+            || (input.Kind != SchemaShape.Column.VectorKind.Scalar && (input.ItemType == NumberDataViewType.Int32 || input.ItemType == NumberDataViewType.Int64));
+        return SchemaShapes.Extend(inputSchema, [new ColumnRead(Prototype.Config.InputColumnName, Accepts, SequenceGeneratorTransformer.InputTypes)], SchemaShapes.Of(Prototype.OutputColumnsSchema()));
     }
 
     /// <summary>Options of <see cref="SequenceGeneratorEstimator"/>. <see cref="OnnxModelOptions.ModelFile"/> or <see cref="OnnxModelOptions.ModelBytes"/>, when given, replace the decoder graph the manifest names.</summary>
@@ -265,13 +246,5 @@ public sealed class SequenceGeneratorEstimator : OnnxEstimatorBase<SequenceGener
 
         /// <summary>Rows generated together. Default 64.</summary>
         public int BatchSize { get; set; } = 64;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            copy.EncoderModelBytes = EncoderModelBytes?.ToArray();
-            return copy;
-        }
     }
 }

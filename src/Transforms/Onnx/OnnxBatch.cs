@@ -27,6 +27,12 @@ internal sealed partial class OnnxBatch : IBatch
     private readonly OnnxModel.SessionLease _lease;
     private readonly int _fixedBatch;
 
+    /// <summary>The active flags of a run whose one output is needed.</summary>
+    public static readonly bool[] OneActive = { true };
+
+    /// <summary>The active flags of a run whose two outputs are needed.</summary>
+    public static readonly bool[] TwoActive = { true, true };
+
     /// <param name="model">The model whose session scores.</param>
     /// <param name="inputs">One per graph input: from a column (<see cref="FromColumn"/>) or computed (<see cref="Computed{T}(OnnxColumnBinding, RowFiller{T}, int)"/>).</param>
     /// <param name="outputs">The graph outputs the batch can compute.</param>

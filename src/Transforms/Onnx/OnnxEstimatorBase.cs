@@ -1,5 +1,6 @@
 using System;
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 
 namespace MlNotes.Transforms.Onnx;
 
@@ -23,6 +24,11 @@ public abstract class OnnxEstimatorBase<TTransformer> : IEstimator<TTransformer>
     private protected static T NotNull<T>(T? value, string name)
         where T : class
         => value ?? throw new ArgumentNullException(name);
+
+    /// <summary>The options an estimator builds from: the environment and options checked for null, the options copied (<see cref="OnnxModelOptions.Copy"/>).</summary>
+    private protected static TOptions Copy<TOptions>(IHostEnvironment env, TOptions options)
+        where TOptions : OnnxModelOptions
+        => OnnxModelOptions.Copy(env, options);
 
     /// <summary>The checked settings and graph (its sessions released): what every <see cref="Fit"/> starts from.</summary>
     private protected TTransformer Prototype { get; }

@@ -1,3 +1,5 @@
+using Microsoft.ML.Runtime;
+
 namespace MlNotes.Transforms.Onnx;
 
 /// <summary>
@@ -33,4 +35,31 @@ public abstract class OnnxModelOptions
     public int InterOpNumThreads { get; set; }
 
     internal OnnxExecutionSettings ExecutionSettings => new(ExecutionProvider, GpuDeviceId, FallbackToCpu, IntraOpNumThreads, InterOpNumThreads);
+
+    /// <summary>
+    /// The copy a component keeps, every array property copied too (model bytes, class names, normalization), so that later
+    /// changes by the caller do not leak in; an option added later is copied without another line.
+    /// </summary>
+    internal OnnxModelOptions Copy()
+    {
+        var copy = (OnnxModelOptions)MemberwiseClone();
+        foreach (var property in GetType().GetProperties())
+        {
+            if (property.PropertyType.IsArray && property.CanWrite && property.GetValue(this) is System.Array array)
+            {
+                property.SetValue(copy, array.Clone());
+            }
+        }
+
+        return copy;
+    }
+
+    /// <summary>The <see cref="Copy()"/> of <paramref name="options"/>, after checking both arguments for null.</summary>
+    internal static TOptions Copy<TOptions>(IHostEnvironment env, TOptions options)
+        where TOptions : OnnxModelOptions
+    {
+        System.ArgumentNullException.ThrowIfNull(env);
+        System.ArgumentNullException.ThrowIfNull(options);
+        return (TOptions)options.Copy();
+    }
 }

@@ -31,7 +31,7 @@ namespace MlNotes.Transforms.Onnx;
 public sealed class OnnxScoringEstimator : OnnxEstimatorBase<OnnxScoringTransformer>
 {
     internal OnnxScoringEstimator(IHostEnvironment env, Options options)
-        : base(new OnnxScoringTransformer(env, NotNull(options, nameof(options)).Clone()))
+        : base(new OnnxScoringTransformer(env, Copy(env, options)))
     {
     }
 
@@ -88,22 +88,6 @@ public sealed class OnnxScoringEstimator : OnnxEstimatorBase<OnnxScoringTransfor
 
         /// <summary>Rows per ONNX Runtime run. Larger batches amortize the per-run cost; memory grows with them.</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        internal Options Clone() => new()
-        {
-            ModelFile = ModelFile,
-            ModelBytes = ModelBytes,
-            InputColumnNames = InputColumnNames?.ToArray(),
-            InputTensorNames = InputTensorNames?.ToArray(),
-            OutputColumnNames = OutputColumnNames?.ToArray(),
-            OutputTensorNames = OutputTensorNames?.ToArray(),
-            BatchSize = BatchSize,
-            ExecutionProvider = ExecutionProvider,
-            GpuDeviceId = GpuDeviceId,
-            FallbackToCpu = FallbackToCpu,
-            IntraOpNumThreads = IntraOpNumThreads,
-            InterOpNumThreads = InterOpNumThreads,
-        };
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

@@ -19,8 +19,22 @@ namespace MlNotes.Transforms.Onnx;
 /// </remarks>
 public abstract class OnnxTransformerBase : ITransformer, IDisposable
 {
+    private readonly ISessionMapper? _stateMapper;
+    private readonly VersionInfo _stateVersion;
+
     private protected OnnxTransformerBase()
     {
+    }
+
+    /// <summary>
+    /// A transformer whose whole state is <paramref name="mapper"/> (its sessions, batches and entry), written in the format
+    /// <paramref name="version"/>: <see cref="Sessions"/>, <see cref="BatchedMapper"/>, <see cref="Version"/> and
+    /// <see cref="SaveModel"/> come from them, so the sealed type adds only its typed properties, <see cref="Reopen"/> and its loader.
+    /// </summary>
+    private protected OnnxTransformerBase(ISessionMapper mapper, VersionInfo version)
+    {
+        _stateMapper = mapper;
+        _stateVersion = version;
     }
 
     /// <summary>The execution provider the sessions actually run on (after any fallback to the CPU).</summary>
@@ -29,14 +43,14 @@ public abstract class OnnxTransformerBase : ITransformer, IDisposable
     /// <summary>True: the transformer maps rows one to one, so <c>PredictionEngine</c> works.</summary>
     public bool IsRowToRowMapper => true;
 
-    /// <summary>The sessions this transformer owns a share in (one per graph).</summary>
-    internal abstract IReadOnlyList<OnnxModel> Sessions { get; }
+    /// <summary>The sessions this transformer owns a share in (one per graph); a transformer built without a mapper overrides it.</summary>
+    internal virtual IReadOnlyList<OnnxModel> Sessions => _stateMapper!.Models;
 
-    /// <summary>The batched mapping: the columns added and how a batch computes them.</summary>
-    internal abstract IBatchedMapper BatchedMapper { get; }
+    /// <summary>The batched mapping: the columns added and how a batch computes them; a transformer built without a mapper overrides it.</summary>
+    internal virtual IBatchedMapper BatchedMapper => _stateMapper!;
 
-    /// <summary>The format this transformer writes (and its loader reads back).</summary>
-    private protected abstract VersionInfo Version { get; }
+    /// <summary>The format this transformer writes (and its loader reads back); a transformer built without a mapper overrides it.</summary>
+    private protected virtual VersionInfo Version => _stateVersion;
 
     /// <summary>The input schema plus the added columns.</summary>
     /// <param name="inputSchema">The schema of the data to transform.</param>
@@ -103,8 +117,17 @@ public abstract class OnnxTransformerBase : ITransformer, IDisposable
     /// <summary>A new transformer of the same settings over new sessions of the same graphs: what an estimator's <c>Fit</c> returns.</summary>
     internal abstract OnnxTransformerBase Reopen();
 
-    /// <summary>Writes the graphs and the settings, after the version header.</summary>
-    private protected abstract void SaveModel(ModelSaveContext ctx);
+    /// <summary>Writes the graphs and the settings, after the version header; a transformer built without a mapper overrides it.</summary>
+    private protected virtual void SaveModel(ModelSaveContext ctx) => _stateMapper!.Save(ctx);
+
+    /// <summary>A first format (0x00010001, read back from itself on) of a transformer of this assembly.</summary>
+    private protected static VersionInfo FirstVersion(string modelSignature, string loaderSignature) => new(
+        modelSignature: modelSignature,
+        verWrittenCur: 0x00010001,
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: loaderSignature,
+        loaderAssemblyName: typeof(OnnxTransformerBase).Assembly.FullName);
 
     /// <summary>
     /// A loader's common part: checks the version, reads the one graph, and builds the transformer from it; the session is

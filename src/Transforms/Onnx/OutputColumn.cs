@@ -40,6 +40,14 @@ internal static class OutputColumns
         dst = editor.Commit();
     };
 
+    /// <summary>A float vector getter of <paramref name="length"/> values, written by <paramref name="fill"/> for the slot <paramref name="slot"/> gives.</summary>
+    public static ValueGetter<VBuffer<float>> Vector(int length, Func<int> slot, Action<int, Span<float>> fill) => (ref VBuffer<float> dst) =>
+    {
+        var editor = VBufferEditor.Create(ref dst, length);
+        fill(slot(), editor.Values);
+        dst = editor.Commit();
+    };
+
     /// <summary>The current slot's values.</summary>
     public delegate ReadOnlySpan<float> FloatRow();
 }

@@ -1,5 +1,3 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
@@ -35,34 +33,15 @@ namespace MlNotes.Transforms.Text;
 public sealed class OnnxTextEncoderEstimator : OnnxEstimatorBase<OnnxTextEncoderTransformer>
 {
     internal OnnxTextEncoderEstimator(IHostEnvironment env, Options options)
-        : base(new OnnxTextEncoderTransformer(env, NotNull(options, nameof(options)).Clone()))
+        : base(new OnnxTextEncoderTransformer(env, Copy(env, options)))
     {
     }
 
     /// <summary>The input columns plus the encoder's outputs.</summary>
     /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        string text = Prototype.Config.InputColumnName;
-        if (!columns.TryGetValue(text, out var column))
-        {
-            ThrowHelper.MissingColumn(nameof(inputSchema), text);
-        }
-
-        if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType is not Microsoft.ML.Data.TextDataViewType)
-        {
-            ThrowHelper.SchemaMismatch(nameof(inputSchema), text, "String", column.GetTypeString());
-        }
-
-        foreach (var output in SchemaShape.Create(Prototype.OutputColumnsSchema()))
-        {
-            columns[output.Name] = output;
-        }
-
-        return new SchemaShape(columns.Values);
-    }
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => SchemaShapes.Extend(inputSchema,
+        [new ColumnRead(Prototype.Config.InputColumnName, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is Microsoft.ML.Data.TextDataViewType, "String")],
+        SchemaShapes.Of(Prototype.OutputColumnsSchema()));
 
     /// <summary>Options of <see cref="OnnxTextEncoderEstimator"/>. Unset values come from the manifest.</summary>
     public sealed class Options : OnnxModelOptions
@@ -145,14 +124,6 @@ public sealed class OnnxTextEncoderEstimator : OnnxEstimatorBase<OnnxTextEncoder
 
         /// <summary>Batches read ahead and sorted by length together (1: no sorting).</summary>
         public int SortWindow { get; set; } = Defaults.SortWindow;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.ClassNames = ClassNames?.ToArray();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
@@ -34,9 +33,7 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
 
     internal VaeAnomalyDetectorEstimator(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        var o = options.Clone();
+        var o = OnnxModelOptions.Copy(env, options);
         VaeScorerEstimator.CheckImportanceSamples(o.ImportanceSamples);
         CheckAnomalyScore(o);
         if (!(o.ThresholdPercentile > 0 && o.ThresholdPercentile < 100))
@@ -212,16 +209,6 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
 
         /// <summary>Images per ONNX Runtime run (the decoder runs images x max(1, K) latents).</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            copy.DecoderModelBytes = DecoderModelBytes?.ToArray();
-            copy.BackgroundModelBytes = BackgroundModelBytes?.ToArray();
-            copy.BackgroundDecoderModelBytes = BackgroundDecoderModelBytes?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

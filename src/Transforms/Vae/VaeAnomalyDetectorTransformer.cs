@@ -23,7 +23,7 @@ public sealed class VaeAnomalyDetectorTransformer : VaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNVAEAD", LoaderSignature, AnomalyScoreVersion);
 
     internal VaeAnomalyDetectorTransformer(VaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -41,8 +41,6 @@ public sealed class VaeAnomalyDetectorTransformer : VaeTransformer
     /// <summary>The seed of the noise eps (the option, else the <c>MLContext</c>'s seed, else 0).</summary>
     public int Seed => Mapper.Config.Seed;
 
-    private protected override VersionInfo GetVersionInfo() => s_version;
-
     private protected override void SaveModel(ModelSaveContext ctx)
     {
         base.SaveModel(ctx);
@@ -51,8 +49,7 @@ public sealed class VaeAnomalyDetectorTransformer : VaeTransformer
 
     private static VaeAnomalyDetectorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        ctx.CheckAtModel(s_version);
-        var mapper = VaeMapper.Load(env, nameof(VaeAnomalyDetectorTransformer), ctx);
+        var mapper = VaeMapper.Load(env, nameof(VaeAnomalyDetectorTransformer), ctx, s_version);
         if (ctx.Header.ModelVerWritten >= AnomalyScoreVersion)
         {
             mapper = VaeMapper.LoadAnomalyFields(env, ctx, mapper);

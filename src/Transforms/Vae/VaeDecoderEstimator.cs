@@ -1,5 +1,3 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
@@ -34,9 +32,7 @@ public sealed class VaeDecoderEstimator : OnnxEstimatorBase<VaeDecoderTransforme
 
     private static VaeDecoderTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        var o = options.Clone();
+        var o = Copy(env, options);
         var config = new VaeConfig
         {
             LatentInputColumnName = o.InputColumnName,
@@ -66,13 +62,6 @@ public sealed class VaeDecoderEstimator : OnnxEstimatorBase<VaeDecoderTransforme
 
         /// <summary>Latent vectors per ONNX Runtime run.</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

@@ -22,7 +22,7 @@ public sealed class VaeDecoderTransformer : VaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNVAEDE", LoaderSignature);
 
     internal VaeDecoderTransformer(VaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -103,11 +103,5 @@ public sealed class VaeDecoderTransformer : VaeTransformer
         return Transform(builder.GetDataView());
     }
 
-    private protected override VersionInfo GetVersionInfo() => s_version;
-
-    private static VaeDecoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new VaeDecoderTransformer(VaeMapper.Load(env, nameof(VaeDecoderTransformer), ctx));
-    }
+    private static VaeDecoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(VaeMapper.Load(env, nameof(VaeDecoderTransformer), ctx, s_version));
 }

@@ -1,5 +1,3 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
@@ -40,14 +38,12 @@ public sealed class VaeEncoderEstimator : OnnxEstimatorBase<VaeEncoderTransforme
 
     private static VaeEncoderTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.SampleCount < 1)
+        var o = Copy(env, options);
+        if (o.SampleCount < 1)
         {
-            ThrowHelper.BadOption(nameof(options.SampleCount), $"SampleCount must be at least 1, got {options.SampleCount}.");
+            ThrowHelper.BadOption(nameof(options.SampleCount), $"SampleCount must be at least 1, got {o.SampleCount}.");
         }
 
-        var o = options.Clone();
         var config = new VaeConfig
         {
             InputColumnName = o.InputColumnName,
@@ -101,13 +97,6 @@ public sealed class VaeEncoderEstimator : OnnxEstimatorBase<VaeEncoderTransforme
 
         /// <summary>Images per ONNX Runtime run.</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

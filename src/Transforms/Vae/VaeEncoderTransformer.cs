@@ -18,7 +18,7 @@ public sealed class VaeEncoderTransformer : VaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNVAEEN", LoaderSignature);
 
     internal VaeEncoderTransformer(VaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -30,11 +30,5 @@ public sealed class VaeEncoderTransformer : VaeTransformer
     /// <summary>Latent samples per row in the latent column.</summary>
     public int SampleCount => Mapper.Config.SampleCount;
 
-    private protected override VersionInfo GetVersionInfo() => s_version;
-
-    private static VaeEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new VaeEncoderTransformer(VaeMapper.Load(env, nameof(VaeEncoderTransformer), ctx));
-    }
+    private static VaeEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(VaeMapper.Load(env, nameof(VaeEncoderTransformer), ctx, s_version));
 }

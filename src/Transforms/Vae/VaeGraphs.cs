@@ -10,6 +10,9 @@ using MlNotes.Transforms.Vision;
 namespace MlNotes.Transforms.Vae;
 
 /// <summary>What the VAE and VQ-VAE mappers share: opening their graphs, binding tensors to columns, reading a row's image.</summary>
+/// <summary>Reads the source's current row (at <paramref name="position"/>, for the error) into <paramref name="destination"/>.</summary>
+internal delegate void PixelReader(Span<float> destination, long position);
+
 internal static partial class VaeGraphs
 {
     /// <summary>
@@ -63,10 +66,30 @@ internal static partial class VaeGraphs
     }
 
     /// <summary>
-    /// Reads one row's image into the encoder's input: an MLImage preprocessed by <paramref name="preprocessor"/>, or a pixel
-    /// vector as is; false for a missing image.
+    /// Reads the source's current row's image into the encoder's input (an MLImage preprocessed by <paramref name="preprocessor"/>,
+    /// or a pixel vector as is); a missing or unreadable image throws, naming the column and the row's position.
     /// </summary>
-    public static Func<Span<float>, bool> ImageReader(DataViewRow source, string inputColumn, ImagePreprocessor? preprocessor)
+    public static PixelReader ImageReader(DataViewRow source, string inputColumn, ImagePreprocessor? preprocessor)
+    {
+        var read = TryImageReader(source, inputColumn, preprocessor);
+        return (destination, position) =>
+        {
+            try
+            {
+                if (!read(destination))
+                {
+                    throw new System.IO.InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new InvalidOperationException($"Could not read the image in column '{inputColumn}' at row position {position}: {e.Message}", e);
+            }
+        };
+    }
+
+    /// <summary>One row's image into the encoder's input, as <see cref="ImageReader"/>; false for a missing image.</summary>
+    private static Func<Span<float>, bool> TryImageReader(DataViewRow source, string inputColumn, ImagePreprocessor? preprocessor)
     {
         var column = source.Schema[inputColumn];
         if (column.Type is ImageDataViewType)

@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -16,15 +15,13 @@ internal sealed partial class VaeMapper
     /// </summary>
     private sealed class Batch : IBatch
     {
-        private static readonly bool[] s_one = { true };
-        private static readonly bool[] s_two = { true, true };
         private readonly VaeMapper _parent;
         private readonly VaeConfig _c;
         private readonly bool[] _active;
         private readonly OnnxBatch? _encoder;
         private readonly OnnxBatch? _decoder;
         private readonly ImagePreprocessor? _preprocessor;
-        private readonly Func<Span<float>, bool>? _readImage;
+        private readonly PixelReader? _readImage;
         private readonly ValueGetter<VBuffer<float>>? _noiseGetter;
         private readonly int _samples;
         private readonly int _latent;
@@ -56,7 +53,7 @@ internal sealed partial class VaeMapper
                 _x = _eps = _z = Array.Empty<float>();
                 _scores = _weights = _bits = Array.Empty<double>();
                 var latent = OnnxBatch.FromColumn(parent._latent!, source, capacity);
-                _decoder = new OnnxBatch(parent._decoder!, new[] { latent }, new[] { parent._logits! }, s_one, capacity);
+                _decoder = new OnnxBatch(parent._decoder!, new[] { latent }, new[] { parent._logits! }, OnnxBatch.OneActive, capacity);
                 return;
             }
 
@@ -76,15 +73,15 @@ internal sealed partial class VaeMapper
             if (_scoring && parent.Background != null)
             {
                 // The likelihood ratio's background VAE scores the same rows with the same noise, batch for batch.
-                _background = new Batch(parent.Background, source, s_one, capacity);
+                _background = new Batch(parent.Background, source, OnnxBatch.OneActive, capacity);
             }
 
             var image = OnnxBatch.Computed<float>(parent._image!, FillImage, capacity);
-            _encoder = new OnnxBatch(parent._encoder, new[] { image }, new[] { parent._mean!, parent._logVariance! }, s_two, capacity);
+            _encoder = new OnnxBatch(parent._encoder, new[] { image }, new[] { parent._mean!, parent._logVariance! }, OnnxBatch.TwoActive, capacity);
             if (_scoring)
             {
                 var z = OnnxBatch.Computed<float>(parent._latent!, FillLatent, capacity * _samples);
-                _decoder = new OnnxBatch(parent._decoder!, new[] { z }, new[] { parent._logits! }, s_one, capacity * _samples);
+                _decoder = new OnnxBatch(parent._decoder!, new[] { z }, new[] { parent._logits! }, OnnxBatch.OneActive, capacity * _samples);
             }
         }
 
@@ -198,12 +195,7 @@ internal sealed partial class VaeMapper
 
             ValueGetter<float> Scalar(Func<int, float> value) => (ref float dst) => dst = value(slot());
 
-            ValueGetter<VBuffer<float>> Vector(int length, Action<int, Span<float>> fill) => (ref VBuffer<float> dst) =>
-            {
-                var editor = VBufferEditor.Create(ref dst, length);
-                fill(slot(), editor.Values);
-                dst = editor.Commit();
-            };
+            ValueGetter<VBuffer<float>> Vector(int length, Action<int, Span<float>> fill) => OutputColumns.Vector(length, slot, fill);
         }
 
         public void Dispose()
@@ -291,17 +283,7 @@ internal sealed partial class VaeMapper
 
         private void FillImage(Span<float> destination, long position, int row)
         {
-            try
-            {
-                if (!_readImage!(destination))
-                {
-                    throw new InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
-                }
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                throw new InvalidOperationException($"Could not read the image in column '{_c.InputColumnName}' at row position {position}: {e.Message}", e);
-            }
+            _readImage!(destination, position);
 
             if (_scoring)
             {

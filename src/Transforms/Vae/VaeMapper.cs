@@ -1,29 +1,19 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Transforms.Image;
-using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vae;
-
-/// <summary>Where a VAE transformer's graphs come from: files or bytes, the manifest, and where they run.</summary>
-internal sealed record VaeModelSources(
-    string? EncoderFile, byte[]? EncoderBytes, string? DecoderFile, byte[]? DecoderBytes, string? ManifestFile,
-    OnnxExecutionSettings Settings, bool NeedsEncoder, bool NeedsDecoder, string OptionPrefix = "");
 
 /// <summary>
 /// What every VAE transformer shares: the encoder and/or decoder sessions, the resolved <see cref="VaeConfig"/>, the added
 /// columns, the checks of the input schema, batches, and persistence. The public transformers are thin shells over it.
 /// </summary>
-internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
+internal sealed partial class VaeMapper : IDisposable, ISessionMapper
 {
-    private const string EncoderStream = "EncoderOnnxModel";
-    private const string DecoderStream = "DecoderOnnxModel";
 
     private readonly OnnxModel? _encoder;
     private readonly OnnxModel? _decoder;
@@ -98,62 +88,9 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
     /// <summary>Loads the graphs <paramref name="sources"/> name, checks them against their manifests, and resolves the tensors and sizes.</summary>
     public static VaeMapper Create(IHostEnvironment env, string name, VaeModelSources sources, VaeConfig requested)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        var host = env.Register(name);
         OnnxScoringTransformer.CheckBatchSize(requested.BatchSize);
-        var manifest = sources.ManifestFile != null ? ModelManifest.Load(sources.ManifestFile)
-            : ModelManifest.Beside(sources.NeedsEncoder ? sources.EncoderFile : sources.DecoderFile);
-        ModelManifest? encoderManifest = sources.NeedsEncoder ? manifest : null;
-        ModelManifest? decoderManifest = sources.NeedsEncoder ? null : manifest;
-        string? decoderFile = sources.DecoderFile;
-        if (sources.NeedsEncoder && sources.NeedsDecoder)
-        {
-            // The encoder's manifest names its decoder's manifest, which names the graph: the decoder needs no option of its own.
-            if (manifest?.Decoder != null && sources.ManifestFile == null && sources.EncoderFile != null)
-            {
-                string path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(sources.EncoderFile))!, manifest.Decoder);
-                decoderManifest = ModelManifest.Load(path);
-                if (decoderFile == null && sources.DecoderBytes == null && decoderManifest.ModelFile != null)
-                {
-                    decoderFile = Path.Combine(Path.GetDirectoryName(path)!, decoderManifest.ModelFile);
-                }
-            }
-            else if (decoderFile != null)
-            {
-                decoderManifest = ModelManifest.Beside(decoderFile);
-            }
-        }
-
-        ManifestFields.CheckFamily(encoderManifest, name, "vae-encoder");
-        ManifestFields.CheckFamily(decoderManifest, name, "vae-decoder");
-        OnnxModel? encoder = null, decoder = null;
-        try
-        {
-            if (sources.NeedsEncoder)
-            {
-                encoder = VaeGraphs.Open(host, sources.EncoderFile, sources.EncoderBytes, sources.OptionPrefix + "ModelFile", sources.Settings, encoderManifest);
-            }
-
-            if (sources.NeedsDecoder)
-            {
-                string option = sources.OptionPrefix + (sources.NeedsEncoder ? "DecoderModelFile" : "ModelFile");
-                if (decoderFile == null && sources.DecoderBytes == null)
-                {
-                    ThrowHelper.BadOption(option, $"Give the decoder's ONNX model as {option} or {option.Replace("File", "Bytes", StringComparison.Ordinal)}, or an encoder manifest whose 'decoder' names it.");
-                }
-
-                decoder = VaeGraphs.Open(host, decoderFile, sources.DecoderBytes, option, sources.Settings, decoderManifest);
-            }
-
-            var config = Resolve(requested, encoder, encoderManifest, decoder, decoderManifest ?? encoderManifest);
-            return new VaeMapper(host, encoder, decoder, config);
-        }
-        catch
-        {
-            encoder?.Dispose();
-            decoder?.Dispose();
-            throw;
-        }
+        return VaeGraphs.OpenPair(env, name, "vae", sources, graphs => new VaeMapper(graphs.Host, graphs.Encoder, graphs.Decoder,
+            Resolve(requested, graphs.Encoder, graphs.EncoderManifest, graphs.Decoder, graphs.DecoderManifest ?? graphs.EncoderManifest)));
     }
 
     /// <summary>The seed of the noise: the option, else the <c>MLContext</c>'s seed, else 0.</summary>
@@ -202,34 +139,9 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
     }
 
     /// <summary>The input columns plus the added ones, for an estimator's <c>GetOutputSchema</c>.</summary>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        foreach (var (column, expected) in InputColumnTypes())
-        {
-            if (!columns.TryGetValue(column, out var shape))
-            {
-                ThrowHelper.MissingColumn(nameof(inputSchema), column);
-            }
-
-            bool image = expected == null;
-            bool ok = image
-                ? shape.ItemType is ImageDataViewType || (shape.Kind == SchemaShape.Column.VectorKind.Vector && shape.ItemType == NumberDataViewType.Single)
-                : shape.Kind != SchemaShape.Column.VectorKind.Scalar && shape.ItemType == NumberDataViewType.Single;
-            if (!ok)
-            {
-                ThrowHelper.SchemaMismatch(nameof(inputSchema), column, image ? ImageExpectation : $"a vector of {expected!.Size} Single values", shape.GetTypeString());
-            }
-        }
-
-        foreach (var column in SchemaShape.Create(OutputColumnsSchema()))
-        {
-            columns[column.Name] = column;
-        }
-
-        return new SchemaShape(columns.Values);
-    }
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => SchemaShapes.Extend(inputSchema, InputColumnTypes().Select(c => c.Type == null
+        ? new ColumnRead(c.Column, SchemaShapes.IsImageOrPixels, ImageExpectation)
+        : new ColumnRead(c.Column, SchemaShapes.IsAnySingleVector, $"a vector of {c.Type.Size} Single values")), SchemaShapes.Of(OutputColumnsSchema()));
 
     public IEnumerable<string> InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => InputColumnTypes().Select(c => c.Column);
 
@@ -248,26 +160,21 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
     public void Save(ModelSaveContext ctx)
     {
         ThrowIfDisposed();
-        ctx.Writer.Write(_encoder != null);
-        ctx.Writer.Write(_decoder != null);
-        _encoder?.Save(ctx, EncoderStream);
-        _decoder?.Save(ctx, DecoderStream);
+        VaeGraphs.SavePair(ctx, _encoder, _decoder);
         VaeConfigFormat.Write(ctx, Config, _encoder != null, _decoder != null);
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote: in v2 the config field by field, in v1 as JSON, with its noise keyed by row position.</summary>
-    public static VaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx)
+    public static VaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx, VersionInfo version)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        var host = env.Register(name);
-        var (hasEncoder, hasDecoder) = ModelEntry.Read(ctx, () => (ctx.Reader.ReadBoolean(), ctx.Reader.ReadBoolean()));
-        return OnnxModel.LoadAll(env, host, ctx, new[] { hasEncoder ? EncoderStream : null, hasDecoder ? DecoderStream : null }, models =>
+        ctx.CheckAtModel(version);
+        return VaeGraphs.LoadPair(env, name, ctx, (host, encoder, decoder) =>
         {
             var config = ctx.Header.ModelVerWritten >= VaeTransformer.FieldsVersion
-                ? VaeConfigFormat.Read(ctx, hasEncoder, hasDecoder)
+                ? VaeConfigFormat.Read(ctx, encoder != null, decoder != null)
                 : ModelEntry.Json(ctx, "VAE", VaeConfig.FromJson) with { NoiseKeyedByPosition = true };
-            ModelEntry.Check(ctx, config.Problem(models[0], models[1]));
-            return new VaeMapper(host, models[0], models[1], config);
+            ModelEntry.Check(ctx, config.Problem(encoder, decoder));
+            return new VaeMapper(host, encoder, decoder, config);
         });
     }
 
@@ -292,41 +199,13 @@ internal sealed partial class VaeMapper : IDisposable, IBatchedMapper
         }
     }
 
-    private void CheckInput(DataViewSchema schema)
-    {
-        foreach (var (name, expected) in InputColumnTypes())
-        {
-            var column = schema.GetColumnOrNull(name);
-            if (column == null)
-            {
-                ThrowHelper.MissingColumn(nameof(schema), name);
-            }
+    private void CheckInput(DataViewSchema schema) => SchemaShapes.Check(schema, InputColumnTypes().Select(c => c.Type == null
+        ? new ColumnTypeRead(c.Column, type => SchemaShapes.IsImageOrPixels(type, ImageSize), PixelsExpectation)
+        : new ColumnTypeRead(c.Column, type => SchemaShapes.IsSingleVector(type, c.Type.Size, orUnknown: false),
+            $"a vector of {c.Type.Size} Single values ({(c.Column == Config.NoiseColumnName ? "noise (latent size x samples)" : "the decoder's latent size")})")));
 
-            var type = column.Value.Type;
-            if (expected == null)
-            {
-                if (type is ImageDataViewType)
-                {
-                    continue;
-                }
-
-                var p = Config.Preprocessing!;
-                if (type is not VectorDataViewType { ItemType: var item, Size: var size } || item != NumberDataViewType.Single || (size != 0 && size != ImageSize))
-                {
-                    ThrowHelper.SchemaMismatch(nameof(schema), name,
-                        $"{ImageExpectation} ({ImageSize} values: {p.Channels} x {p.Height} x {p.Width}, CHW, in the model's units)", $"{type}");
-                }
-
-                continue;
-            }
-
-            if (type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single || vector.Size != expected.Size)
-            {
-                string what = name == Config.NoiseColumnName ? "noise (latent size x samples)" : "the decoder's latent size";
-                ThrowHelper.SchemaMismatch(nameof(schema), name, $"a vector of {expected.Size} Single values ({what})", $"{type}");
-            }
-        }
-    }
+    private string PixelsExpectation
+        => $"{ImageExpectation} ({ImageSize} values: {Config.Preprocessing!.Channels} x {Config.Preprocessing.Height} x {Config.Preprocessing.Width}, CHW, in the model's units)";
 
     private IEnumerable<(string, VaeColumn, DataViewType)> Columns()
     {

@@ -1,5 +1,3 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
@@ -40,9 +38,7 @@ public sealed class VaeScorerEstimator : OnnxEstimatorBase<VaeScorerTransformer>
 
     private static VaeScorerTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
-        var o = options.Clone();
+        var o = Copy(env, options);
         CheckImportanceSamples(o.ImportanceSamples);
         var config = new VaeConfig
         {
@@ -115,14 +111,6 @@ public sealed class VaeScorerEstimator : OnnxEstimatorBase<VaeScorerTransformer>
 
         /// <summary>Images per ONNX Runtime run (the decoder runs images x max(1, K) latents).</summary>
         public int BatchSize { get; set; } = Defaults.BatchSize;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            copy.DecoderModelBytes = DecoderModelBytes?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

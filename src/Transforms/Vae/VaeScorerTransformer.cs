@@ -19,7 +19,7 @@ public sealed class VaeScorerTransformer : VaeTransformer
     private static readonly VersionInfo s_version = VersionFor("MLNVAESC", LoaderSignature);
 
     internal VaeScorerTransformer(VaeMapper mapper)
-        : base(mapper)
+        : base(mapper, s_version)
     {
     }
 
@@ -34,11 +34,5 @@ public sealed class VaeScorerTransformer : VaeTransformer
     /// <summary>True when z is the posterior mean (eps = 0): every score is deterministic.</summary>
     public bool UseLatentMean => Mapper.Config.UseLatentMean;
 
-    private protected override VersionInfo GetVersionInfo() => s_version;
-
-    private static VaeScorerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new VaeScorerTransformer(VaeMapper.Load(env, nameof(VaeScorerTransformer), ctx));
-    }
+    private static VaeScorerTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(VaeMapper.Load(env, nameof(VaeScorerTransformer), ctx, s_version));
 }

@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using Microsoft.ML;
 using MlNotes.Transforms.Onnx;
 
@@ -9,7 +8,9 @@ namespace MlNotes.Transforms.Vae;
 /// </summary>
 public abstract class VaeTransformer : OnnxTransformerBase
 {
-    private protected VaeTransformer(VaeMapper mapper) => Mapper = mapper;
+    private protected VaeTransformer(VaeMapper mapper, VersionInfo version)
+        : base(mapper, version)
+        => Mapper = mapper;
 
     /// <summary>The size of the latent vector.</summary>
     public int LatentSize => Mapper.Config.LatentSize;
@@ -19,21 +20,11 @@ public abstract class VaeTransformer : OnnxTransformerBase
 
     internal VaeMapper Mapper { get; }
 
-    internal override IReadOnlyList<OnnxModel> Sessions => Mapper.Models;
-
-    internal override IBatchedMapper BatchedMapper => Mapper;
-
-    private protected override VersionInfo Version => GetVersionInfo();
-
-    private protected override void SaveModel(ModelSaveContext ctx) => Mapper.Save(ctx);
-
     /// <summary>
     /// v2 (0x00010002): the config field by field, and seeded noise keyed by the upstream row's id. v1 (0x00010001): the config
     /// as JSON, noise keyed by the row's position; still read, and its noise is still keyed by position.
     /// </summary>
     internal const uint FieldsVersion = 0x00010002;
-
-    private protected abstract VersionInfo GetVersionInfo();
 
     private protected static VersionInfo VersionFor(string modelSignature, string loaderSignature, uint current = FieldsVersion) => new(
         modelSignature: modelSignature,

@@ -1,8 +1,5 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using MlNotes.Transforms.Onnx;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
 namespace MlNotes.Transforms.Vision;
@@ -45,38 +42,14 @@ namespace MlNotes.Transforms.Vision;
 public sealed class OnnxImageClassifierEstimator : OnnxEstimatorBase<OnnxImageClassifierTransformer>
 {
     internal OnnxImageClassifierEstimator(IHostEnvironment env, Options options)
-        : base(new OnnxImageClassifierTransformer(env, NotNull(options, nameof(options)).Clone()))
+        : base(new OnnxImageClassifierTransformer(env, Copy(env, options)))
     {
     }
 
     /// <summary>The input columns plus the classifier's outputs.</summary>
     /// <param name="inputSchema">The input schema shape.</param>
     public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        var config = Prototype.Config;
-        if (!columns.TryGetValue(config.InputColumnName, out var image))
-        {
-            ThrowHelper.MissingColumn(nameof(inputSchema), config.InputColumnName);
-        }
-
-        bool ok = image.ItemType is Microsoft.ML.Transforms.Image.ImageDataViewType
-            || (image.Kind == SchemaShape.Column.VectorKind.Scalar && image.ItemType is TextDataViewType)
-            || (image.Kind != SchemaShape.Column.VectorKind.Scalar && (image.ItemType == NumberDataViewType.Byte || image.ItemType == NumberDataViewType.Single));
-        if (!ok)
-        {
-            ThrowHelper.SchemaMismatch(nameof(inputSchema), config.InputColumnName, "an image, encoded image bytes or a pixel vector", image.GetTypeString());
-        }
-
-        // Through SchemaShape.Create the key column keeps its key values, which MapKeyToValue downstream checks for.
-        foreach (var column in SchemaShape.Create(Prototype.OutputColumnsSchema()))
-        {
-            columns[column.Name] = column;
-        }
-
-        return new SchemaShape(columns.Values);
-    }
+        => SchemaShapes.Extend(inputSchema, [OnnxImageEncoderEstimator.ImageRead(Prototype.Config.InputColumnName)], SchemaShapes.Of(Prototype.OutputColumnsSchema()));
 
     /// <summary>Options of <see cref="OnnxImageClassifierEstimator"/>. Unset values come from the manifest.</summary>
     public sealed class Options : OnnxImageModelOptions
@@ -113,17 +86,6 @@ public sealed class OnnxImageClassifierEstimator : OnnxEstimatorBase<OnnxImageCl
 
         /// <summary>Class names in the model's output order. Default: the manifest's labels.</summary>
         public string[]? ClassNames { get; set; }
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.ClassNames = ClassNames?.ToArray();
-            copy.Mean = Mean?.ToArray();
-            copy.Std = Std?.ToArray();
-            copy.MeanImage = MeanImage?.ToArray();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

@@ -79,15 +79,12 @@ public sealed partial class OnnxImageClassifierTransformer
     /// One batch: images preprocessed straight into the input tensor, one run, then each row's probabilities, label and top-k
     /// computed once in <see cref="Run"/> (for the active columns only); the getters copy them out.
     /// </summary>
-    private sealed class Batch : IBatch
+    private sealed class Batch : ImageBatch
     {
         private readonly OnnxImageClassifierTransformer _parent;
-        private readonly OnnxBatch _onnx;
-        private readonly ImageSlotFiller _images;
         private readonly ClassifierNeeds _needs;
         private readonly int _classes;
         private readonly int _k;
-        private readonly bool[] _failed;
         private readonly float[] _probabilities;
         private readonly uint[] _labels;
         private readonly int[] _topK;
@@ -96,6 +93,7 @@ public sealed partial class OnnxImageClassifierTransformer
         private float[]? _pooled;
 
         public Batch(OnnxImageClassifierTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
+            : base(parent._mapper, source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null, capacity)
         {
             _parent = parent;
             var c = parent.Config;
@@ -107,30 +105,18 @@ public sealed partial class OnnxImageClassifierTransformer
 
             _classes = c.ClassNames.Length;
             _k = c.TopK;
-            _failed = new bool[capacity];
             _probabilities = new float[Want(ClassifierNeeds.Probabilities) ? capacity * _classes : 0];
             _labels = new uint[capacity];
             _topK = new int[Want(ClassifierNeeds.TopK) ? capacity * _k : 0];
             _energy = new float[Want(ClassifierNeeds.Energy) ? capacity : 0];
-            _images = parent._mapper.Input.MakeFiller(source, c.Preprocessing, c.ErrorColumnName != null);
             bool logits = Want(ClassifierNeeds.Logits), embedding = Want(ClassifierNeeds.Embedding);
             var onnxActive = parent._outputs.Length == 2 ? new[] { logits, embedding } : new[] { logits };
-            var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
-            // Last: nothing after it may throw, or its session reference would never be released.
-            _onnx = new OnnxBatch(parent._model, new[] { input }, parent._outputs, onnxActive, capacity);
+            Open(parent._model, parent._image, parent._outputs, onnxActive, capacity);
         }
 
-        public int Capacity => _onnx.Capacity;
-
-        public int Count => _onnx.Count;
-
-        public void Clear() => _onnx.Clear();
-
-        public void Add(long position) => _onnx.Add(position, _onnx.Count);
-
-        public void Run()
+        public override void Run()
         {
-            _onnx.Run();
+            Onnx.Run();
             if (!Want(ClassifierNeeds.Logits))
             {
                 return;
@@ -138,7 +124,7 @@ public sealed partial class OnnxImageClassifierTransformer
 
             for (int s = 0; s < Count; s++)
             {
-                if (_failed[s])
+                if (Failed(s))
                 {
                     if (Want(ClassifierNeeds.Probabilities))
                     {
@@ -154,7 +140,7 @@ public sealed partial class OnnxImageClassifierTransformer
                     continue;
                 }
 
-                var logits = _onnx.OutputRow<float>(0, s);
+                var logits = Onnx.OutputRow<float>(0, s);
                 if (Want(ClassifierNeeds.Probabilities))
                 {
                     ClassificationOutputs.Softmax(logits, _probabilities.AsSpan(s * _classes, _classes));
@@ -177,9 +163,7 @@ public sealed partial class OnnxImageClassifierTransformer
             }
         }
 
-        public Delegate GetGetter(int outputIndex, Func<int> slot) => _parent.Columns[outputIndex].Getter(this, slot);
-
-        public void Dispose() => _onnx.Dispose();
+        public override Delegate GetGetter(int outputIndex, Func<int> slot) => _parent.Columns[outputIndex].Getter(this, slot);
 
         public ReadOnlySpan<float> Scores(int slot) => _probabilities.AsSpan(slot * _classes, _classes);
 
@@ -187,20 +171,18 @@ public sealed partial class OnnxImageClassifierTransformer
 
         public float Energy(int slot) => _energy[slot];
 
-        public bool Failed(int slot) => _failed[slot];
-
         public ReadOnlySpan<float> Logits(int slot)
-            => _failed[slot] ? NaNs(_classes) : _onnx.OutputRow<float>(0, slot)[.._classes];
+            => Failed(slot) ? NaNs(_classes) : Onnx.OutputRow<float>(0, slot)[.._classes];
 
         public ReadOnlySpan<float> Embedding(int slot)
         {
             var shape = _parent._embeddingShape!.Value;
-            if (_failed[slot])
+            if (Failed(slot))
             {
                 return NaNs(shape.Size);
             }
 
-            var output = _onnx.OutputRow<float>(1, slot);
+            var output = Onnx.OutputRow<float>(1, slot);
             if (shape.Pooling == null)
             {
                 return output[..shape.Size];
@@ -217,7 +199,7 @@ public sealed partial class OnnxImageClassifierTransformer
             var editor = VBufferEditor.Create(ref dst, _k);
             for (int i = 0; i < _k; i++)
             {
-                editor.Values[i] = _failed[s] ? ReadOnlyMemory<char>.Empty : _parent._classNames[_topK[(s * _k) + i]];
+                editor.Values[i] = Failed(s) ? ReadOnlyMemory<char>.Empty : _parent._classNames[_topK[(s * _k) + i]];
             }
 
             dst = editor.Commit();
@@ -229,23 +211,13 @@ public sealed partial class OnnxImageClassifierTransformer
             var editor = VBufferEditor.Create(ref dst, _k);
             for (int i = 0; i < _k; i++)
             {
-                editor.Values[i] = _failed[s] ? float.NaN : _probabilities[(s * _classes) + _topK[(s * _k) + i]];
+                editor.Values[i] = Failed(s) ? float.NaN : _probabilities[(s * _classes) + _topK[(s * _k) + i]];
             }
 
             dst = editor.Commit();
         };
 
         private bool Want(ClassifierNeeds needs) => (_needs & needs) != 0;
-
-        private void Fill(Span<float> destination, long position, int slot)
-        {
-            bool read = _images.TryFill(destination, position);
-            _failed[slot] = !read;
-            if (!read)
-            {
-                _parent._mapper.CountError();
-            }
-        }
 
         private ReadOnlySpan<float> NaNs(int length)
         {

@@ -1,5 +1,3 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using MlNotes.Transforms.Onnx;
 using Microsoft.ML.Data;
@@ -32,37 +30,20 @@ namespace MlNotes.Transforms.Vision;
 public sealed class OnnxImageEncoderEstimator : OnnxEstimatorBase<OnnxImageEncoderTransformer>
 {
     internal OnnxImageEncoderEstimator(IHostEnvironment env, Options options)
-        : base(new OnnxImageEncoderTransformer(env, NotNull(options, nameof(options)).Clone()))
+        : base(new OnnxImageEncoderTransformer(env, Copy(env, options)))
     {
     }
 
     /// <summary>The input columns plus the embedding (and error flag).</summary>
     /// <param name="inputSchema">The input schema shape.</param>
     public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        string name = Prototype.Config.InputColumnName;
-        if (!columns.TryGetValue(name, out var image))
-        {
-            ThrowHelper.MissingColumn(nameof(inputSchema), name);
-        }
+        => SchemaShapes.Extend(inputSchema, [ImageRead(Prototype.Config.InputColumnName)], SchemaShapes.Of(Prototype.OutputColumnsSchema()));
 
-        bool ok = image.ItemType is Microsoft.ML.Transforms.Image.ImageDataViewType
-            || (image.Kind == SchemaShape.Column.VectorKind.Scalar && image.ItemType is TextDataViewType)
-            || (image.Kind != SchemaShape.Column.VectorKind.Scalar && (image.ItemType == NumberDataViewType.Byte || image.ItemType == NumberDataViewType.Single));
-        if (!ok)
-        {
-            ThrowHelper.SchemaMismatch(nameof(inputSchema), name, "an image, encoded image bytes or a pixel vector", image.GetTypeString());
-        }
-
-        foreach (var column in SchemaShape.Create(Prototype.OutputColumnsSchema()))
-        {
-            columns[column.Name] = column;
-        }
-
-        return new SchemaShape(columns.Values);
-    }
+    /// <summary>What the image column may be: an image, encoded image bytes, or a pixel vector (Byte or Single).</summary>
+    internal static ColumnRead ImageRead(string column) => new(column, image => image.ItemType is Microsoft.ML.Transforms.Image.ImageDataViewType
+        || (image.Kind == SchemaShape.Column.VectorKind.Scalar && image.ItemType is TextDataViewType)
+        || (image.Kind != SchemaShape.Column.VectorKind.Scalar && (image.ItemType == NumberDataViewType.Byte || image.ItemType == NumberDataViewType.Single)),
+        "an image, encoded image bytes or a pixel vector");
 
     /// <summary>Options of <see cref="OnnxImageEncoderEstimator"/>. Unset values come from the manifest.</summary>
     public sealed class Options : OnnxImageModelOptions
@@ -75,16 +56,6 @@ public sealed class OnnxImageEncoderEstimator : OnnxEstimatorBase<OnnxImageEncod
 
         /// <summary>L2-normalize the embedding (CLIP compares unit vectors; a graph that already normalizes is left as it is).</summary>
         public bool Normalize { get; set; } = true;
-
-        internal Options Clone()
-        {
-            var copy = (Options)MemberwiseClone();
-            copy.Mean = Mean?.ToArray();
-            copy.Std = Std?.ToArray();
-            copy.MeanImage = MeanImage?.ToArray();
-            copy.ModelBytes = ModelBytes?.ToArray();
-            return copy;
-        }
     }
 
     /// <summary>Default values of <see cref="Options"/>.</summary>

@@ -42,17 +42,15 @@ public sealed partial class OnnxImageEncoderTransformer
     /// One batch: images preprocessed straight into the input tensor, one run, then each row's embedding (normalized when asked,
     /// NaN for an unreadable image) computed once in <see cref="Run"/>; the getter copies it out.
     /// </summary>
-    private sealed class Batch : IBatch
+    private sealed class Batch : ImageBatch
     {
         private readonly OnnxImageEncoderTransformer _parent;
-        private readonly OnnxBatch _onnx;
-        private readonly ImageSlotFiller _images;
-        private readonly bool[] _failed;
         private readonly bool _wantEmbedding;
         private readonly int _size;
         private readonly float[] _embeddings;
 
         public Batch(OnnxImageEncoderTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
+            : base(parent._mapper, source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null, capacity)
         {
             _parent = parent;
             var columns = parent.Columns;
@@ -65,24 +63,12 @@ public sealed partial class OnnxImageEncoderTransformer
             _wantEmbedding = (needs & EncoderNeeds.Embedding) != 0;
             _size = parent.EmbeddingSize;
             _embeddings = new float[_wantEmbedding ? capacity * _size : 0];
-            _failed = new bool[capacity];
-            _images = parent._mapper.Input.MakeFiller(source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null);
-            var input = OnnxBatch.Computed<float>(parent._image, Fill, capacity);
-            // Last: nothing after it may throw, or its session reference would never be released.
-            _onnx = new OnnxBatch(parent._model, new[] { input }, new[] { parent._embedding }, new[] { _wantEmbedding }, capacity);
+            Open(parent._model, parent._image, new[] { parent._embedding }, new[] { _wantEmbedding }, capacity);
         }
 
-        public int Capacity => _onnx.Capacity;
-
-        public int Count => _onnx.Count;
-
-        public void Clear() => _onnx.Clear();
-
-        public void Add(long position) => _onnx.Add(position, _onnx.Count);
-
-        public void Run()
+        public override void Run()
         {
-            _onnx.Run();
+            Onnx.Run();
             if (!_wantEmbedding)
             {
                 return;
@@ -92,13 +78,13 @@ public sealed partial class OnnxImageEncoderTransformer
             for (int s = 0; s < Count; s++)
             {
                 var row = _embeddings.AsSpan(s * _size, _size);
-                if (_failed[s])
+                if (Failed(s))
                 {
                     row.Fill(float.NaN);
                     continue;
                 }
 
-                _parent._shape.Pool(_onnx.OutputRow<float>(0, s), row);
+                _parent._shape.Pool(Onnx.OutputRow<float>(0, s), row);
                 if (normalize)
                 {
                     EmbeddingMath.Normalize(row);
@@ -106,22 +92,8 @@ public sealed partial class OnnxImageEncoderTransformer
             }
         }
 
-        public Delegate GetGetter(int outputIndex, Func<int> slot) => _parent.Columns[outputIndex].Getter(this, slot);
-
-        public void Dispose() => _onnx.Dispose();
+        public override Delegate GetGetter(int outputIndex, Func<int> slot) => _parent.Columns[outputIndex].Getter(this, slot);
 
         public ReadOnlySpan<float> Embedding(int slot) => _embeddings.AsSpan(slot * _size, _size);
-
-        public bool Failed(int slot) => _failed[slot];
-
-        private void Fill(Span<float> destination, long position, int slot)
-        {
-            bool read = _images.TryFill(destination, position);
-            _failed[slot] = !read;
-            if (!read)
-            {
-                _parent._mapper.CountError();
-            }
-        }
     }
 }

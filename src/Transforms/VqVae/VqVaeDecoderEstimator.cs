@@ -1,8 +1,7 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Vae;
 
 namespace MlNotes.Transforms.VqVae;
 
@@ -38,15 +37,14 @@ public sealed class VqVaeDecoderEstimator : OnnxEstimatorBase<VqVaeTransformer>
 
     private static VqVaeTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentNullException.ThrowIfNull(options);
+        var o = Copy(env, options);
         var config = new VqVaeConfig
         {
-            CodesInputColumnName = NotNull(options.InputColumnName, nameof(options.InputColumnName)),
-            ReconstructionColumnName = NotNull(options.OutputColumnName, nameof(options.OutputColumnName)),
-            BatchSize = options.BatchSize,
+            CodesInputColumnName = NotNull(o.InputColumnName, nameof(options.InputColumnName)),
+            ReconstructionColumnName = NotNull(o.OutputColumnName, nameof(options.OutputColumnName)),
+            BatchSize = o.BatchSize,
         };
-        var sources = new VqVaeModelSources(null, null, options.ModelFile, options.ModelBytes?.ToArray(), options.ManifestFile, options.ExecutionSettings, NeedsEncoder: false, NeedsDecoder: true);
+        var sources = new VaeModelSources(null, null, o.ModelFile, o.ModelBytes, o.ManifestFile, o.ExecutionSettings, NeedsEncoder: false, NeedsDecoder: true);
         return new VqVaeTransformer(VqVaeMapper.Create(env, nameof(VqVaeDecoderEstimator), sources, config));
     }
 

@@ -1,8 +1,7 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Vae;
 
 namespace MlNotes.Transforms.VqVae;
 
@@ -39,15 +38,15 @@ public sealed class VqVaeEncoderEstimator : OnnxEstimatorBase<VqVaeTransformer>
 
     private static VqVaeTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var sources = new VqVaeModelSources(options.ModelFile, options.ModelBytes?.ToArray(), null, null, options.ManifestFile, options.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: false);
+        var o = Copy(env, options);
+        var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, null, null, o.ManifestFile, o.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: false);
         return VqVaeMapper.Estimate(env, nameof(VqVaeEncoderEstimator), sources, new VqVaeConfig
         {
-            InputColumnName = NotNull(options.InputColumnName, nameof(options.InputColumnName)),
-            CodesColumnName = options.CodesColumnName,
-            CodeVectorsColumnName = options.CodeVectorsColumnName,
-            LatentsColumnName = options.LatentsColumnName,
-            BatchSize = options.BatchSize,
+            InputColumnName = NotNull(o.InputColumnName, nameof(options.InputColumnName)),
+            CodesColumnName = o.CodesColumnName,
+            CodeVectorsColumnName = o.CodeVectorsColumnName,
+            LatentsColumnName = o.LatentsColumnName,
+            BatchSize = o.BatchSize,
         }, nameof(options.CodesColumnName), nameof(options.CodeVectorsColumnName), nameof(options.LatentsColumnName));
     }
 

@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -17,13 +16,12 @@ internal sealed partial class VqVaeMapper
     /// </summary>
     private sealed class Batch : IBatch
     {
-        private static readonly bool[] s_one = { true };
         private readonly VqVaeMapper _parent;
         private readonly VqVaeConfig _c;
         private readonly OnnxBatch? _encoder;
         private readonly OnnxBatch? _decoder;
         private readonly ImagePreprocessor? _preprocessor;
-        private readonly Func<Span<float>, bool>? _readImage;
+        private readonly PixelReader? _readImage;
         private readonly ValueGetter<VBuffer<uint>>? _codesGetter;
         private readonly long[] _positions;
         private readonly int[] _indices;
@@ -43,7 +41,7 @@ internal sealed partial class VqVaeMapper
                 _x = _errors = Array.Empty<float>();
                 _codesGetter = source.GetGetter<VBuffer<uint>>(source.Schema[_c.CodesInputColumnName!]);
                 var input = OnnxBatch.Computed<float>(parent._codes!, FillFromColumn, capacity);
-                _decoder = new OnnxBatch(parent._decoder!, new[] { input }, new[] { parent._reconstruction! }, s_one, capacity);
+                _decoder = new OnnxBatch(parent._decoder!, new[] { input }, new[] { parent._reconstruction! }, OnnxBatch.OneActive, capacity);
                 return;
             }
 
@@ -54,11 +52,11 @@ internal sealed partial class VqVaeMapper
             _x = decode ? new float[capacity * parent.ImageSize] : Array.Empty<float>();
             _errors = new float[capacity];
             var image = OnnxBatch.Computed<float>(parent._image!, FillImage, capacity);
-            _encoder = new OnnxBatch(parent._encoder, new[] { image }, new[] { parent._latents! }, s_one, capacity);
+            _encoder = new OnnxBatch(parent._encoder, new[] { image }, new[] { parent._latents! }, OnnxBatch.OneActive, capacity);
             if (decode)
             {
                 var codes = OnnxBatch.Computed<float>(parent._codes!, FillFromIndices, capacity);
-                _decoder = new OnnxBatch(parent._decoder!, new[] { codes }, new[] { parent._reconstruction! }, s_one, capacity);
+                _decoder = new OnnxBatch(parent._decoder!, new[] { codes }, new[] { parent._reconstruction! }, OnnxBatch.OneActive, capacity);
             }
         }
 
@@ -141,12 +139,7 @@ internal sealed partial class VqVaeMapper
                     return (ValueGetter<float>)((ref float dst) => dst = _errors[slot()]);
             }
 
-            ValueGetter<VBuffer<float>> Vector(int length, Action<int, Span<float>> fill) => (ref VBuffer<float> dst) =>
-            {
-                var editor = VBufferEditor.Create(ref dst, length);
-                fill(slot(), editor.Values);
-                dst = editor.Commit();
-            };
+            ValueGetter<VBuffer<float>> Vector(int length, Action<int, Span<float>> fill) => OutputColumns.Vector(length, slot, fill);
         }
 
         public void Dispose()
@@ -187,17 +180,7 @@ internal sealed partial class VqVaeMapper
 
         private void FillImage(Span<float> destination, long position, int row)
         {
-            try
-            {
-                if (!_readImage!(destination))
-                {
-                    throw new InvalidDataException("the image is missing (LoadImages gives no image for an empty path).");
-                }
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                throw new InvalidOperationException($"Could not read the image in column '{_c.InputColumnName}' at row position {position}: {e.Message}", e);
-            }
+            _readImage!(destination, position);
 
             if (_x.Length > 0)
             {

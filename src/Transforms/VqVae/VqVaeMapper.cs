@@ -1,30 +1,20 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Transforms.Image;
-using MlNotes.Transforms.Manifests;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vae;
 
 namespace MlNotes.Transforms.VqVae;
 
-/// <summary>Where a VQ-VAE transformer's graphs come from: files or bytes, the manifest, and where they run.</summary>
-internal sealed record VqVaeModelSources(
-    string? EncoderFile, byte[]? EncoderBytes, string? DecoderFile, byte[]? DecoderBytes, string? ManifestFile,
-    OnnxExecutionSettings Settings, bool NeedsEncoder, bool NeedsDecoder);
-
 /// <summary>
 /// What the VQ-VAE transformers share: the encoder and/or decoder sessions, the codebook, the resolved <see cref="VqVaeConfig"/>,
 /// the added columns, the checks of the input schema, batches (<see cref="Batch"/>) and persistence.
 /// </summary>
-internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
+internal sealed partial class VqVaeMapper : IDisposable, ISessionMapper
 {
-    private const string EncoderStream = "EncoderOnnxModel";
-    private const string DecoderStream = "DecoderOnnxModel";
     private const string ImageExpectation = "an image (MLImage) or a Single vector of preprocessed pixels";
 
     private readonly OnnxModel? _encoder;
@@ -86,7 +76,7 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
     /// <param name="sources">The graphs and the manifest.</param>
     /// <param name="config">The columns and batch size the options ask for.</param>
     /// <param name="addedColumnOptions">The estimator's options that name added columns, the one reported first.</param>
-    public static VqVaeTransformer Estimate(IHostEnvironment env, string name, VqVaeModelSources sources, VqVaeConfig config, params string[] addedColumnOptions)
+    public static VqVaeTransformer Estimate(IHostEnvironment env, string name, VaeModelSources sources, VqVaeConfig config, params string[] addedColumnOptions)
     {
         ArgumentNullException.ThrowIfNull(env);
         if (config.CodesColumnName == null && config.CodeVectorsColumnName == null && config.LatentsColumnName == null
@@ -99,67 +89,19 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
     }
 
     /// <summary>Loads the graphs <paramref name="sources"/> name, checks them against their manifests, and resolves tensors, grid and codebook.</summary>
-    public static VqVaeMapper Create(IHostEnvironment env, string name, VqVaeModelSources sources, VqVaeConfig requested)
+    public static VqVaeMapper Create(IHostEnvironment env, string name, VaeModelSources sources, VqVaeConfig requested)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        var host = env.Register(name);
         OnnxScoringTransformer.CheckBatchSize(requested.BatchSize);
-        var manifest = sources.ManifestFile != null ? ModelManifest.Load(sources.ManifestFile)
-            : ModelManifest.Beside(sources.NeedsEncoder ? sources.EncoderFile : sources.DecoderFile);
-        ModelManifest? encoderManifest = sources.NeedsEncoder ? manifest : null;
-        ModelManifest? decoderManifest = sources.NeedsEncoder ? null : manifest;
-        string? decoderFile = sources.DecoderFile;
-        if (sources.NeedsEncoder && sources.NeedsDecoder)
+        return VaeGraphs.OpenPair(env, name, "vqvae", sources, graphs =>
         {
-            // The encoder's manifest names its decoder's manifest, which names the graph, unless the decoder is given.
-            string? manifestPath = sources.ManifestFile ?? (sources.EncoderFile != null ? Path.ChangeExtension(sources.EncoderFile, ".json") : null);
-            if (decoderFile == null && sources.DecoderBytes == null && manifest?.Decoder != null && manifestPath != null)
+            var config = Resolve(requested, graphs.Encoder, graphs.EncoderManifest, graphs.Decoder, graphs.DecoderManifest);
+            if (config.Problem(graphs.Encoder, graphs.Decoder) is { } problem)
             {
-                string path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, manifest.Decoder);
-                decoderManifest = ModelManifest.Load(path);
-                decoderFile = decoderManifest.ModelFile != null ? Path.Combine(Path.GetDirectoryName(path)!, decoderManifest.ModelFile) : null;
-            }
-            else if (decoderFile != null)
-            {
-                decoderManifest = ModelManifest.Beside(decoderFile);
-            }
-        }
-
-        ManifestFields.CheckFamily(encoderManifest, name, "vqvae-encoder");
-        ManifestFields.CheckFamily(decoderManifest, name, "vqvae-decoder");
-        OnnxModel? encoder = null, decoder = null;
-        try
-        {
-            if (sources.NeedsEncoder)
-            {
-                encoder = VaeGraphs.Open(host, sources.EncoderFile, sources.EncoderBytes, "ModelFile", sources.Settings, encoderManifest);
+                ThrowHelper.InvalidOperation($"The VQ-VAE graphs and manifest ({(graphs.Encoder ?? graphs.Decoder)!.Name}) do not fit: {problem}.");
             }
 
-            if (sources.NeedsDecoder)
-            {
-                string option = sources.NeedsEncoder ? "DecoderModelFile" : "ModelFile";
-                if (decoderFile == null && sources.DecoderBytes == null)
-                {
-                    ThrowHelper.BadOption(option, "Give the decoder's ONNX model as DecoderModelFile or DecoderModelBytes, or an encoder manifest whose 'decoder' names it.");
-                }
-
-                decoder = VaeGraphs.Open(host, decoderFile, sources.DecoderBytes, option, sources.Settings, decoderManifest);
-            }
-
-            var config = Resolve(requested, encoder, encoderManifest, decoder, decoderManifest);
-            if (config.Problem(encoder, decoder) is { } problem)
-            {
-                ThrowHelper.InvalidOperation($"The VQ-VAE graphs and manifest ({(encoder ?? decoder)!.Name}) do not fit: {problem}.");
-            }
-
-            return new VqVaeMapper(host, encoder, decoder, config);
-        }
-        catch
-        {
-            encoder?.Dispose();
-            decoder?.Dispose();
-            throw;
-        }
+            return new VqVaeMapper(graphs.Host, graphs.Encoder, graphs.Decoder, config);
+        });
     }
 
     /// <summary>A new mapper of the same config over new sessions of the same graphs: an estimator's next <c>Fit</c>.</summary>
@@ -181,40 +123,10 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
     }
 
     /// <summary>The input columns plus the added ones, for an estimator's <c>GetOutputSchema</c>.</summary>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        foreach (string column in InputColumnNames())
-        {
-            if (!columns.TryGetValue(column, out var shape))
-            {
-                ThrowHelper.MissingColumn(nameof(inputSchema), column);
-            }
-
-            bool image = column == Config.InputColumnName;
-            bool ok = image
-                ? shape.ItemType is ImageDataViewType || (shape.Kind == SchemaShape.Column.VectorKind.Vector && shape.ItemType == NumberDataViewType.Single)
-                : shape.Kind == SchemaShape.Column.VectorKind.Vector && shape.IsKey && shape.ItemType.RawType == typeof(uint);
-            if (!ok)
-            {
-                ThrowHelper.SchemaMismatch(nameof(inputSchema), column, image ? ImageExpectation : CodesExpectation, shape.GetTypeString());
-            }
-        }
-
-        var builder = new DataViewSchema.Builder();
-        foreach (var (name, _, type) in _columns)
-        {
-            builder.AddColumn(name, type);
-        }
-
-        foreach (var column in SchemaShape.Create(builder.ToSchema()))
-        {
-            columns[column.Name] = column;
-        }
-
-        return new SchemaShape(columns.Values);
-    }
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => SchemaShapes.Extend(inputSchema, InputColumnNames().Select(column => column == Config.InputColumnName
+        ? new ColumnRead(column, SchemaShapes.IsImageOrPixels, ImageExpectation)
+        : new ColumnRead(column, shape => shape.Kind == SchemaShape.Column.VectorKind.Vector && shape.IsKey && shape.ItemType.RawType == typeof(uint), CodesExpectation)),
+        SchemaShapes.Of(_columns.Select(c => new DataViewSchema.DetachedColumn(c.Name, c.Type))));
 
     public IEnumerable<string> InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => InputColumnNames();
 
@@ -232,24 +144,19 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
     public void Save(ModelSaveContext ctx)
     {
         ThrowIfDisposed();
-        ctx.Writer.Write(_encoder != null);
-        ctx.Writer.Write(_decoder != null);
-        _encoder?.Save(ctx, EncoderStream);
-        _decoder?.Save(ctx, DecoderStream);
+        VaeGraphs.SavePair(ctx, _encoder, _decoder);
         Config.Write(ctx, _encoder != null, _decoder != null);
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote, and checks the config against the graphs.</summary>
-    public static VqVaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx)
+    public static VqVaeMapper Load(IHostEnvironment env, string name, ModelLoadContext ctx, VersionInfo version)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        var host = env.Register(name);
-        var (hasEncoder, hasDecoder) = ModelEntry.Read(ctx, () => (ctx.Reader.ReadBoolean(), ctx.Reader.ReadBoolean()));
-        return OnnxModel.LoadAll(env, host, ctx, new[] { hasEncoder ? EncoderStream : null, hasDecoder ? DecoderStream : null }, models =>
+        ctx.CheckAtModel(version);
+        return VaeGraphs.LoadPair(env, name, ctx, (host, encoder, decoder) =>
         {
-            var config = VqVaeConfig.Read(ctx, hasEncoder, hasDecoder);
-            ModelEntry.Check(ctx, config.Problem(models[0], models[1]));
-            return new VqVaeMapper(host, models[0], models[1], config);
+            var config = VqVaeConfig.Read(ctx, encoder != null, decoder != null);
+            ModelEntry.Check(ctx, config.Problem(encoder, decoder));
+            return new VqVaeMapper(host, encoder, decoder, config);
         });
     }
 
@@ -257,33 +164,11 @@ internal sealed partial class VqVaeMapper : IDisposable, IBatchedMapper
 
     private IEnumerable<string> InputColumnNames() => new[] { Config.InputColumnName, Config.CodesInputColumnName }.Where(c => c != null)!;
 
-    private void CheckInput(DataViewSchema schema)
-    {
-        foreach (string name in InputColumnNames())
-        {
-            var column = schema.GetColumnOrNull(name);
-            if (column == null)
-            {
-                ThrowHelper.MissingColumn(nameof(schema), name);
-            }
-
-            var type = column.Value.Type;
-            if (name == Config.InputColumnName)
-            {
-                var p = Config.Preprocessing!;
-                if (type is not ImageDataViewType
-                    && (type is not VectorDataViewType { ItemType: var item, Size: var size } || item != NumberDataViewType.Single || (size != 0 && size != ImageSize)))
-                {
-                    ThrowHelper.SchemaMismatch(nameof(schema), name, $"{ImageExpectation} ({ImageSize} values: {p.Channels} x {p.Height} x {p.Width}, CHW, in the model's units)", $"{type}");
-                }
-            }
-            else if (type is not VectorDataViewType { ItemType: KeyDataViewType key } vector || key.RawType != typeof(uint) || (ulong)Config.CodebookSize != key.Count
-                || (vector.Size != 0 && vector.Size != Config.Positions))
-            {
-                ThrowHelper.SchemaMismatch(nameof(schema), name, CodesExpectation, $"{type}");
-            }
-        }
-    }
+    private void CheckInput(DataViewSchema schema) => SchemaShapes.Check(schema, InputColumnNames().Select(name => name == Config.InputColumnName
+        ? new ColumnTypeRead(name, type => SchemaShapes.IsImageOrPixels(type, ImageSize),
+            $"{ImageExpectation} ({ImageSize} values: {Config.Preprocessing!.Channels} x {Config.Preprocessing.Height} x {Config.Preprocessing.Width}, CHW, in the model's units)")
+        : new ColumnTypeRead(name, type => type is VectorDataViewType { ItemType: KeyDataViewType key } vector && key.RawType == typeof(uint)
+            && (ulong)Config.CodebookSize == key.Count && (vector.Size == 0 || vector.Size == Config.Positions), CodesExpectation)));
 
     private IEnumerable<(string, VqColumn, DataViewType)> Columns()
     {

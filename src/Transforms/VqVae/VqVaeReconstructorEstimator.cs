@@ -1,8 +1,7 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
+using MlNotes.Transforms.Vae;
 
 namespace MlNotes.Transforms.VqVae;
 
@@ -38,16 +37,16 @@ public sealed class VqVaeReconstructorEstimator : OnnxEstimatorBase<VqVaeTransfo
 
     private static VqVaeTransformer Build(IHostEnvironment env, Options options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var decoder = (options.DecoderModelFile, options.DecoderModelBytes?.ToArray());
-        var sources = new VqVaeModelSources(options.ModelFile, options.ModelBytes?.ToArray(), decoder.Item1, decoder.Item2, options.ManifestFile, options.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: true);
+        var o = Copy(env, options);
+        var decoder = (o.DecoderModelFile, o.DecoderModelBytes);
+        var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, decoder.Item1, decoder.Item2, o.ManifestFile, o.ExecutionSettings, NeedsEncoder: true, NeedsDecoder: true);
         var config = new VqVaeConfig
         {
-            ReconstructionColumnName = options.ReconstructionColumnName,
-            ReconstructionErrorColumnName = options.ReconstructionErrorColumnName,
-            CodesColumnName = options.CodesColumnName,
-            InputColumnName = NotNull(options.InputColumnName, nameof(options.InputColumnName)),
-            BatchSize = options.BatchSize,
+            ReconstructionColumnName = o.ReconstructionColumnName,
+            ReconstructionErrorColumnName = o.ReconstructionErrorColumnName,
+            CodesColumnName = o.CodesColumnName,
+            InputColumnName = NotNull(o.InputColumnName, nameof(options.InputColumnName)),
+            BatchSize = o.BatchSize,
         };
         return VqVaeMapper.Estimate(env, nameof(VqVaeReconstructorEstimator), sources, config,
             nameof(options.ReconstructionErrorColumnName), nameof(options.CodesColumnName), nameof(options.ReconstructionColumnName));

@@ -20,15 +20,11 @@ public sealed class VqVaeTransformer : OnnxTransformerBase
 {
     internal const string LoaderSignature = "MlNotesVqVae";
 
-    private static readonly VersionInfo s_version = new(
-        modelSignature: "MLNVQVAE",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(VqVaeTransformer).Assembly.FullName);
+    private static readonly VersionInfo s_version = FirstVersion("MLNVQVAE", LoaderSignature);
 
-    internal VqVaeTransformer(VqVaeMapper mapper) => Mapper = mapper;
+    internal VqVaeTransformer(VqVaeMapper mapper)
+        : base(mapper, s_version)
+        => Mapper = mapper;
 
     /// <summary>The number of codes.</summary>
     public int CodebookSize => Mapper.Config.CodebookSize;
@@ -44,23 +40,11 @@ public sealed class VqVaeTransformer : OnnxTransformerBase
 
     internal VqVaeMapper Mapper { get; }
 
-    internal override IReadOnlyList<OnnxModel> Sessions => Mapper.Models;
-
-    internal override IBatchedMapper BatchedMapper => Mapper;
-
-    private protected override VersionInfo Version => s_version;
-
     /// <summary>A copy of the codebook: <see cref="CodebookSize"/> rows of <see cref="CodeSize"/> values.</summary>
     /// <returns>The codebook, one array per code.</returns>
     public float[][] GetCodebook() => Enumerable.Range(0, CodebookSize).Select(k => Mapper.Config.Codebook.AsSpan(k * CodeSize, CodeSize).ToArray()).ToArray();
 
     internal override OnnxTransformerBase Reopen() => new VqVaeTransformer(Mapper.Reopen());
 
-    private protected override void SaveModel(ModelSaveContext ctx) => Mapper.Save(ctx);
-
-    private static VqVaeTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ctx.CheckAtModel(s_version);
-        return new VqVaeTransformer(VqVaeMapper.Load(env, nameof(VqVaeTransformer), ctx));
-    }
+    private static VqVaeTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(VqVaeMapper.Load(env, nameof(VqVaeTransformer), ctx, s_version));
 }

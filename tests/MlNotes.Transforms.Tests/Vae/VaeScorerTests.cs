@@ -35,6 +35,22 @@ public sealed class VaeScorerTests
     }
 
     [Fact]
+    public void AnExplicitEncoderManifest_NamesTheDecoder_AsTheOneBesideTheEncoderDoes()
+    {
+        // The manifest given as ManifestFile names its decoder as the one found beside the encoder does (the VAE used to follow
+        // the 'decoder' entry only for the manifest beside the encoder, and asked for DecoderModelFile otherwise).
+        var ml = new MLContext(seed: 1);
+        var data = VaeFixture.PixelRows(ml);
+        string manifest = System.IO.Path.ChangeExtension(VaeFixture.EncoderFile, ".json");
+        using var beside = ml.Transforms.ScoreVae(VaeFixture.EncoderFile, useLatentMean: true).Fit(data);
+        using var given = ml.Transforms.ScoreVae(new VaeScorerEstimator.Options
+        {
+            ModelBytes = System.IO.File.ReadAllBytes(VaeFixture.EncoderFile), ManifestFile = manifest, UseLatentMean = true,
+        }).Fit(data);
+        Assert.Equal(beside.Transform(data).GetColumn<float>("Elbo").ToArray(), given.Transform(data).GetColumn<float>("Elbo").ToArray());
+    }
+
+    [Fact]
     public void ImportanceSampledLogLikelihood_IsAboveTheElbo_AndSeeded()
     {
         var ml = new MLContext(seed: 1);
