@@ -27,6 +27,7 @@ import vqvae as VQ  # noqa: E402
 import gan as GAN  # noqa: E402
 import anomaly as A  # noqa: E402
 import g2p_build  # noqa: E402
+import g2p_reexport  # noqa: E402
 import lm_build  # noqa: E402
 import cvae as CV  # noqa: E402
 
@@ -748,6 +749,7 @@ def main():
              "gan": lambda: GAN.build_gan(fashion, metrics, ARGS.quick, log),
              "cvae": lambda: CV.build_cvae(fashion, metrics, ARGS.quick, log),
              "g2p": lambda: g2p_build.build_g2p(metrics, ARGS),
+             "g2p-reexport": lambda: g2p_reexport.build(metrics, ARGS),  # no training: g2p_reexport.py
              "lm": lambda: lm_build.build_lm(metrics, ARGS)}
     for key in todo:
         steps[key]()
