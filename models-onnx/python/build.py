@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Trains, exports and describes every graph of models-onnx/ (run through ../build.sh).
 
-    build.py [--only vit,resnet,text,vae,clip,vqvae,glyphs,vae-background,resnet-seen,g2p,lm,gan,cvae] [--quick]
+    build.py [--only vit,resnet,text,vae,clip,vqvae,glyphs,vae-background,resnet-seen,g2p,g2p-reexport,lm,gan,cvae] [--quick]
+(g2p-reexport: no training; it re-exports the G2P graphs from the committed contract-1 weights, python/g2p_reexport.py)
 
 Writes <name>.onnx, <name>.json (manifest), fixtures/<name>.json, data/ and metrics.json into models-onnx/.
 --only rebuilds some models and merges their entries into the existing metrics.json.
