@@ -39,6 +39,7 @@ G2P_TRAIN = dict(n_epochs=3, peak_lr=1e-3, weight_decay=0.01, batch=64, label_sm
 STOPPED = {}
 TRAINED = {}  # steps and epochs actually trained
 BEAM = dict(width=4, length_penalty=0.0)
+GRAPH_FIXTURE_WORDS = 4  # words of the graph-level fixture (encoder, decoder and decoder_uncached tensors)
 FIXTURE_WORDS_EXTRA = ["blorfication", "zyxt", "mlnotes", "a", "supercalifragilisticexpialidocious"]  # the last is cut to 31 letters here; the C# transform refuses it
 
 
@@ -68,8 +69,13 @@ def pad_batch(seqs, pad=PAD):
 
 # ----------------------------------------------------------------------------- decoding (the reference)
 
-def decoder_step(model, tokens, positions, self_mask, memory, memory_mask, past):
-    outs = model.decoder(tokens, positions, self_mask, memory, memory_mask, *past)
+def encode(model, src_ids, src_mask):
+    """Contract 2's encoder outputs without encoder_hidden_states: [cross_key_0, cross_value_0, ...]."""
+    return list(GN.CrossCachingEncoder(model)(src_ids, src_mask)[1:])
+
+
+def decoder_step(model, tokens, positions, self_mask, cross, memory_mask, past):
+    outs = GN.CrossCachedDecoder(model)(tokens, positions, self_mask, memory_mask, *cross, *past)
     return outs[0][:, -1].float(), [torch.cat([p, n], 0) for p, n in zip(past, outs[1:])]
 
 
@@ -77,7 +83,7 @@ def greedy(model, src_ids, src_mask, max_new=MAX_NEW_TOKENS):
     """Batched greedy decode with the KV cache. Returns ([tokens without </s>], [score], [finished])."""
     with torch.no_grad():
         b = src_ids.shape[0]
-        memory = model.encoder(src_ids, src_mask)
+        memory = encode(model, src_ids, src_mask)
         past = model.decoder.empty_past(b)
         tok = torch.full((b, 1), BOS, dtype=torch.int64)
         out = [[] for _ in range(b)]
@@ -104,14 +110,14 @@ def greedy(model, src_ids, src_mask, max_new=MAX_NEW_TOKENS):
 def beam(model, src_ids, src_mask, width=BEAM["width"], alpha=BEAM["length_penalty"], max_new=MAX_NEW_TOKENS):
     """Beam search for one source row ([1, src]). Returns [(tokens without </s>, score, finished)], best first."""
     with torch.no_grad():
-        memory1 = model.encoder(src_ids, src_mask)
+        memory1 = encode(model, src_ids, src_mask)
         hyps = [[BOS]]
         raw = [0.0]
         past = model.decoder.empty_past(1)
         finished = []
         for t in range(max_new):
             k = len(hyps)
-            memory = memory1.expand(k, -1, -1)
+            memory = [c.expand(k, -1, -1, -1) for c in memory1]
             mem_mask = src_mask.expand(k, -1)
             tok = torch.tensor([[h[-1]] for h in hyps], dtype=torch.int64)
             logits, past = decoder_step(model, tok, torch.full((k, 1), t, dtype=torch.int64),
@@ -226,53 +232,65 @@ def train(model, pairs, valid, src_vocab, tgt_vocab, args, n_epochs):
 # ----------------------------------------------------------------------------- export
 
 def export(model, src_vocab, tgt_vocab, fixture_words):
+    """Contract 2 (g2p_nets.py): the encoder graph also outputs every decoder layer's cross-attention keys and values,
+    which the decoder graph takes in place of encoder_hidden_states."""
     enc_path = os.path.join(C.ROOT, NAME + "-encoder.onnx")
     dec_path = os.path.join(C.ROOT, NAME + "-decoder.onnx")
-    ids, mask = pad_batch([encode_word(src_vocab, w) for w in fixture_words])
+    # the graph-level fixture holds the first GRAPH_FIXTURE_WORDS words only: every layer's cross keys and values are in it three
+    # times (encoder outputs, decoder inputs cached and uncached), 12 MB of JSON for all the words padded to the longest
+    ids, mask = pad_batch([encode_word(src_vocab, w) for w in fixture_words[:GRAPH_FIXTURE_WORDS]])
+    n_layers = model.decoder.n_layers
+    cross_names = [f"cross_{kv}_{i}" for i in range(n_layers) for kv in ("key", "value")]
+    enc_out_names = ["encoder_hidden_states"] + cross_names
     enc_dyn = {"input_ids": {0: "batch", 1: "source"}, "attention_mask": {0: "batch", 1: "source"},
                "encoder_hidden_states": {0: "batch", 1: "source"}}
-    enc_outs, enc_sig = C.export_onnx(model.encoder, (ids, mask), enc_path, ["input_ids", "attention_mask"],
-                                      ["encoder_hidden_states"], enc_dyn)
-    memory = enc_outs[0]
+    for n in cross_names:
+        enc_dyn[n] = {0: "batch", 2: "source"}
+    enc_outs, enc_sig = C.export_onnx(GN.CrossCachingEncoder(model), (ids, mask), enc_path,
+                                      ["input_ids", "attention_mask"], enc_out_names, enc_dyn)
+    cross = list(enc_outs[1:])
     b = ids.shape[0]
+    step = GN.CrossCachedDecoder(model)
     # the decoder traced at a step with a past of 2 tokens (<s> and the greedy first phone)
     with torch.no_grad():
         prefix = torch.full((b, 1), BOS, dtype=torch.int64)
-        first = model.decoder(prefix, torch.zeros(b, 1, dtype=torch.int64), torch.ones(b, 1, dtype=torch.int64),
-                              memory, mask, *model.decoder.empty_past(b))
+        first = step(prefix, torch.zeros(b, 1, dtype=torch.int64), torch.ones(b, 1, dtype=torch.int64),
+                     mask, *cross, *model.decoder.empty_past(b))
         tok1 = first[0][:, -1].argmax(-1, keepdim=True)
-        second = model.decoder(tok1, torch.ones(b, 1, dtype=torch.int64), torch.ones(b, 2, dtype=torch.int64),
-                               memory, mask, *first[1:])
+        second = step(tok1, torch.ones(b, 1, dtype=torch.int64), torch.ones(b, 2, dtype=torch.int64),
+                      mask, *cross, *first[1:])
         past = [torch.cat([p, n], 0) for p, n in zip(first[1:], second[1:])]
         tok2 = second[0][:, -1].argmax(-1, keepdim=True)
-    n_layers = model.decoder.n_layers
     past_names = [f"past_{kv}_{i}" for i in range(n_layers) for kv in ("key", "value")]
     new_names = [f"{kv}_{i}" for i in range(n_layers) for kv in ("key", "value")]
-    in_names = ["input_ids", "position_ids", "attention_mask", "encoder_hidden_states", "encoder_attention_mask"] + past_names
+    in_names = ["input_ids", "position_ids", "attention_mask", "encoder_attention_mask"] + cross_names + past_names
     out_names = ["logits"] + new_names
     dec_dyn = {"input_ids": {0: "batch", 1: "new"}, "position_ids": {0: "batch", 1: "new"},
-               "attention_mask": {0: "batch", 1: "total"}, "encoder_hidden_states": {0: "batch", 1: "source"},
-               "encoder_attention_mask": {0: "batch", 1: "source"}, "logits": {0: "batch", 1: "new"}}
+               "attention_mask": {0: "batch", 1: "total"}, "encoder_attention_mask": {0: "batch", 1: "source"},
+               "logits": {0: "batch", 1: "new"}}
+    for n in cross_names:
+        dec_dyn[n] = {0: "batch", 2: "source"}
     for n in past_names:
         dec_dyn[n] = {0: "past", 1: "batch"}
     for n in new_names:
         dec_dyn[n] = {0: "new", 1: "batch"}
-    dec_args = (tok2, torch.full((b, 1), 2, dtype=torch.int64), torch.ones(b, 3, dtype=torch.int64), memory, mask, *past)
-    dec_outs, dec_sig = C.export_onnx(model.decoder, dec_args, dec_path, in_names, out_names, dec_dyn)
+    dec_args = (tok2, torch.full((b, 1), 2, dtype=torch.int64), torch.ones(b, 3, dtype=torch.int64), mask, *cross, *past)
+    dec_outs, dec_sig = C.export_onnx(step, dec_args, dec_path, in_names, out_names, dec_dyn)
     # an uncached call (past 0, the 3 tokens at once) must give the cached step's logits at its last position
     with torch.no_grad():
         three = torch.cat([prefix, tok1, tok2], 1)
-        un = model.decoder(three, torch.arange(3)[None].expand(b, 3), torch.ones(b, 3, dtype=torch.int64),
-                           memory, mask, *model.decoder.empty_past(b))
+        un = step(three, torch.arange(3)[None].expand(b, 3), torch.ones(b, 3, dtype=torch.int64),
+                  mask, *cross, *model.decoder.empty_past(b))
     gap = float((un[0][:, -1] - dec_outs[0][:, -1]).abs().max())
     assert gap < 1e-4, gap
     graphs = {"encoder": (enc_sig, enc_dyn), "decoder": (dec_sig, dec_dyn)}
+    head = 4 + len(cross_names)
     fixture_graph = {
-        "encoder": C.fixture(["input_ids", "attention_mask"], [ids, mask], ["encoder_hidden_states"], enc_outs),
+        "encoder": C.fixture(["input_ids", "attention_mask"], [ids, mask], enc_out_names, enc_outs),
         "decoder": C.fixture(in_names, list(dec_args), out_names, dec_outs),
-        "decoder_uncached": C.fixture(in_names[:5] + past_names,
+        "decoder_uncached": C.fixture(in_names[:head] + past_names,
                                       [three, torch.arange(3)[None].expand(b, 3).contiguous(),
-                                       torch.ones(b, 3, dtype=torch.int64), memory, mask]
+                                       torch.ones(b, 3, dtype=torch.int64), mask, *cross]
                                       + model.decoder.empty_past(b), ["logits"], [un[0]]),
     }
     return graphs, fixture_graph, gap
@@ -333,7 +351,10 @@ def write_manifest(graphs, src_vocab, tgt_vocab, result, n_ep, n_pairs):
         "encoder": {"model_file": NAME + "-encoder.onnx", "inputs": enc_in, "outputs": enc_out},
         "decoder": {"model_file": NAME + "-decoder.onnx", "inputs": dec_in, "outputs": dec_out,
                     "layers": G2P_CONFIG["dec_layers"], "heads": G2P_CONFIG["heads"],
-                    "head_dim": G2P_CONFIG["dim"] // G2P_CONFIG["heads"],
+                    "head_dim": G2P_CONFIG["dim"] // G2P_CONFIG["heads"], "contract": 2,
+                    "cross": {"layout": "[batch, heads, source, head_dim]", "inputs": "cross_key_<i>, cross_value_<i>",
+                              "description": "every layer's cross-attention keys and values of the encoder states: "
+                                             "outputs of the encoder graph (once per batch), inputs of every step"},
                     "cache": {"layout": "sequence-major [past, batch, heads, head_dim]",
                               "past_inputs": "past_key_<i>, past_value_<i>", "new_outputs": "key_<i>, value_<i>",
                               "description": "the outputs are this step's keys and values only; append them at "

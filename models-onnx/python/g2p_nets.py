@@ -2,18 +2,25 @@
 output, the position-wise FFN, each sub-layer LayerNorm(x + Sublayer(x)) (post-norm, as in "Attention is all you
 need"), sinusoidal position encodings; and the encoder-decoder (and decoder-only) models built from it.
 
-Export contract (what the C# GenerateSequenceOnnx transform feeds and reads):
+Export contract (what the C# GenerateSequenceOnnx transform feeds and reads). Contract 2 (manifest decoder.contract 2,
+what g2p_build.export writes since 2026-12-01):
   encoder graph:  input_ids [batch, src] int64, attention_mask [batch, src] int64 -> encoder_hidden_states
-                  [batch, src, dim] float32.
+                  [batch, src, dim] float32, and per decoder layer i cross_key_<i>, cross_value_<i>
+                  [batch, heads, src, head_dim] float32: that layer's cross-attention keys and values of the encoder
+                  states (W_k memory + b_k, W_v memory + b_v, split in heads), computed once per batch.
   decoder graph:  input_ids [batch, new] int64 (the tokens of this step), position_ids [batch, new] int64,
                   attention_mask [batch, past + new] int64 (1 on the self-attention keys a row may see, past and new),
-                  [encoder_hidden_states, encoder_attention_mask: encoder-decoder only],
-                  past_key_<i>, past_value_<i> [past, batch, heads, head_dim] float32 for each layer i
-                  -> logits [batch, new, vocab], key_<i>, value_<i> [new, batch, heads, head_dim]: this step's keys
-                  and values only. The cache is sequence-major so that a prefix of one preallocated buffer
+                  [encoder_attention_mask [batch, src] int64, cross_key_<i>, cross_value_<i> for each layer i:
+                  encoder-decoder only], past_key_<i>, past_value_<i> [past, batch, heads, head_dim] float32 for each
+                  layer i -> logits [batch, new, vocab], key_<i>, value_<i> [new, batch, heads, head_dim]: this step's
+                  keys and values only. The cache is sequence-major so that a prefix of one preallocated buffer
                   [max_len, batch, heads, head_dim] is the past of every step: the caller appends key_<i> at
                   position past and never reallocates. past = 0 with all tokens as input_ids is the uncached decode.
   Query i of the step (absolute index past + i) sees key j when j <= past + i and attention_mask[:, j] is 1.
+Contract 1 (no decoder.contract in the manifest; the graphs before 2026-12-01, models-onnx/g2p-cmudict-v1-*): the
+encoder outputs encoder_hidden_states only and the decoder takes encoder_hidden_states, encoder_attention_mask in place
+of encoder_attention_mask and the cross_* inputs, recomputing the cross-attention keys and values at every step.
+The decoder-only graph (lm-fortunes) has neither encoder input.
 """
 import math
 
@@ -73,13 +80,16 @@ class CrossAttention(nn.Module):
         self.w_q, self.w_k, self.w_v, self.w_o = (nn.Linear(dim, dim) for _ in range(4))
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x, memory, memory_bias):
+    def project(self, memory):
+        """The keys and values of the encoder states, [batch, heads, src, head_dim] each (contract 2's cross_*)."""
+        b, s, _ = memory.shape
+        return _heads(self.w_k(memory), b, s, self.heads, self.d_k), _heads(self.w_v(memory), b, s, self.heads, self.d_k)
+
+    def forward(self, x, memory, memory_bias, kv=None):
         b, n, d = x.shape
-        s = memory.shape[1]
         h, dk = self.heads, self.d_k
         q = _heads(self.w_q(x), b, n, h, dk)
-        k = _heads(self.w_k(memory), b, s, h, dk)
-        v = _heads(self.w_v(memory), b, s, h, dk)
+        k, v = kv if kv is not None else self.project(memory)
         scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(dk) + memory_bias
         attn = self.dropout(torch.softmax(scores, dim=-1))
         return self.w_o(torch.matmul(attn, v).transpose(1, 2).reshape(b, n, d))
@@ -98,11 +108,11 @@ class PostNormDecoderLayer(nn.Module):
         self.norm3 = nn.LayerNorm(dim)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, past_k, past_v, attention_mask, memory=None, memory_bias=None):
+    def forward(self, x, past_k, past_v, attention_mask, memory=None, memory_bias=None, cross_kv=None):
         a, new_k, new_v = self.self_attn(x, past_k, past_v, attention_mask)
         x = self.norm1(x + self.drop(a))
         if self.cross is not None:
-            x = self.norm2(x + self.drop(self.cross(x, memory, memory_bias)))
+            x = self.norm2(x + self.drop(self.cross(x, memory, memory_bias, cross_kv)))
         return self.norm3(x + self.drop(self.ff(x))), new_k, new_v
 
 
@@ -145,10 +155,13 @@ class Decoder(nn.Module):
             memory_bias = N.padding_bias(memory_mask, memory.dtype)
         else:
             memory, memory_bias, past = None, None, rest
+        return self.run(input_ids, position_ids, attention_mask, memory, memory_bias, [None] * self.n_layers, past)
+
+    def run(self, input_ids, position_ids, attention_mask, memory, memory_bias, cross_kv, past):
         x = self.drop(self.embed(input_ids) * math.sqrt(self.dim) + self.pe[position_ids])
         present = []
         for i, layer in enumerate(self.layers):
-            x, k, v = layer(x, past[2 * i], past[2 * i + 1], attention_mask, memory, memory_bias)
+            x, k, v = layer(x, past[2 * i], past[2 * i + 1], attention_mask, memory, memory_bias, cross_kv[i])
             present += [k, v]
         return (self.out(x), *present)
 
@@ -171,3 +184,33 @@ class Seq2SeqTransformer(nn.Module):
         pos = torch.arange(n)[None, :].expand(b, n)
         mask = torch.ones(b, n, dtype=torch.int64)
         return self.decoder(tgt_in, pos, mask, memory, src_mask, *self.decoder.empty_past(b))[0]
+
+
+class CrossCachingEncoder(nn.Module):
+    """Contract 2's encoder graph: (input_ids, attention_mask) -> (encoder_hidden_states, cross_key_0, cross_value_0,
+    ...): the encoder and every decoder layer's cross-attention projections of its output (the model's own parameters)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.encoder, self.decoder = model.encoder, model.decoder
+
+    def forward(self, input_ids, attention_mask):
+        memory = self.encoder(input_ids, attention_mask)
+        kv = [t for layer in self.decoder.layers for t in layer.cross.project(memory)]
+        return (memory, *kv)
+
+
+class CrossCachedDecoder(nn.Module):
+    """Contract 2's decoder graph: (input_ids, position_ids, attention_mask, encoder_attention_mask, cross_key_0,
+    cross_value_0, ..., past_key_0, past_value_0, ...) -> (logits, key_0, value_0, ...)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.decoder = model.decoder
+
+    def forward(self, input_ids, position_ids, attention_mask, encoder_attention_mask, *rest):
+        n = self.decoder.n_layers
+        cross, past = rest[:2 * n], rest[2 * n:]
+        bias = N.padding_bias(encoder_attention_mask, cross[0].dtype)
+        kv = [(cross[2 * i], cross[2 * i + 1]) for i in range(n)]
+        return self.decoder.run(input_ids, position_ids, attention_mask, None, bias, kv, past)

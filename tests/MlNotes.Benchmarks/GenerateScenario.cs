@@ -16,8 +16,9 @@ namespace MlNotes.Benchmarks;
 /// Generated tokens/s of GenerateSequenceOnnx (greedy) with the G2P Transformer on its test words: the KV cache against
 /// recomputing the whole prefix at every step (UseCache = false), batches of 64 rows against one row at a time, and MlNotes
 /// against a PyTorch greedy decode of the same model and weights (generate_torch.py: vectorized, KV cache, batches of 64),
-/// both at 2 threads. The MlNotes configurations run in interleaved rounds (best of the rounds); the decoder-only fortunes LM's
-/// cache gain (60 new tokens after a prompt) is printed beside. Tokens: generated ones, end-of-sequence included.
+/// both at 2 threads. The MlNotes configurations run in interleaved rounds (best of the rounds), with a greedy loop straight on
+/// ONNX Runtime one row at a time (GenerateRawOrt: the floor of MlNotes' batch 1); the decoder-only fortunes LM's cache gain
+/// (60 new tokens after a prompt) is printed beside. Tokens: generated ones, end-of-sequence included.
 /// </summary>
 internal sealed class GenerateScenario : IScenario
 {
@@ -50,11 +51,19 @@ internal sealed class GenerateScenario : IScenario
         var models = configs.Select(c => ml.Transforms.GenerateSequenceOnnx(c.Options).Fit(c.Data)).ToArray();
         var best = new double[configs.Length];
         var tokens = new long[configs.Length];
+        using var raw = new GenerateRawOrt(manifest, words.Take(singleCount).ToArray(), Threads);
+        double rawBest = 0;
         try
         {
             for (int i = 0; i < configs.Length; i++)
             {
                 tokens[i] = Tokens(models[i].Transform(configs[i].Data)); // warm-up
+            }
+
+            long rawTokens = raw.Pass();
+            if (rawTokens != tokens[2])
+            {
+                throw new InvalidOperationException($"The raw ONNX Runtime loop generated {rawTokens} tokens, MlNotes one row at a time {tokens[2]}.");
             }
 
             for (int round = 0; round < repeats; round++)
@@ -65,6 +74,10 @@ internal sealed class GenerateScenario : IScenario
                     Tokens(models[i].Transform(configs[i].Data));
                     best[i] = Math.Max(best[i], tokens[i] / watch.Elapsed.TotalSeconds);
                 }
+
+                var rawWatch = Stopwatch.StartNew();
+                raw.Pass();
+                rawBest = Math.Max(rawBest, rawTokens / rawWatch.Elapsed.TotalSeconds);
             }
         }
         finally
@@ -84,6 +97,7 @@ internal sealed class GenerateScenario : IScenario
             Console.WriteLine($"  {"MlNotes " + configs[i].Name,-28} {tokens[i],8} {best[i],10:N0}");
         }
 
+        Console.WriteLine($"  {"raw ONNX Runtime, batch 1",-28} {tokens[2],8} {rawBest,10:N0}   (MlNotes batch 1 / raw = {best[2] / rawBest:F2}: MlNotes' own work per step and row)");
         Console.WriteLine($"  {"PyTorch cache, batch 64",-28} {torchTokens,8} {torch,10:N0}");
         Console.WriteLine($"  fortunes LM (decoder-only, up to 60 new tokens, batch 16): cache / no cache = {lmCache:F2}");
         Console.WriteLine($"  load average at the end: {LoadAverage()} (2 cores, shared)");

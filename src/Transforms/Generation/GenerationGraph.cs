@@ -16,7 +16,8 @@ namespace MlNotes.Transforms.Generation;
 internal sealed class GenerationGraph
 {
     private static readonly string[] s_top = ["format_version", "name", "family", "opset", "architecture", "training", "metrics", "encoder", "decoder", "source", "target", "special_tokens", "special_token_ids", "generation"];
-    private static readonly string[] s_graph = ["model_file", "inputs", "outputs", "layers", "heads", "head_dim", "cache"];
+    private static readonly string[] s_graph = ["model_file", "inputs", "outputs"];
+    private static readonly string[] s_decoder = ["model_file", "inputs", "outputs", "layers", "heads", "head_dim", "cache", "contract", "cross"];
     private static readonly string[] s_source = ["kind", "symbols", "lower_case", "append", "max_length", "unknown"];
     private static readonly string[] s_prompt = ["kind", "symbols", "lower_case", "prepend", "max_length", "unknown"];
     private static readonly string[] s_target = ["kind", "symbols", "separator", "max_length"];
@@ -43,7 +44,14 @@ internal sealed class GenerationGraph
         }
 
         var decoder = Obj(root, "decoder");
-        Check(decoder, "decoder", s_graph);
+        Check(decoder, "decoder", s_decoder);
+        Contract = decoder.TryGetProperty("contract", out _) ? Int(decoder, "contract") : 1;
+        if (Contract != 1 && (Contract != 2 || !HasEncoder))
+        {
+            throw ManifestFields.Unsupported(source, "decoder.contract", Contract.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                HasEncoder ? "1 (the decoder takes encoder_hidden_states) or 2 (the encoder outputs cross_key_<i>, cross_value_<i>, which the decoder takes)" : "1 (a decoder-generator has no encoder)");
+        }
+
         if (HasEncoder)
         {
             var encoder = Obj(root, "encoder");
@@ -133,6 +141,16 @@ internal sealed class GenerationGraph
     /// <summary>True for an encoder-decoder (<c>seq2seq-generator</c>); false for a decoder-only graph (<c>decoder-generator</c>).</summary>
     public bool HasEncoder { get; }
 
+    /// <summary>
+    /// The decoder contract (docs/generation.md): 1, the decoder takes <c>encoder_hidden_states</c> (and recomputes the
+    /// cross-attention keys and values every step); 2, the encoder graph outputs every layer's <c>cross_key_i</c> and
+    /// <c>cross_value_i</c>, which the decoder takes instead. <c>decoder.contract</c> of the manifest; absent means 1.
+    /// </summary>
+    public int Contract { get; }
+
+    /// <summary>True when the cross-attention keys and values come from the encoder graph once per batch (contract 2).</summary>
+    public bool CrossCached => Contract == 2;
+
     public int Layers { get; }
 
     public int Heads { get; }
@@ -177,7 +195,7 @@ internal sealed class GenerationGraph
 
     public string[] EncoderInputs { get; } = ["input_ids", "attention_mask"];
 
-    public string[] EncoderOutputs { get; } = ["encoder_hidden_states"];
+    public string[] EncoderOutputs { get; private set; } = ["encoder_hidden_states"];
 
     public string[] DecoderInputs { get; private set; } = [];
 
@@ -201,9 +219,16 @@ internal sealed class GenerationGraph
     {
         string[] past = Enumerable.Range(0, Layers).SelectMany(i => new[] { $"past_key_{i}", $"past_value_{i}" }).ToArray();
         string[] present = Enumerable.Range(0, Layers).SelectMany(i => new[] { $"key_{i}", $"value_{i}" }).ToArray();
-        string[] memory = HasEncoder ? ["encoder_hidden_states", "encoder_attention_mask"] : [];
+        string[] cross = Enumerable.Range(0, CrossCached ? Layers : 0).SelectMany(i => new[] { $"cross_key_{i}", $"cross_value_{i}" }).ToArray();
+        string[] memory = !HasEncoder ? [] : CrossCached ? ["encoder_attention_mask", .. cross] : ["encoder_hidden_states", "encoder_attention_mask"];
         DecoderInputs = ["input_ids", "position_ids", "attention_mask", .. memory, .. past];
         DecoderOutputs = ["logits", .. present];
+        if (CrossCached)
+        {
+            EncoderOutputs = cross;
+        }
+
+        CheckContract(encoder, decoder);
         Expect(decoder, DecoderInputs, isInput: true);
         Expect(decoder, DecoderOutputs, isInput: false);
         if (!HasEncoder && decoder.InputMetadata.ContainsKey("encoder_hidden_states"))
@@ -216,9 +241,18 @@ internal sealed class GenerationGraph
             ArgumentNullException.ThrowIfNull(encoder);
             Expect(encoder, EncoderInputs, isInput: true);
             Expect(encoder, EncoderOutputs, isInput: false);
-            var hidden = encoder.OutputMetadata["encoder_hidden_states"].Dimensions;
-            ModelDim = hidden.Length == 3 && hidden[2] > 0 ? hidden[2]
-                : throw new NotSupportedException($"Model {encoder.Name}: encoder_hidden_states must be [batch, source, dim] with a fixed dim; it is [{string.Join(", ", hidden)}].");
+            if (!CrossCached)
+            {
+                var hidden = encoder.OutputMetadata["encoder_hidden_states"].Dimensions;
+                ModelDim = hidden.Length == 3 && hidden[2] > 0 ? hidden[2]
+                    : throw new NotSupportedException($"Model {encoder.Name}: encoder_hidden_states must be [batch, source, dim] with a fixed dim; it is [{string.Join(", ", hidden)}].");
+            }
+
+            foreach (string name in cross)
+            {
+                CheckCross(encoder.Name, name, "output", encoder.OutputMetadata[name].Dimensions);
+                CheckCross(decoder.Name, name, "input", decoder.InputMetadata[name].Dimensions);
+            }
         }
 
         var logits = decoder.OutputMetadata["logits"].Dimensions;
@@ -234,6 +268,38 @@ internal sealed class GenerationGraph
             {
                 throw new NotSupportedException($"Model {decoder.Name}: {name} must be [positions, batch, {Heads}, {HeadDim}] (decoder.heads and decoder.head_dim of the manifest {Source}); it is [{string.Join(", ", dims)}].");
             }
+        }
+    }
+
+    /// <summary>Refuses graphs of the other contract than the manifest's, naming the tensor that shows it.</summary>
+    private void CheckContract(OnnxModel? encoder, OnnxModel decoder)
+    {
+        if (!HasEncoder)
+        {
+            return;
+        }
+
+        string? wrong = CrossCached
+            ? (decoder.InputMetadata.ContainsKey("encoder_hidden_states") ? "the input 'encoder_hidden_states'" : null)
+            : decoder.InputMetadata.ContainsKey("cross_key_0") ? "the input 'cross_key_0'" : null;
+        string model = decoder.Name;
+        if (wrong == null && CrossCached && encoder != null && !encoder.OutputMetadata.ContainsKey("cross_key_0"))
+        {
+            (wrong, model) = ("no output 'cross_key_0'", encoder.Name);
+        }
+
+        if (wrong != null)
+        {
+            throw new NotSupportedException($"Model {model} has {wrong}, but the manifest {Source} says decoder.contract {Contract}: " +
+                (CrossCached ? "the encoder outputs cross_key_<i>, cross_value_<i> and the decoder takes them instead of encoder_hidden_states" : "the decoder takes encoder_hidden_states (set decoder.contract 2 for graphs with cross_key_<i> inputs)") + " (docs/generation.md).");
+        }
+    }
+
+    private void CheckCross(string model, string name, string kind, int[] dims)
+    {
+        if (dims.Length != 4 || dims[1] != Heads || dims[3] != HeadDim)
+        {
+            throw new NotSupportedException($"Model {model}: the {kind} {name} must be [batch, {Heads}, source, {HeadDim}] (decoder.heads and decoder.head_dim of the manifest {Source}); it is [{string.Join(", ", dims)}].");
         }
     }
 

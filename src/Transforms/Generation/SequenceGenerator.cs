@@ -53,6 +53,8 @@ internal sealed partial class SequenceGenerator : IDisposable
     private readonly long[] _sourceIds;
     private readonly long[] _sourceMask;
     private readonly float[] _memory;
+    private readonly float[][] _cross; // contract 2: per layer the cross-attention keys, then values, [slot, heads, source, head_dim]
+    private readonly float[][] _crossRows; // what the encoder writes, [row, heads, source, head_dim]: _cross itself when one slot a row
     private readonly long[] _memoryMask;
     private readonly float[] _scratch;
     private readonly int[] _history; // [slot, step]: the generated tokens of each hypothesis
@@ -87,12 +89,27 @@ internal sealed partial class SequenceGenerator : IDisposable
         _raw = new double[_slots];
         _prompt = new long[_slots * Math.Max(1, graph.MaxPromptLength)];
         _pad = new int[_slots];
+        _cross = _crossRows = [];
         if (graph.HasEncoder)
         {
             _sourceIds = new long[capacity * graph.MaxSourceLength];
             _sourceMask = new long[capacity * graph.MaxSourceLength];
-            _memory = new float[checked(_slots * graph.MaxSourceLength * graph.ModelDim)];
+            _memory = graph.CrossCached ? [] : new float[checked(_slots * graph.MaxSourceLength * graph.ModelDim)];
             _memoryMask = new long[_slots * graph.MaxSourceLength];
+            if (graph.CrossCached)
+            {
+                int perSlot = graph.Heads * graph.MaxSourceLength * graph.HeadDim;
+                _cross = new float[2 * graph.Layers][];
+                _crossRows = _width == 1 ? _cross : new float[2 * graph.Layers][];
+                for (int i = 0; i < _cross.Length; i++)
+                {
+                    _cross[i] = new float[checked(_slots * perSlot)];
+                    if (_width > 1)
+                    {
+                        _crossRows[i] = new float[checked(capacity * perSlot)];
+                    }
+                }
+            }
         }
         else
         {
@@ -166,11 +183,17 @@ internal sealed partial class SequenceGenerator : IDisposable
             }
         }
 
+        _encoderRun!.Input(0, _sourceIds, 0, [rows, length]);
+        _encoderRun.Input(1, _sourceMask, 0, [rows, length]);
+        if (_graph.CrossCached)
+        {
+            EncodeCross(rows, length, what);
+            return length;
+        }
+
         int d = _graph.ModelDim, rowFloats = length * d;
         // The encoder writes row r at r x width: the beams of a row are filled from it below.
         var encoded = _width == 1 ? _memory : _scratch.Length >= rows * rowFloats ? _scratch : new float[rows * rowFloats];
-        _encoderRun!.Input(0, _sourceIds, 0, [rows, length]);
-        _encoderRun.Input(1, _sourceMask, 0, [rows, length]);
         _encoderRun.Output(0, encoded, 0, [rows, length, d]);
         _encoderRun.Run(what);
         for (int r = rows - 1; r >= 0; r--)
@@ -188,6 +211,37 @@ internal sealed partial class SequenceGenerator : IDisposable
         }
 
         return length;
+    }
+
+    /// <summary>
+    /// Contract 2: the encoder writes every layer's cross-attention keys and values of its rows, once for the batch; a beam
+    /// search copies each row's to its beams' slots here, once, since every hypothesis of a row attends to the same source.
+    /// </summary>
+    private void EncodeCross(int rows, int length, string what)
+    {
+        int h = _graph.Heads, dk = _graph.HeadDim, rowFloats = h * length * dk;
+        for (int i = 0; i < _crossRows.Length; i++)
+        {
+            _encoderRun!.Output(i, _crossRows[i], 0, [rows, h, length, dk]);
+        }
+
+        _encoderRun!.Run(what);
+        for (int r = rows - 1; r >= 0; r--)
+        {
+            for (int b = _width - 1; b >= 0; b--)
+            {
+                int slot = r * _width + b;
+                if (_width > 1)
+                {
+                    for (int i = 0; i < _cross.Length; i++)
+                    {
+                        Array.Copy(_crossRows[i], r * rowFloats, _cross[i], slot * rowFloats, rowFloats);
+                    }
+                }
+
+                Array.Copy(_sourceMask, r * length, _memoryMask, slot * length, length);
+            }
+        }
     }
 
     /// <summary>
@@ -272,7 +326,17 @@ internal sealed partial class SequenceGenerator : IDisposable
         run.Input(1, _positions, 0, [slots, n]);
         run.Input(2, _selfMask, 0, [slots, total]);
         int next = 3;
-        if (_graph.HasEncoder)
+        if (_graph.CrossCached)
+        {
+            run.Input(3, _memoryMask, 0, [slots, sourceLength]);
+            for (int i = 0; i < _cross.Length; i++)
+            {
+                run.Input(4 + i, _cross[i], 0, [slots, h, sourceLength, dk]);
+            }
+
+            next = 4 + _cross.Length;
+        }
+        else if (_graph.HasEncoder)
         {
             run.Input(3, _memory, 0, [slots, sourceLength, _graph.ModelDim]);
             run.Input(4, _memoryMask, 0, [slots, sourceLength]);

@@ -119,6 +119,8 @@ internal static class OnnxModelInspector
         {
             return Any(inputs, "encoder_hidden_states")
                 ? (OnnxModelFamily.Seq2SeqDecoder, "past key/value inputs and encoder_hidden_states: one decoder step of an encoder-decoder")
+                : Any(inputs, "cross_key_values")
+                ? (OnnxModelFamily.Seq2SeqDecoder, "past key/value inputs and the encoder's cross-attention keys and values: one decoder step of an encoder-decoder")
                 : (OnnxModelFamily.DecoderOnlyLanguageModel, "past key/value inputs without encoder states: a decoder-only language model");
         }
 

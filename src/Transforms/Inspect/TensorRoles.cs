@@ -16,6 +16,9 @@ internal static partial class TensorRoles
     [GeneratedRegex(@"^present([._]|$)|^(key|value)s?_\d+$|^present_(key|value)", RegexOptions.IgnoreCase)]
     private static partial Regex PresentName();
 
+    [GeneratedRegex(@"^cross_(key|value)s?_\d+$", RegexOptions.IgnoreCase)]
+    private static partial Regex CrossName();
+
     public static bool IsFloat(string type) => type is "float32" or "float16" or "float64" or "bfloat16";
 
     public static bool IsInteger(string type) => type is "int64" or "int32";
@@ -41,6 +44,11 @@ internal static partial class TensorRoles
         if (PastName().IsMatch(n))
         {
             return "past_key_values";
+        }
+
+        if (CrossName().IsMatch(n))
+        {
+            return "cross_key_values";
         }
 
         if (IsInteger(type) || type == "bool")
@@ -73,6 +81,11 @@ internal static partial class TensorRoles
         if (PresentName().IsMatch(n))
         {
             return "present_key_values";
+        }
+
+        if (CrossName().IsMatch(n))
+        {
+            return "cross_key_values";
         }
 
         if (!IsFloat(type))

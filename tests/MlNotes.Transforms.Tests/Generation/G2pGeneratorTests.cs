@@ -43,6 +43,10 @@ public sealed class G2pGeneratorTests
 
     private static string Manifest => RepoPaths.Model("g2p-cmudict.json");
 
+    // The same weights in the decoder contract 1 (the graphs before the cross-attention keys and values moved to the encoder):
+    // they must keep giving the reference decodes (g2p_reexport.py checked that the fixture's decodes are theirs).
+    private const string V1 = "g2p-cmudict-v1.json";
+
     // The fixture's words the model reads whole (source.max_length 32 with end-of-sequence): PyTorch cut a longer one, the
     // transform refuses it (BadInput_HasItsDocumentedBehaviour).
     private static IEnumerable<JsonElement> Words => s_fixture.Value.RootElement.GetProperty("words").EnumerateArray().Where(w => w.GetProperty("word").GetString()!.Length <= 31);
@@ -70,10 +74,12 @@ public sealed class G2pGeneratorTests
         }
     }
 
-    [Fact]
-    public void Greedy_EqualsThePyTorchReference_TokensAndScores_InOneBatch()
+    [Theory]
+    [InlineData("g2p-cmudict.json")]
+    [InlineData(V1)]
+    public void Greedy_EqualsThePyTorchReference_TokensAndScores_InOneBatch(string manifest)
     {
-        var rows = Generate(FixtureWords, new SequenceGeneratorEstimator.Options { ManifestFile = Manifest });
+        var rows = Generate(FixtureWords, new SequenceGeneratorEstimator.Options { ManifestFile = RepoPaths.Model(manifest) });
         int i = 0;
         foreach (var word in Words)
         {
@@ -87,15 +93,16 @@ public sealed class G2pGeneratorTests
     }
 
     [Theory]
-    [InlineData(0.0, "beam4_alpha0")]
-    [InlineData(1.0, "beam4_alpha1")]
-    public void Beam_EqualsThePyTorchReference_NBestTokensAndScores(double alpha, string key)
+    [InlineData(0.0, "beam4_alpha0", "g2p-cmudict.json")]
+    [InlineData(1.0, "beam4_alpha1", "g2p-cmudict.json")]
+    [InlineData(1.0, "beam4_alpha1", V1)]
+    public void Beam_EqualsThePyTorchReference_NBestTokensAndScores(double alpha, string key, string manifest)
     {
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(FixtureWords.Select(w => new WordRow { Text = w }));
         using var model = ml.Transforms.GenerateSequenceOnnx(new SequenceGeneratorEstimator.Options
         {
-            ManifestFile = Manifest,
+            ManifestFile = RepoPaths.Model(manifest),
             Strategy = GenerationStrategy.Beam,
             BeamWidth = 4,
             LengthPenalty = alpha,
@@ -120,12 +127,13 @@ public sealed class G2pGeneratorTests
     }
 
     [Theory]
-    [InlineData(GenerationStrategy.Greedy)]
-    [InlineData(GenerationStrategy.Beam)]
-    public void CachedDecode_EqualsTheUncachedOne(GenerationStrategy strategy)
+    [InlineData(GenerationStrategy.Greedy, "g2p-cmudict.json")]
+    [InlineData(GenerationStrategy.Beam, "g2p-cmudict.json")]
+    [InlineData(GenerationStrategy.Beam, V1)]
+    public void CachedDecode_EqualsTheUncachedOne(GenerationStrategy strategy, string manifest)
     {
-        var cached = Generate(FixtureWords, new SequenceGeneratorEstimator.Options { ManifestFile = Manifest, Strategy = strategy });
-        var uncached = Generate(FixtureWords, new SequenceGeneratorEstimator.Options { ManifestFile = Manifest, Strategy = strategy, UseCache = false });
+        var cached = Generate(FixtureWords, new SequenceGeneratorEstimator.Options { ManifestFile = RepoPaths.Model(manifest), Strategy = strategy });
+        var uncached = Generate(FixtureWords, new SequenceGeneratorEstimator.Options { ManifestFile = RepoPaths.Model(manifest), Strategy = strategy, UseCache = false });
         for (int i = 0; i < cached.Length; i++)
         {
             Assert.Equal(cached[i].GeneratedTokens, uncached[i].GeneratedTokens);
@@ -230,12 +238,14 @@ public sealed class G2pGeneratorTests
         Assert.False(rows[0].Finished);
     }
 
-    [Fact]
-    public void SaveLoad_AndPredictionEngine_GiveTheTransformsOutputs()
+    [Theory]
+    [InlineData("g2p-cmudict.json")]
+    [InlineData(V1)] // a zip of the contract-1 graphs and manifest (as every G2P zip saved before contract 2) keeps loading
+    public void SaveLoad_AndPredictionEngine_GiveTheTransformsOutputs(string manifest)
     {
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(FixtureWords.Select(w => new WordRow { Text = w }));
-        using var model = ml.Transforms.GenerateSequenceOnnx(Manifest, strategy: GenerationStrategy.Beam).Fit(data);
+        using var model = ml.Transforms.GenerateSequenceOnnx(RepoPaths.Model(manifest), strategy: GenerationStrategy.Beam).Fit(data);
         var expected = ml.Data.CreateEnumerable<Generated>(model.Transform(data), reuseRowObject: false).ToArray();
         using var stream = new MemoryStream();
         ml.Model.Save(model, data.Schema, stream);
@@ -266,6 +276,25 @@ public sealed class G2pGeneratorTests
         Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.GenerateSequenceOnnx(new SequenceGeneratorEstimator.Options { ManifestFile = Manifest, Strategy = GenerationStrategy.Sample, TopP = 0 }));
         var tooMany = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.GenerateSequenceOnnx(new SequenceGeneratorEstimator.Options { ManifestFile = Manifest, MaxNewTokens = 40 }));
         Assert.Contains("MaxNewTokens must be 1 to 31", tooMany.Message);
+    }
+
+    [Fact]
+    public void GraphsOfTheOtherContract_AreRefusedNamingTheTensor_WhenThePipelineIsBuilt()
+    {
+        var ml = new MLContext();
+        var v1Decoder = Assert.Throws<NotSupportedException>(() => ml.Transforms.GenerateSequenceOnnx(new SequenceGeneratorEstimator.Options { ManifestFile = Manifest, ModelFile = RepoPaths.Model("g2p-cmudict-v1-decoder.onnx") }));
+        Assert.Contains("has the input 'encoder_hidden_states'", v1Decoder.Message, StringComparison.Ordinal);
+        Assert.Contains("decoder.contract 2", v1Decoder.Message, StringComparison.Ordinal);
+        var v1Encoder = Assert.Throws<NotSupportedException>(() => ml.Transforms.GenerateSequenceOnnx(new SequenceGeneratorEstimator.Options { ManifestFile = Manifest, EncoderModelFile = RepoPaths.Model("g2p-cmudict-v1-encoder.onnx") }));
+        Assert.Contains("has no output 'cross_key_0'", v1Encoder.Message, StringComparison.Ordinal);
+        var v2Decoder = Assert.Throws<NotSupportedException>(() => ml.Transforms.GenerateSequenceOnnx(new SequenceGeneratorEstimator.Options { ManifestFile = RepoPaths.Model(V1), ModelFile = RepoPaths.Model("g2p-cmudict-decoder.onnx") }));
+        Assert.Contains("has the input 'cross_key_0'", v2Decoder.Message, StringComparison.Ordinal);
+        Assert.Contains("decoder.contract 1", v2Decoder.Message, StringComparison.Ordinal);
+
+        string json = File.ReadAllText(Manifest);
+        var unknown = Assert.Throws<NotSupportedException>(() => GenerationGraph.Parse(json.Replace("\"contract\": 2", "\"contract\": 3", StringComparison.Ordinal), "'g2p.json'"));
+        Assert.Contains("decoder.contract", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("'3'", unknown.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -35,8 +35,11 @@ public sealed class OnnxModelInspectorTests
     [InlineData("models-onnx/vae-fashion-background-decoder.onnx", OnnxModelFamily.VaeDecoder, "z=z logits=logits")]
     [InlineData("models-onnx/vqvae-fashion-encoder.onnx", OnnxModelFamily.VqVaeEncoder, "image=image latents=latents")]
     [InlineData("models-onnx/vqvae-fashion-decoder.onnx", OnnxModelFamily.VqVaeDecoder, "codes=codes reconstruction=reconstruction")]
-    [InlineData("models-onnx/g2p-cmudict-encoder.onnx", OnnxModelFamily.Seq2SeqEncoder, "input_ids=input_ids attention_mask=attention_mask encoder_hidden_states=encoder_hidden_states")]
+    [InlineData("models-onnx/g2p-cmudict-encoder.onnx", OnnxModelFamily.Seq2SeqEncoder, "input_ids=input_ids attention_mask=attention_mask encoder_hidden_states=encoder_hidden_states cross_key_0=cross_key_values cross_value_2=cross_key_values")]
     [InlineData("models-onnx/g2p-cmudict-decoder.onnx", OnnxModelFamily.Seq2SeqDecoder,
+        "input_ids=input_ids position_ids=position_ids attention_mask=attention_mask encoder_attention_mask=encoder_attention_mask cross_key_0=cross_key_values cross_value_2=cross_key_values past_key_0=past_key_values past_value_2=past_key_values logits=logits key_0=present_key_values value_2=present_key_values")]
+    [InlineData("models-onnx/g2p-cmudict-v1-encoder.onnx", OnnxModelFamily.Seq2SeqEncoder, "input_ids=input_ids attention_mask=attention_mask encoder_hidden_states=encoder_hidden_states")]
+    [InlineData("models-onnx/g2p-cmudict-v1-decoder.onnx", OnnxModelFamily.Seq2SeqDecoder,
         "input_ids=input_ids position_ids=position_ids attention_mask=attention_mask encoder_hidden_states=encoder_hidden_states encoder_attention_mask=encoder_attention_mask past_key_0=past_key_values past_value_2=past_key_values logits=logits key_0=present_key_values value_2=present_key_values")]
     [InlineData("foreign/resnet50_slim.onnx", OnnxModelFamily.ImageClassifier, "image=image logits=logits features=embedding")]
     [InlineData("foreign/vit_b_16_slim.onnx", OnnxModelFamily.ImageClassifier, "image=image logits=logits tokens=embedding")]
