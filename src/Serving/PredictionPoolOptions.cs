@@ -21,7 +21,7 @@ public sealed class PredictionPoolOptions
         public const int MaxQueueLength = 1024;
 
         /// <summary>The default <see cref="MaxConcurrentBatches"/>.</summary>
-        public const int MaxConcurrentBatches = 2;
+        public const int MaxConcurrentBatches = 1;
     }
 
     /// <summary>
@@ -44,11 +44,11 @@ public sealed class PredictionPoolOptions
     public int MaxQueueLength { get; set; } = Defaults.MaxQueueLength;
 
     /// <summary>
-    /// How many batches may be scored at the same time: 1 to 64; default 2. With 2, one batch's rows are read and prepared
-    /// (images decoded, texts tokenized) and its callers answered while the other batch runs in ONNX Runtime, and a call that
-    /// finds a slot free and nothing waiting is scored at once even while the other slot runs. 1 scores one batch at a time
-    /// (the fullest batches). Each slot holds its own view of the model (the ONNX Runtime sessions are shared). Size it from
-    /// the benchmark (docs/serving.md).
+    /// How many batches may be scored at the same time: 1 to 64; default 1 (one batch at a time: the fullest batches). With 2,
+    /// one batch's rows are read and prepared (images decoded, texts tokenized) and its callers answered while another batch
+    /// runs, and a call that finds a slot free and nothing waiting is scored at once even while the other slot runs: on the
+    /// 2-core machine measured this helped at moderate concurrency (8 clients) and cost at 32 (docs/serving.md has the figures).
+    /// Each slot holds its own view of the model (the ONNX Runtime sessions are shared). Measure on the serving machine.
     /// </summary>
     public int MaxConcurrentBatches { get; set; } = Defaults.MaxConcurrentBatches;
 
