@@ -53,9 +53,10 @@ internal static partial class VaeGraphs
     /// <paramref name="build"/> fails.
     /// </summary>
     /// <remarks>
-    /// The manifest is <see cref="VaeModelSources.ManifestFile"/>, else the one beside the first graph. With both graphs, the
-    /// encoder's manifest may name its decoder's manifest (<c>decoder</c>, relative to the encoder manifest's folder), which names
-    /// the decoder graph unless one is given; without that entry, a given decoder file is checked against the manifest beside it.
+    /// The manifest is <see cref="VaeModelSources.ManifestFile"/>, else the one beside the first graph. With both graphs, a
+    /// given decoder file is checked against the manifest beside it when it has one; otherwise the encoder's manifest may name
+    /// its decoder's manifest (<c>decoder</c>, relative to the encoder manifest's folder), which also names the decoder graph
+    /// unless one is given.
     /// </remarks>
     public static T OpenPair<T>(IHostEnvironment env, string name, string family, VaeModelSources sources, Func<VaeGraphPair, T> build)
     {
@@ -68,7 +69,13 @@ internal static partial class VaeGraphs
         string? decoderFile = sources.DecoderFile;
         if (sources.NeedsEncoder && sources.NeedsDecoder)
         {
-            if (manifest?.Decoder != null && manifest.Folder != null)
+            // A decoder file the user gives is described by the manifest beside it, when it has one (it may be another
+            // decoder than the one the encoder's manifest names); otherwise by the encoder manifest's 'decoder' entry.
+            if (decoderFile != null && ModelManifest.Beside(decoderFile) is { } besideDecoder)
+            {
+                decoderManifest = besideDecoder;
+            }
+            else if (manifest?.Decoder != null && manifest.Folder != null)
             {
                 string path = Path.Combine(manifest.Folder, manifest.Decoder);
                 decoderManifest = ModelManifest.Load(path);
@@ -76,10 +83,6 @@ internal static partial class VaeGraphs
                 {
                     decoderFile = Path.Combine(Path.GetDirectoryName(path)!, decoderManifest.ModelFile);
                 }
-            }
-            else if (decoderFile != null)
-            {
-                decoderManifest = ModelManifest.Beside(decoderFile);
             }
         }
 

@@ -51,6 +51,30 @@ public sealed class VaeScorerTests
     }
 
     [Fact]
+    public void AGivenDecoderFile_IsCheckedAgainstTheManifestBesideIt_NotTheOneTheEncoderManifestNames()
+    {
+        // The encoder's manifest names vae-fashion-decoder.json; the decoder given here is a copy whose own manifest says
+        // another family: that manifest is the one read, so the pipeline is refused naming it.
+        using var temp = TestModels.TempFolder();
+        string decoder = temp.File("other-decoder.onnx");
+        System.IO.File.Copy(VaeFixture.DecoderFile, decoder);
+        string text = System.IO.File.ReadAllText(System.IO.Path.ChangeExtension(VaeFixture.DecoderFile, ".json"));
+        Assert.Contains("\"family\": \"vae-decoder\"", text, StringComparison.Ordinal);
+        System.IO.File.WriteAllText(System.IO.Path.ChangeExtension(decoder, ".json"), text.Replace("\"family\": \"vae-decoder\"", "\"family\": \"vqvae-decoder\"", StringComparison.Ordinal));
+        var ml = new MLContext(seed: 1);
+        var e = Assert.ThrowsAny<Exception>(() => ml.Transforms.ScoreVae(new VaeScorerEstimator.Options { ModelFile = VaeFixture.EncoderFile, DecoderModelFile = decoder }));
+        Assert.Contains("other-decoder.json", e.Message, StringComparison.Ordinal);
+        Assert.Contains("vqvae-decoder", e.Message, StringComparison.Ordinal);
+
+        // Without a manifest beside it, the given decoder is checked against the one the encoder's manifest names, and scores.
+        System.IO.File.Delete(System.IO.Path.ChangeExtension(decoder, ".json"));
+        var data = VaeFixture.PixelRows(ml);
+        using var given = ml.Transforms.ScoreVae(new VaeScorerEstimator.Options { ModelFile = VaeFixture.EncoderFile, DecoderModelFile = decoder, UseLatentMean = true }).Fit(data);
+        using var bundled = ml.Transforms.ScoreVae(VaeFixture.EncoderFile, useLatentMean: true).Fit(data);
+        Assert.Equal(bundled.Transform(data).GetColumn<float>("Elbo").ToArray(), given.Transform(data).GetColumn<float>("Elbo").ToArray());
+    }
+
+    [Fact]
     public void ImportanceSampledLogLikelihood_IsAboveTheElbo_AndSeeded()
     {
         var ml = new MLContext(seed: 1);
