@@ -89,7 +89,7 @@ public sealed partial class PredictionPool<TInput, TOutput>
         }
     }
 
-    /// <summary>Under the lock, with a batch slot taken: the model for the batch (after a pending reload) and the set it replaced.</summary>
+    /// <summary>Under the lock, with a batch slot taken: the model for the batch (after a pending reload), reserved for it, and the set it replaced.</summary>
     private (ScorerSet<TInput, TOutput> Set, ScorerSet<TInput, TOutput>? Retired) StartBatch()
     {
         ScorerSet<TInput, TOutput>? retired = null;
@@ -100,6 +100,7 @@ public sealed partial class PredictionPool<TInput, TOutput>
             _next = null;
         }
 
+        _current.Reserve();
         return (_current, retired);
     }
 
@@ -109,12 +110,16 @@ public sealed partial class PredictionPool<TInput, TOutput>
         {
             // Released now, or by its last running batch.
             retired?.Retire();
-            if (batch.Count > 0)
+            if (batch.Count == 0)
+            {
+                set.Release(null); // every call taken had been cancelled
+            }
+            else
             {
                 BatchScorer<TInput, TOutput> scorer;
                 try
                 {
-                    scorer = set.Acquire();
+                    scorer = set.Take();
                 }
                 catch (Exception e)
                 {

@@ -45,12 +45,23 @@ internal sealed class ScorerSet<TInput, TOutput>
         }
     }
 
-    /// <summary>A scorer for one batch: a free one, or a new one when all are busy. Give it back with <see cref="Release"/>.</summary>
-    public BatchScorer<TInput, TOutput> Acquire()
+    /// <summary>
+    /// Holds the set for one batch (called under the pool's lock when the batch starts, so that a reload cannot release the
+    /// set between the batch's start and <see cref="Take"/>). Every reservation ends with one <see cref="Release"/>.
+    /// </summary>
+    public void Reserve()
     {
         lock (_lock)
         {
             _inUse++;
+        }
+    }
+
+    /// <summary>The reserved batch's scorer: a free one, or a new one when all are busy; on failure the reservation is released.</summary>
+    public BatchScorer<TInput, TOutput> Take()
+    {
+        lock (_lock)
+        {
             if (_free.TryPop(out var scorer))
             {
                 return scorer;
@@ -74,7 +85,7 @@ internal sealed class ScorerSet<TInput, TOutput>
         }
     }
 
-    /// <summary>Gives a scorer back (null: an <see cref="Acquire"/> that failed); the last one of a retired set disposes it.</summary>
+    /// <summary>Ends a reservation, giving its scorer back (null: none was taken); the last one of a retired set disposes it.</summary>
     public void Release(BatchScorer<TInput, TOutput>? scorer)
     {
         bool last;

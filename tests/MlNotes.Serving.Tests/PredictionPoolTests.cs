@@ -140,6 +140,41 @@ public sealed class PredictionPoolTests : IClassFixture<PredictionPoolTests.VitZ
     }
 
     [Fact]
+    public async Task Reloads_under_concurrent_load_with_two_slots_answer_every_call_from_one_of_the_models()
+    {
+        var ml = new MLContext();
+        using var a = new GatedModel(ml);
+        using var b = new GatedModel(ml, slope: 10);
+        using var metrics = new PoolMetricsListener("reload-load");
+        var pool = new PredictionPool<GateRow, GateOutput>(ml, a.Model, new PredictionPoolOptions { MaxConcurrentBatches = 2, MaxBatchSize = 8 }, "reload-load", null);
+        using var stop = new CancellationTokenSource();
+        var reloader = Task.Run(() =>
+        {
+            for (int i = 0; !stop.IsCancellationRequested; i++)
+            {
+                pool.Reload(i % 2 == 0 ? b.Model : a.Model);
+                Thread.Sleep(1);
+            }
+        });
+        var outputs = await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(async () =>
+        {
+            var mine = new (float X, float Y)[150];
+            for (int k = 0; k < mine.Length; k++)
+            {
+                float x = (t * 1000) + k;
+                mine[k] = (x, (await pool.PredictAsync(new GateRow { X = x })).Y);
+            }
+
+            return mine;
+        })));
+        stop.Cancel();
+        await reloader;
+        await pool.DisposeAsync();
+        Assert.All(outputs.SelectMany(o => o), p => Assert.True(p.Y == (2 * p.X) + 1 || p.Y == (10 * p.X) + 1, $"X {p.X} gave {p.Y}"));
+        Assert.Empty(metrics.Errors());
+    }
+
+    [Fact]
     public async Task A_full_queue_fails_the_next_call_at_once_with_PredictionQueueFullException()
     {
         var ml = new MLContext();
