@@ -31,6 +31,7 @@ internal static class PeersResNet18
         var files = Directory.GetFiles(imageFolder, "*.png").OrderBy(f => f, StringComparer.Ordinal).Take(images)
             .Select(f => new ImageRow { ImagePath = Path.GetFileName(f) }).ToArray();
         var data = ml.Data.LoadFromEnumerable(files);
+        float[] meanImage = MeanImage(Path.Combine(models, "ResNetPrepOnnx", "ResNetPreprocess.onnx"));
         var prefix = ml.Transforms.LoadImages("Image", imageFolder, nameof(ImageRow.ImagePath)).Append(ml.Transforms.ResizeImages("Image", 224, 224));
         var mlnet = prefix.Append(ml.Transforms.ExtractPixels("Pixels", "Image"))
             .Append(ml.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(ml, m.OutputColumn, m.InputColumn), "Pixels"))
@@ -42,7 +43,7 @@ internal static class PeersResNet18
             OutputColumnName = "Features",
             ChannelOrder = ChannelOrder.Bgr,
             PixelRange = PixelRange.ZeroTo255,
-            MeanImage = MeanImage(Path.Combine(models, "ResNetPrepOnnx", "ResNetPreprocess.onnx")),
+            MeanImage = meanImage,
             Normalize = false,
         }).Fit(prefix.Fit(data).Transform(data));
         var samePrefix = encoder.Transform(prefix.Fit(data).Transform(data));
@@ -56,7 +57,7 @@ internal static class PeersResNet18
             Interpolation = ResizeInterpolation.Bilinear,
             ChannelOrder = ChannelOrder.Bgr,
             PixelRange = PixelRange.ZeroTo255,
-            MeanImage = MeanImage(Path.Combine(models, "ResNetPrepOnnx", "ResNetPreprocess.onnx")),
+            MeanImage = meanImage,
             Normalize = false,
         }).Fit(data);
         var mlnotes = own.Transform(data);
