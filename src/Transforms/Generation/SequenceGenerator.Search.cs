@@ -7,7 +7,8 @@ internal sealed partial class SequenceGenerator
 {
     /// <summary>
     /// Greedy search (the arg-max token, the lowest id on a tie) or sampling; score = the sum of the model's log-softmax of the
-    /// chosen tokens (at temperature 1, end-of-sequence included).
+    /// chosen tokens (at temperature 1, end-of-sequence included). A row that ends leaves the batch: once a quarter of the
+    /// slots are finished they are compacted away (<see cref="CompactSlots"/>), so later steps run only the rows still going.
     /// </summary>
     private void GreedyOrSample(int rows, int sourceLength, IReadOnlyList<ulong> seeds, GeneratedRow[] results, string what)
     {
@@ -18,45 +19,65 @@ internal sealed partial class SequenceGenerator
         var logp = new double[v];
         var sampler = _config.Strategy == GenerationStrategy.Sample ? new TokenSampler(_config, v) : null;
         var random = new SplitMix64[rows];
+        var rowOf = new int[rows]; // slot -> row
+        var keep = new int[rows];
         for (int r = 0; r < rows; r++)
         {
             random[r] = new SplitMix64(seeds[r]);
             _tokens[r] = _graph.BosId;
+            rowOf[r] = r;
         }
 
-        int remaining = rows;
-        for (int t = 0; t < _config.MaxNewTokens && remaining > 0; t++)
+        int slots = rows;
+        for (int t = 0; t < _config.MaxNewTokens && slots > 0; t++)
         {
-            int offset = Step(rows, t, sourceLength, what);
-            for (int r = 0; r < rows; r++)
+            int offset = Step(slots, t, sourceLength, what), kept = 0;
+            for (int s = 0; s < slots; s++)
             {
-                if (done[r])
+                int r = rowOf[s];
+                if (!done[r])
                 {
-                    _tokens[r] = _graph.PadId;
-                    continue;
+                    LogSoftmax(offset, s, logp);
+                    int next = sampler != null
+                        ? sampler.Sample(_logits.AsSpan(offset + s * LogitStride, v), ref random[r])
+                        : ArgMax(logp);
+                    score[r] += logp[next];
+                    if (next == _graph.EosId)
+                    {
+                        done[r] = true;
+                        results[r].Add(_history.AsSpan(s * stride, lengths[r]).ToArray(), score[r], true);
+                    }
+                    else
+                    {
+                        _history[s * stride + lengths[r]++] = next;
+                        _tokens[s] = next;
+                        keep[kept++] = s;
+                        continue;
+                    }
                 }
 
-                LogSoftmax(offset, r, logp);
-                int next = sampler != null
-                    ? sampler.Sample(_logits.AsSpan(offset + r * LogitStride, v), ref random[r])
-                    : ArgMax(logp);
-                score[r] += logp[next];
-                if (next == _graph.EosId)
+                _tokens[s] = _graph.PadId;
+            }
+
+            if (kept < slots && (slots - kept) * 4 >= slots)
+            {
+                CompactSlots(keep, kept, slots, _promptLength + t, sourceLength);
+                for (int i = 0; i < kept; i++)
                 {
-                    done[r] = true;
-                    remaining--;
-                    _tokens[r] = _graph.PadId;
-                    continue;
+                    rowOf[i] = rowOf[keep[i]];
                 }
 
-                _history[r * stride + lengths[r]++] = next;
-                _tokens[r] = next;
+                slots = kept;
             }
         }
 
-        for (int r = 0; r < rows; r++)
+        for (int s = 0; s < slots; s++)
         {
-            results[r].Add(_history.AsSpan(r * stride, lengths[r]).ToArray(), score[r], done[r]);
+            int r = rowOf[s];
+            if (!done[r])
+            {
+                results[r].Add(_history.AsSpan(s * stride, lengths[r]).ToArray(), score[r], false);
+            }
         }
     }
 
@@ -64,7 +85,8 @@ internal sealed partial class SequenceGenerator
     /// Beam search of width W per row (g2p_build.py's reference): every alive hypothesis is extended by every token; of all the
     /// candidates the best W - finished by raw log-probability are kept (ties: the earlier hypothesis, then the lower token id);
     /// those ending in end-of-sequence finish with raw / length^alpha (length: generated tokens, end-of-sequence included).
-    /// A row stops when W hypotheses have finished; after the maximum length its alive ones finish unterminated.
+    /// A row stops when W hypotheses have finished; after the maximum length its alive ones finish unterminated. The W slots of
+    /// a row that has stopped leave the batch once a quarter of the slots belong to stopped rows (<see cref="CompactSlots"/>).
     /// </summary>
     private void Beam(int rows, int sourceLength, GeneratedRow[] results, string what)
     {
@@ -79,22 +101,26 @@ internal sealed partial class SequenceGenerator
         var newTokens = new int[_slots];
         var newRaw = new double[_slots];
         var historyCopy = new int[_history.Length];
+        var rowOf = new int[rows]; // group of W slots -> row
+        var liveRows = new int[rows];
+        var keep = new int[_slots];
         for (int r = 0; r < rows; r++)
         {
             alive[r] = 1;
             finished[r] = new();
             _raw[r * w] = 0;
+            rowOf[r] = r;
         }
 
         Array.Fill(_tokens, _graph.BosId, 0, rows * w);
-        int remaining = rows, t = 0;
+        int remaining = rows, groups = rows, t = 0;
         for (; t < _config.MaxNewTokens && remaining > 0; t++)
         {
-            int offset = Step(rows * w, t, sourceLength, what);
+            int offset = Step(groups * w, t, sourceLength, what);
             bool reorder = false;
-            for (int r = 0; r < rows; r++)
+            for (int g = 0; g < groups; g++)
             {
-                int k = alive[r];
+                int r = rowOf[g], k = alive[r];
                 if (k == 0)
                 {
                     continue;
@@ -103,7 +129,7 @@ internal sealed partial class SequenceGenerator
                 int want = w - finished[r].Count, selected = 0;
                 for (int j = 0; j < k; j++)
                 {
-                    int slot = r * w + j;
+                    int slot = g * w + j;
                     LogSoftmax(offset, slot, logp);
                     for (int x = 0; x < v; x++)
                     {
@@ -130,16 +156,16 @@ internal sealed partial class SequenceGenerator
                 for (int i = 0; i < selected; i++)
                 {
                     int parent = Math.DivRem(selFlat[i], v, out int token);
-                    int parentSlot = r * w + parent;
+                    int parentSlot = g * w + parent;
                     if (token == _graph.EosId)
                     {
                         finished[r].Add((_history.AsSpan(parentSlot * stride, t).ToArray(), selScore[i] / Math.Pow(t + 1, alpha), true));
                     }
                     else
                     {
-                        parents[r * w + kept] = parentSlot;
-                        newTokens[r * w + kept] = token;
-                        newRaw[r * w + kept] = selScore[i];
+                        parents[g * w + kept] = parentSlot;
+                        newTokens[g * w + kept] = token;
+                        newRaw[g * w + kept] = selScore[i];
                         kept++;
                     }
                 }
@@ -159,11 +185,13 @@ internal sealed partial class SequenceGenerator
 
             // The new hypotheses take their parents' histories and caches (positions 0..t are filled after this step).
             Array.Copy(_history, historyCopy, _history.Length);
-            for (int r = 0; r < rows; r++)
+            int live = 0;
+            for (int g = 0; g < groups; g++)
             {
+                int r = rowOf[g];
                 for (int j = 0; j < alive[r]; j++)
                 {
-                    int slot = r * w + j, parent = parents[slot];
+                    int slot = g * w + j, parent = parents[slot];
                     Array.Copy(historyCopy, parent * stride, _history, slot * stride, t);
                     _history[slot * stride + t] = newTokens[slot];
                     _raw[slot] = newRaw[slot];
@@ -172,29 +200,49 @@ internal sealed partial class SequenceGenerator
 
                 for (int j = alive[r]; j < w; j++)
                 {
-                    _tokens[r * w + j] = _graph.PadId;
-                    parents[r * w + j] = r * w + j;
+                    _tokens[g * w + j] = _graph.PadId;
+                    parents[g * w + j] = g * w + j;
+                }
+
+                if (alive[r] > 0)
+                {
+                    for (int j = 0; j < w; j++)
+                    {
+                        keep[live * w + j] = g * w + j;
+                    }
+
+                    liveRows[live++] = r;
                 }
             }
 
             if (_config.UseCache)
             {
-                Reorder(parents, rows * w, _promptLength + t);
+                Reorder(parents, groups * w, _promptLength + t);
+            }
+
+            if (live < groups && (groups - live) * 4 >= groups)
+            {
+                CompactSlots(keep, live * w, groups * w, _promptLength + t, sourceLength);
+                Array.Copy(liveRows, rowOf, live);
+                groups = live;
+            }
+        }
+
+        for (int g = 0; g < groups; g++)
+        {
+            int r = rowOf[g];
+            for (int j = 0; j < alive[r]; j++)
+            {
+                int slot = g * w + j;
+                finished[r].Add((_history.AsSpan(slot * stride, t).ToArray(), _raw[slot] / Math.Pow(t, alpha), false));
             }
         }
 
         for (int r = 0; r < rows; r++)
         {
-            for (int j = 0; j < alive[r]; j++)
-            {
-                int slot = r * w + j;
-                finished[r].Add((_history.AsSpan(slot * stride, t).ToArray(), _raw[slot] / Math.Pow(t, alpha), false));
-            }
-
             // Best first; a stable sort keeps the earlier finished first on ties.
             var order = finished[r];
-            var sorted = new List<(int[] Tokens, double Score, bool Done)>(order);
-            var index = new int[sorted.Count];
+            var index = new int[order.Count];
             for (int i = 0; i < index.Length; i++)
             {
                 index[i] = i;

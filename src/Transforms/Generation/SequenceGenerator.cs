@@ -32,7 +32,8 @@ internal sealed class GeneratedRow
 /// Generates the rows of a batch together through an encoder graph (once per batch) and a decoder graph (once per step), with the
 /// decoder's keys and values kept in preallocated sequence-major buffers [max positions, rows x beams, heads, head_dim]: each step
 /// reads the prefix of past positions in place and ONNX Runtime writes the step's keys and values straight after it, so the
-/// cache grows without any reallocation. Rows stop on their own: a finished row's slots are fed padding and their outputs ignored.
+/// cache grows without any reallocation. Rows stop on their own: a finished row's slots are fed padding and their outputs ignored
+/// until a quarter of the batch has finished, and then leave it (<see cref="CompactSlots"/>): later steps run only the rows still going.
 /// One per cursor; the buffers are sized once for the batch capacity.
 /// </summary>
 internal sealed partial class SequenceGenerator : IDisposable

@@ -23,6 +23,9 @@ public sealed class G2pGeneratorTests
 
     private static readonly Lazy<JsonDocument> s_fixture = new(() => JsonDocument.Parse(File.ReadAllText(RepoPaths.Model(Path.Combine("fixtures", "g2p-cmudict.json")))));
 
+    // The contract-1 graphs hold the weights of the first training: their reference decodes are kept apart (g2p-cmudict-v1.json).
+    private static readonly Lazy<JsonDocument> s_fixtureV1 = new(() => JsonDocument.Parse(File.ReadAllText(RepoPaths.Model(Path.Combine("fixtures", "g2p-cmudict-v1.json")))));
+
     public sealed class WordRow
     {
         public string Text { get; set; } = "";
@@ -43,13 +46,16 @@ public sealed class G2pGeneratorTests
 
     private static string Manifest => RepoPaths.Model("g2p-cmudict.json");
 
-    // The same weights in the decoder contract 1 (the graphs before the cross-attention keys and values moved to the encoder):
-    // they must keep giving the reference decodes (g2p_reexport.py checked that the fixture's decodes are theirs).
+    // The decoder contract 1 (the graphs before the cross-attention keys and values moved to the encoder), with the first
+    // training's weights: they must keep giving that model's reference decodes (fixtures/g2p-cmudict-v1.json).
     private const string V1 = "g2p-cmudict-v1.json";
 
     // The fixture's words the model reads whole (source.max_length 32 with end-of-sequence): PyTorch cut a longer one, the
     // transform refuses it (BadInput_HasItsDocumentedBehaviour).
-    private static IEnumerable<JsonElement> Words => s_fixture.Value.RootElement.GetProperty("words").EnumerateArray().Where(w => w.GetProperty("word").GetString()!.Length <= 31);
+    private static IEnumerable<JsonElement> Words => WordsOf(Manifest);
+
+    private static IEnumerable<JsonElement> WordsOf(string manifest) => (manifest.EndsWith(V1, StringComparison.Ordinal) ? s_fixtureV1 : s_fixture)
+        .Value.RootElement.GetProperty("words").EnumerateArray().Where(w => w.GetProperty("word").GetString()!.Length <= 31);
 
     private static string[] FixtureWords => Words.Select(w => w.GetProperty("word").GetString()!).ToArray();
 
@@ -81,7 +87,7 @@ public sealed class G2pGeneratorTests
     {
         var rows = Generate(FixtureWords, new SequenceGeneratorEstimator.Options { ManifestFile = RepoPaths.Model(manifest) });
         int i = 0;
-        foreach (var word in Words)
+        foreach (var word in WordsOf(manifest))
         {
             var greedy = word.GetProperty("greedy");
             Assert.Equal(Ints(greedy.GetProperty("tokens")), rows[i].GeneratedTokens);
@@ -113,7 +119,7 @@ public sealed class G2pGeneratorTests
         var texts = output.GetColumn<VBuffer<ReadOnlyMemory<char>>>("NBestTexts").Select(v => v.DenseValues().Select(m => m.ToString()).ToArray()).ToArray();
         var scores = output.GetColumn<VBuffer<float>>("NBestScores").Select(v => v.DenseValues().ToArray()).ToArray();
         int i = 0;
-        foreach (var word in Words)
+        foreach (var word in WordsOf(manifest))
         {
             var expected = word.GetProperty(key).EnumerateArray().ToArray();
             Assert.Equal(expected.Select(h => h.GetProperty("phones").GetString()), texts[i].Take(expected.Length));
@@ -168,6 +174,48 @@ public sealed class G2pGeneratorTests
             Assert.Equal(tokens[i], all[i].GeneratedTokens);
             Assert.Equal(scores[i], all[i].Score, ScoreTolerance);
         }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Beam_RowsOfVeryDifferentLengthsInOneBatch_LeaveItAsTheyStop_AndEqualOneRowAtATime(bool cache)
+    {
+        // The short words stop within a few steps, so the batch is compacted (a quarter of its rows stopped) while the long
+        // ones go on; the n-best lists must be those of each word decoded alone.
+        string[] words = ["a", "antidisestablishmentarianism", "ox", "floccinaucinihilipilification", "i", "zyxt", "be",
+            "pronunciation", "at", "go", "internationalization", "we"];
+        SequenceGeneratorEstimator.Options Options(int batch) => new()
+        {
+            ManifestFile = Manifest,
+            Strategy = GenerationStrategy.Beam,
+            BeamWidth = 4,
+            NBest = 4,
+            LengthPenalty = 1.0,
+            BatchSize = batch,
+            UseCache = cache,
+        };
+        var (togetherTexts, togetherScores) = NBest(words, Options(64));
+        var (singleTexts, singleScores) = NBest(words, Options(1));
+        for (int i = 0; i < words.Length; i++)
+        {
+            Assert.Equal(singleTexts[i], togetherTexts[i]);
+            Assert.Equal(singleScores[i].Length, togetherScores[i].Length);
+            for (int h = 0; h < singleScores[i].Length; h++)
+            {
+                Assert.Equal(singleScores[i][h], togetherScores[i][h], 1e-5);
+            }
+        }
+    }
+
+    private static (string[][] Texts, float[][] Scores) NBest(string[] words, SequenceGeneratorEstimator.Options options)
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(words.Select(w => new WordRow { Text = w }));
+        using var model = ml.Transforms.GenerateSequenceOnnx(options).Fit(data);
+        var output = model.Transform(data);
+        return (output.GetColumn<VBuffer<ReadOnlyMemory<char>>>("NBestTexts").Select(v => v.DenseValues().Select(m => m.ToString()).ToArray()).ToArray(),
+            output.GetColumn<VBuffer<float>>("NBestScores").Select(v => v.DenseValues().ToArray()).ToArray());
     }
 
     [Fact]
