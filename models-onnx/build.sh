@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds everything in models-onnx/: installs the Debian packages it needs, trains every model with fixed
 # seeds on 2 threads, exports the ONNX graphs, writes manifests, fixtures, data/ and metrics.json.
-# Usage: models-onnx/build.sh [--only vit,resnet,text,vae,clip,vqvae,glyphs,vae-background,resnet-seen,g2p,g2p-reexport,lm,gan,cvae] [--quick] [--verbose]
+# Usage: models-onnx/build.sh [--only vit,resnet,text,vae,clip,vqvae,glyphs,vae-background,resnet-seen,g2p,lm,gan,cvae] [--quick] [--verbose]
 # Wall time: 1,322 s (22 min) on this project's 2-core machine, nearly idle (measured 2026-11-24; 2,473 s CPU; per model in metrics.json).
 # CI does not run it: the outputs are committed.
 set -euo pipefail

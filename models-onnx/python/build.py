@@ -1,8 +1,7 @@
 #!/usr/bin/python3
 """Trains, exports and describes every graph of models-onnx/ (run through ../build.sh).
 
-    build.py [--only vit,resnet,text,vae,clip,vqvae,glyphs,vae-background,resnet-seen,g2p,g2p-reexport,lm,gan,cvae] [--quick]
-(g2p-reexport: no training; it re-exports the G2P graphs from the committed contract-1 weights, python/g2p_reexport.py)
+    build.py [--only vit,resnet,text,vae,clip,vqvae,glyphs,vae-background,resnet-seen,g2p,lm,gan,cvae] [--quick]
 
 Writes <name>.onnx, <name>.json (manifest), fixtures/<name>.json, data/ and metrics.json into models-onnx/.
 --only rebuilds some models and merges their entries into the existing metrics.json.
@@ -28,7 +27,6 @@ import vqvae as VQ  # noqa: E402
 import gan as GAN  # noqa: E402
 import anomaly as A  # noqa: E402
 import g2p_build  # noqa: E402
-import g2p_reexport  # noqa: E402
 import lm_build  # noqa: E402
 import cvae as CV  # noqa: E402
 
@@ -750,7 +748,6 @@ def main():
              "gan": lambda: GAN.build_gan(fashion, metrics, ARGS.quick, log),
              "cvae": lambda: CV.build_cvae(fashion, metrics, ARGS.quick, log),
              "g2p": lambda: g2p_build.build_g2p(metrics, ARGS),
-             "g2p-reexport": lambda: g2p_reexport.build(metrics, ARGS),  # no training: g2p_reexport.py
              "lm": lambda: lm_build.build_lm(metrics, ARGS)}
     for key in todo:
         steps[key]()

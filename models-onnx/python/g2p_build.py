@@ -18,11 +18,13 @@ import os
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 import common as C
 import g2p_data as G
 import g2p_nets as GN
+import nets as N
 
 NAME = "g2p-cmudict"
 DATA_DIR = os.path.join(C.DATA, "g2p")
@@ -167,6 +169,39 @@ def decode_all(model, words, src_vocab, tgt_vocab, mode, bs=256):
 
 # ----------------------------------------------------------------------------- training
 
+class ByteDropout(nn.Module):
+    """Dropout whose mask comes from numpy (PCG64 bytes, a uint16 per element, p rounded to a multiple of 1/65536). torch
+    1.13's CPU bernoulli_ draws one mt19937 number per element: 5.3 ms forward and backward on G2P's [64, 10, 512] against
+    1.5 ms here, and the 32 dropouts were a fifth of a training step. Swapped in for nn.Dropout while training only."""
+
+    def __init__(self, p, rng):
+        super().__init__()
+        self.p, self.rng = p, rng
+        self.threshold = int(round(p * 65536))
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        u = np.frombuffer(self.rng.bytes(2 * x.numel()), dtype=np.uint16).reshape(x.shape)
+        return x * torch.from_numpy((u >= self.threshold).astype(np.float32) * np.float32(1.0 / (1.0 - self.p)))
+
+
+def swap_dropouts(model, make):
+    """Replaces every nn.Dropout (or ByteDropout) submodule by make(p); returns the replaced ones for swap_back."""
+    replaced = []
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, (nn.Dropout, ByteDropout)):
+                replaced.append((parent, name, child))
+                setattr(parent, name, make(child.p))
+    return replaced
+
+
+def swap_back(replaced):
+    for parent, name, child in replaced:
+        setattr(parent, name, child)
+
+
 def make_batches(pairs, bs, gen):
     perm = torch.randperm(len(pairs), generator=gen).tolist()
     batches = []
@@ -189,6 +224,9 @@ def train(model, pairs, valid, src_vocab, tgt_vocab, args, n_epochs):
     total, step = n_epochs * steps_per_epoch, 0
     warmup = cfg["warmup_steps"] if not args.quick else 20
     budget = float(os.environ.get("G2P_BUDGET_S", "0"))
+    N.BROADCAST_TRAINING_MATMUL = True  # nets.head_matmul: faster attention products while gradients are on
+    rng = np.random.default_rng(0)  # one stream for every dropout's masks
+    dropouts = swap_dropouts(model, lambda p: ByteDropout(p, rng))
     started = C.Timer()
     for ep in range(n_epochs):
         if budget and started.seconds() > budget:
@@ -225,6 +263,8 @@ def train(model, pairs, valid, src_vocab, tgt_vocab, args, n_epochs):
             wer, per = G.wer_per(preds, [r for _, r in sub], stress=False)
             msg = f" valid[:500] greedy WER {wer:.4f} PER {per:.4f} (no stress)"
         log(f"  epoch {ep + 1}/{n_epochs} loss {tot / max(1, len(batches)):.4f} {timer.seconds()}s{msg}")
+    swap_back(dropouts)
+    N.BROADCAST_TRAINING_MATMUL = False
     model.eval()
     TRAINED.update(steps=step, epochs=round(step / steps_per_epoch, 2))
 

@@ -65,9 +65,9 @@ class CachedSelfAttention(nn.Module):
         query_pos = torch.arange(n)[:, None] + (total - n)  # [n, 1]
         causal = (key_pos > query_pos).to(x.dtype) * N.NEG_INF
         bias = causal[None, None] + N.padding_bias(attention_mask, x.dtype)
-        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(dk) + bias
+        scores = N.head_matmul(q, k.transpose(-2, -1)) / math.sqrt(dk) + bias
         attn = self.dropout(torch.softmax(scores, dim=-1))
-        out = torch.matmul(attn, v).transpose(1, 2).reshape(b, n, d)
+        out = N.head_matmul(attn, v).transpose(1, 2).reshape(b, n, d)
         return self.w_o(out), new_k, new_v
 
 
@@ -90,9 +90,9 @@ class CrossAttention(nn.Module):
         h, dk = self.heads, self.d_k
         q = _heads(self.w_q(x), b, n, h, dk)
         k, v = kv if kv is not None else self.project(memory)
-        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(dk) + memory_bias
+        scores = N.head_matmul(q, k.transpose(-2, -1)) / math.sqrt(dk) + memory_bias
         attn = self.dropout(torch.softmax(scores, dim=-1))
-        return self.w_o(torch.matmul(attn, v).transpose(1, 2).reshape(b, n, d))
+        return self.w_o(N.head_matmul(attn, v).transpose(1, 2).reshape(b, n, d))
 
 
 class PostNormDecoderLayer(nn.Module):
