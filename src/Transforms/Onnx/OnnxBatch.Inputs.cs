@@ -9,24 +9,12 @@ namespace MlNotes.Transforms.Onnx;
 internal sealed partial class OnnxBatch : IBatch
 {
     /// <summary>One graph input's rows, back to back in one pinned buffer.</summary>
-    internal abstract class InputSlots
+    internal abstract class InputSlots : TensorSlots
     {
         protected InputSlots(OnnxColumnBinding binding, int capacity)
+            : base(binding, capacity)
         {
-            Binding = binding;
-            Offsets = new int[capacity + 1];
-            Shape = new long[binding.Tensor.GraphDims.Length];
         }
-
-        public OnnxColumnBinding Binding { get; }
-
-        protected int[] Offsets { get; }
-
-        protected long[] Shape { get; }
-
-        public void Clear() => Offsets[0] = 0;
-
-        public int RowLength(int slot) => Offsets[slot + 1] - Offsets[slot];
 
         public abstract void Fill(int slot, long position, int row, int sequenceLength, string modelName);
 

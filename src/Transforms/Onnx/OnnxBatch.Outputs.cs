@@ -9,28 +9,18 @@ namespace MlNotes.Transforms.Onnx;
 internal sealed partial class OnnxBatch : IBatch
 {
     /// <summary>One output tensor's rows, back to back in one pinned buffer.</summary>
-    private abstract class OutputSlots
+    private abstract class OutputSlots : TensorSlots
     {
         protected OutputSlots(OnnxColumnBinding binding, int capacity)
+            : base(binding, capacity)
         {
-            Binding = binding;
-            Offsets = new int[capacity + 1];
-            Shape = new long[binding.Tensor.GraphDims.Length];
         }
-
-        public OnnxColumnBinding Binding { get; }
-
-        protected int[] Offsets { get; }
-
-        protected long[] Shape { get; }
 
         public static OutputSlots Create(OnnxColumnBinding binding, int capacity)
         {
             var type = typeof(OutputSlots<>).MakeGenericType(binding.Tensor.ClrType);
             return (OutputSlots)Activator.CreateInstance(type, binding, capacity)!;
         }
-
-        public void Clear() => Offsets[0] = 0;
 
         public abstract OrtValue CreateBoundTensor(int first, int count, int sequence);
 

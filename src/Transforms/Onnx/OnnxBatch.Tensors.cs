@@ -6,6 +6,27 @@ namespace MlNotes.Transforms.Onnx;
 
 internal sealed partial class OnnxBatch
 {
+    /// <summary>One graph tensor's rows in a batch, back to back in one buffer: row i spans [Offsets[i], Offsets[i + 1]).</summary>
+    internal abstract class TensorSlots
+    {
+        protected TensorSlots(OnnxColumnBinding binding, int capacity)
+        {
+            Binding = binding;
+            Offsets = new int[capacity + 1];
+            Shape = new long[binding.Tensor.GraphDims.Length];
+        }
+
+        public OnnxColumnBinding Binding { get; }
+
+        protected int[] Offsets { get; }
+
+        protected long[] Shape { get; }
+
+        public void Clear() => Offsets[0] = 0;
+
+        public int RowLength(int slot) => Offsets[slot + 1] - Offsets[slot];
+    }
+
     /// <summary>
     /// Runs of one session over whole tensors the caller owns, for graphs whose inputs are not rows of a batch (a decoder's step:
     /// its past keys and values are [past, batch, heads, head_dim]). Every input and output is an <see cref="OrtValue"/> over a

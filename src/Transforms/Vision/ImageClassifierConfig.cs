@@ -6,11 +6,9 @@ using MlNotes.Transforms.Onnx;
 namespace MlNotes.Transforms.Vision;
 
 /// <summary>Everything an image classifier resolved from its manifest and options; stored in the model zip as explicit fields (v2, v3; JSON in v1).</summary>
-internal sealed record ImageClassifierConfig
+internal sealed record ImageClassifierConfig : ImageModelConfig
 {
     private static readonly JsonSerializerOptions s_json = new() { IncludeFields = false };
-
-    public string InputColumnName { get; init; } = "Image";
 
     public string ScoreColumnName { get; init; } = "Score";
 
@@ -29,31 +27,11 @@ internal sealed record ImageClassifierConfig
     /// <summary>The energy column (-logsumexp of the logits), or null; stored from v3 on.</summary>
     public string? EnergyColumnName { get; init; }
 
-    public string? ErrorColumnName { get; init; }
-
-    public string ImageTensorName { get; init; } = "";
-
     public string LogitsTensorName { get; init; } = "";
 
     public string? EmbeddingTensorName { get; init; }
 
     public string[] ClassNames { get; init; } = System.Array.Empty<string>();
-
-    public ImagePreprocessingSettings Preprocessing { get; init; } = null!;
-
-    public int RawPixelWidth { get; init; }
-
-    public int RawPixelHeight { get; init; }
-
-    public int RawPixelChannels { get; init; }
-
-    public int BatchSize { get; init; }
-
-    /// <summary>For a column of image paths: the folder they are relative to.</summary>
-    public string? ImageFolder { get; init; }
-
-    /// <summary>A column of image paths to name in error messages (the path LoadImages read).</summary>
-    public string? ImagePathColumnName { get; init; }
 
     /// <summary>The first problem of settings read back from a model zip against the graph saved with them, or null.</summary>
     public string? Problem(OnnxModel model)
@@ -99,7 +77,7 @@ internal sealed record ImageClassifierConfig
         {
             ctx.SaveNonEmptyString(item);
         }
-        new ImageInputFields(Preprocessing, RawPixelWidth, RawPixelHeight, RawPixelChannels, BatchSize, ImageFolder, ImagePathColumnName).Save(ctx);
+        InputFields.Save(ctx);
         Preprocessing.SaveV3(ctx);
         ctx.SaveStringOrNull(LogitsColumnName);
         ctx.Writer.Write(TokenPooling is { } pooling ? (int)pooling : -1);

@@ -5,15 +5,9 @@ using MlNotes.Transforms.Onnx;
 namespace MlNotes.Transforms.Vision;
 
 /// <summary>Everything an image encoder resolved from its manifest and options; stored in the model zip as explicit fields (v2, v3; JSON in v1).</summary>
-internal sealed record ImageEncoderConfig
+internal sealed record ImageEncoderConfig : ImageModelConfig
 {
-    public string InputColumnName { get; init; } = "Image";
-
     public string OutputColumnName { get; init; } = "ImageEmbedding";
-
-    public string? ErrorColumnName { get; init; }
-
-    public string ImageTensorName { get; init; } = "";
 
     public string EmbeddingTensorName { get; init; } = "";
 
@@ -21,20 +15,6 @@ internal sealed record ImageEncoderConfig
 
     /// <summary>For a [batch, tokens, size] output: how the tokens are pooled (v3 on).</summary>
     public TokenPooling? TokenPooling { get; init; }
-
-    public ImagePreprocessingSettings Preprocessing { get; init; } = null!;
-
-    public int RawPixelWidth { get; init; }
-
-    public int RawPixelHeight { get; init; }
-
-    public int RawPixelChannels { get; init; }
-
-    public int BatchSize { get; init; }
-
-    public string? ImageFolder { get; init; }
-
-    public string? ImagePathColumnName { get; init; }
 
     /// <summary>The first problem of settings read back from a model zip against the graph saved with them, or null.</summary>
     public string? Problem(OnnxModel model)
@@ -63,7 +43,7 @@ internal sealed record ImageEncoderConfig
         ctx.SaveNonEmptyString(ImageTensorName);
         ctx.SaveNonEmptyString(EmbeddingTensorName);
         ctx.Writer.Write(Normalize);
-        new ImageInputFields(Preprocessing, RawPixelWidth, RawPixelHeight, RawPixelChannels, BatchSize, ImageFolder, ImagePathColumnName).Save(ctx);
+        InputFields.Save(ctx);
         Preprocessing.SaveV3(ctx);
         ctx.Writer.Write(TokenPooling is { } pooling ? (int)pooling : -1);
     }

@@ -22,25 +22,15 @@ internal sealed partial class ImagePreprocessor
     public void Run(ReadOnlySpan<float> pixels, int width, int height, PixelFormat format, Span<float> destination)
     {
         int channels = _settings.Channels;
-        int size = width * height * channels;
-        if (_convertedFloats.Length < size)
-        {
-            _convertedFloats = new float[size];
-        }
-
-        Convert(pixels, width * height, format, _convertedFloats.AsSpan(0, size), channels, _settings.ChannelOrder == ChannelOrder.Bgr);
+        var converted = Grown(ref _convertedFloats, width * height * channels);
+        Convert(pixels, width * height, format, converted, channels, _settings.ChannelOrder == ChannelOrder.Bgr);
         var (resizedWidth, resizedHeight) = ResizedSize(width, height);
-        ReadOnlySpan<float> image = _convertedFloats.AsSpan(0, size);
+        ReadOnlySpan<float> image = converted;
         if (resizedWidth != width || resizedHeight != height)
         {
-            int resizedSize = resizedWidth * resizedHeight * channels;
-            if (_resizedFloats.Length < resizedSize)
-            {
-                _resizedFloats = new float[resizedSize];
-            }
-
-            FloatBilinearResampler.Resize(image, width, height, channels, _resizedFloats, resizedWidth, resizedHeight, ref _floatScratch);
-            image = _resizedFloats.AsSpan(0, resizedSize);
+            var resized = Grown(ref _resizedFloats, resizedWidth * resizedHeight * channels);
+            FloatBilinearResampler.Resize(image, width, height, channels, resized, resizedWidth, resizedHeight, ref _floatScratch);
+            image = resized;
         }
 
         CropAndNormalize(image, resizedWidth, resizedHeight, destination);

@@ -40,29 +40,30 @@ internal sealed partial class ImagePreprocessor
 
     public int Length => _settings.Channels * _settings.Height * _settings.Width;
 
+    /// <summary>The first <paramref name="size"/> elements of <paramref name="buffer"/>, grown to them first if it is shorter (kept for the next image).</summary>
+    private static Span<T> Grown<T>(ref T[] buffer, int size)
+    {
+        if (buffer.Length < size)
+        {
+            buffer = new T[size];
+        }
+
+        return buffer.AsSpan(0, size);
+    }
+
     /// <summary>Preprocesses one image (<paramref name="pixels"/> in <paramref name="format"/>) into <paramref name="destination"/> (CHW floats).</summary>
     public void Run(ReadOnlySpan<byte> pixels, int width, int height, PixelFormat format, Span<float> destination)
     {
         int channels = _settings.Channels;
-        int size = width * height * channels;
-        if (_converted.Length < size)
-        {
-            _converted = new byte[size];
-        }
-
-        Convert(pixels, width * height, format, _converted.AsSpan(0, size), channels, _settings.ChannelOrder == ChannelOrder.Bgr);
+        var converted = Grown(ref _converted, width * height * channels);
+        Convert(pixels, width * height, format, converted, channels, _settings.ChannelOrder == ChannelOrder.Bgr);
         var (resizedWidth, resizedHeight) = ResizedSize(width, height);
-        ReadOnlySpan<byte> image = _converted.AsSpan(0, size);
+        ReadOnlySpan<byte> image = converted;
         if (resizedWidth != width || resizedHeight != height)
         {
-            int resizedSize = resizedWidth * resizedHeight * channels;
-            if (_resized.Length < resizedSize)
-            {
-                _resized = new byte[resizedSize];
-            }
-
-            PilResampler.Resize(image, width, height, channels, _resized, resizedWidth, resizedHeight, _settings.Interpolation, ref _scratch);
-            image = _resized.AsSpan(0, resizedSize);
+            var resized = Grown(ref _resized, resizedWidth * resizedHeight * channels);
+            PilResampler.Resize(image, width, height, channels, resized, resizedWidth, resizedHeight, _settings.Interpolation, ref _scratch);
+            image = resized;
         }
 
         CropAndNormalize(image, resizedWidth, resizedHeight, destination);

@@ -114,7 +114,7 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
     private ImageMapper CreateMapper()
     {
         var c = Config;
-        var input = new ImageInput(c.InputColumnName, c.ImageFolder, c.ImagePathColumnName, c.Preprocessing, c.RawPixelWidth, c.RawPixelHeight, c.RawPixelChannels);
+        var input = c.CreateInput();
         return new ImageMapper(this, input, c.BatchSize, OutputColumnsSchema, (source, active, capacity) => new Batch(this, source, active, capacity));
     }
 

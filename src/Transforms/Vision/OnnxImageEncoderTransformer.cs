@@ -148,7 +148,7 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase
 
         var image = new OnnxColumnBinding(c.InputColumnName, OnnxTensorInfo.Create(c.ImageTensorName, model.InputMetadata[c.ImageTensorName], model.Name, isInput: true));
         var embedding = new OnnxColumnBinding(c.OutputColumnName, OnnxTensorInfo.Create(c.EmbeddingTensorName, model.OutputMetadata[c.EmbeddingTensorName], model.Name, isInput: false));
-        var input = new ImageInput(c.InputColumnName, c.ImageFolder, c.ImagePathColumnName, c.Preprocessing, c.RawPixelWidth, c.RawPixelHeight, c.RawPixelChannels);
+        var input = c.CreateInput();
         var shape = ImageEmbeddingShape.Resolve(c.EmbeddingTensorName, model.OutputMetadata[c.EmbeddingTensorName], c.TokenPooling, model.Name);
         return (image, embedding, input, shape);
     }

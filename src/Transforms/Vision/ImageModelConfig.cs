@@ -1,0 +1,36 @@
+namespace MlNotes.Transforms.Vision;
+
+/// <summary>
+/// The settings every image model resolves the same way (the image column and tensor, preprocessing, the raw pixel size, the
+/// batch size, where paths are read from and the error column); each family's config adds its own outputs.
+/// </summary>
+internal abstract record ImageModelConfig
+{
+    public string InputColumnName { get; init; } = "Image";
+
+    public string? ErrorColumnName { get; init; }
+
+    public string ImageTensorName { get; init; } = "";
+
+    public ImagePreprocessingSettings Preprocessing { get; init; } = null!;
+
+    public int RawPixelWidth { get; init; }
+
+    public int RawPixelHeight { get; init; }
+
+    public int RawPixelChannels { get; init; }
+
+    public int BatchSize { get; init; }
+
+    /// <summary>For a column of image paths: the folder they are relative to.</summary>
+    public string? ImageFolder { get; init; }
+
+    /// <summary>A column of image paths to name in error messages (the path LoadImages read).</summary>
+    public string? ImagePathColumnName { get; init; }
+
+    /// <summary>The fields the image formats write in this order after their own.</summary>
+    public ImageInputFields InputFields => new(Preprocessing, RawPixelWidth, RawPixelHeight, RawPixelChannels, BatchSize, ImageFolder, ImagePathColumnName);
+
+    /// <summary>How the mapper reads the image column.</summary>
+    public ImageInput CreateInput() => new(InputColumnName, ImageFolder, ImagePathColumnName, Preprocessing, RawPixelWidth, RawPixelHeight, RawPixelChannels);
+}
