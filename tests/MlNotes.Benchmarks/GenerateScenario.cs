@@ -211,7 +211,7 @@ internal sealed class GenerateScenario : IScenario
         }
     }
 
-    private static string LoadAverage()
+    internal static string LoadAverage()
         => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     private sealed class WordRow
