@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -61,7 +60,7 @@ internal sealed class GenerateStepsScenario : IScenario
             uncached[t] = Best(repeats, () => decoder.Run(recompute).Dispose());
         }
 
-        Console.WriteLine($"G2P graphs alone on ONNX Runtime, batch {Batch}, sources of {Source} tokens, {Threads} intra-op threads, best of {repeats} runs each; load average {GenerateScenario.LoadAverage()}.");
+        Console.WriteLine($"G2P graphs alone on ONNX Runtime, batch {Batch}, sources of {Source} tokens, {Threads} intra-op threads, best of {repeats} runs each after a warm-up; load average {GenerateScenario.LoadAverage()}.");
         Console.WriteLine($"  encoder (with the cross-attention keys and values): {encoderMs:F2} ms a batch");
         Console.WriteLine($"  {"step t",7} {"cached (1 token, past t)",26} {"recomputed (t + 1 tokens)",27}");
         foreach (int t in new[] { 0, 1, 3, 6, 12, 20, 29 })
@@ -105,19 +104,6 @@ internal sealed class GenerateStepsScenario : IScenario
     private static DenseTensor<long> Tensor(int rows, int columns, long value)
         => new(Enumerable.Repeat(value, rows * columns).ToArray(), [rows, columns]);
 
-    /// <summary>The fastest of <paramref name="repeats"/> timed calls after two warm-ups, in milliseconds.</summary>
-    private static double Best(int repeats, Action run)
-    {
-        run();
-        run();
-        double best = double.MaxValue;
-        for (int i = 0; i < repeats; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            run();
-            best = Math.Min(best, watch.Elapsed.TotalMilliseconds);
-        }
-
-        return best;
-    }
+    /// <summary>The fastest of <paramref name="repeats"/> timed calls after a warm-up, in milliseconds.</summary>
+    private static double Best(int repeats, Action run) => 1000.0 / Throughput.Best(repeats, 1, run);
 }

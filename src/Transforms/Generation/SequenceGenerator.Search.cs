@@ -184,7 +184,7 @@ internal sealed partial class SequenceGenerator
             }
 
             // The new hypotheses take their parents' histories and caches (positions 0..t are filled after this step).
-            Array.Copy(_history, historyCopy, _history.Length);
+            Array.Copy(_history, historyCopy, groups * w * stride);
             int live = 0;
             for (int g = 0; g < groups; g++)
             {

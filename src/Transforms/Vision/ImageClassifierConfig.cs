@@ -107,7 +107,7 @@ internal sealed record ImageClassifierConfig : ImageModelConfig
         var preprocessing = v3 ? image.Preprocessing.LoadV3(ctx) : image.Preprocessing;
         string? logitsColumnName = v3 ? ctx.LoadStringOrNull() : null;
         int pooling = v3 ? r.ReadInt32() : -1;
-        return new ImageClassifierConfig
+        return (ImageClassifierConfig)new ImageClassifierConfig
         {
             InputColumnName = inputColumnName,
             ScoreColumnName = scoreColumnName,
@@ -121,17 +121,8 @@ internal sealed record ImageClassifierConfig : ImageModelConfig
             LogitsTensorName = logitsTensorName,
             EmbeddingTensorName = embeddingTensorName,
             ClassNames = classNames,
-            Preprocessing = preprocessing,
-            RawPixelWidth = image.RawPixelWidth,
-            RawPixelHeight = image.RawPixelHeight,
-            RawPixelChannels = image.RawPixelChannels,
-            BatchSize = image.BatchSize,
-            ImageFolder = image.ImageFolder,
-            ImagePathColumnName = image.ImagePathColumnName,
-        };
+        }.WithInput(image, preprocessing);
     }
-
-    public string ToJson() => JsonSerializer.Serialize(this, s_json);
 
     public static ImageClassifierConfig? FromJson(string json) => JsonSerializer.Deserialize<ImageClassifierConfig>(json, s_json);
 }

@@ -61,7 +61,7 @@ internal sealed record ImageEncoderConfig : ImageModelConfig
         var image = ImageInputFields.Load(ctx);
         var preprocessing = v3 ? image.Preprocessing.LoadV3(ctx) : image.Preprocessing;
         int pooling = v3 ? r.ReadInt32() : -1;
-        return new ImageEncoderConfig
+        return (ImageEncoderConfig)new ImageEncoderConfig
         {
             InputColumnName = inputColumnName,
             OutputColumnName = outputColumnName,
@@ -70,17 +70,8 @@ internal sealed record ImageEncoderConfig : ImageModelConfig
             EmbeddingTensorName = embeddingTensorName,
             Normalize = normalize,
             TokenPooling = pooling >= 0 ? (TokenPooling)pooling : null,
-            Preprocessing = preprocessing,
-            RawPixelWidth = image.RawPixelWidth,
-            RawPixelHeight = image.RawPixelHeight,
-            RawPixelChannels = image.RawPixelChannels,
-            BatchSize = image.BatchSize,
-            ImageFolder = image.ImageFolder,
-            ImagePathColumnName = image.ImagePathColumnName,
-        };
+        }.WithInput(image, preprocessing);
     }
-
-    public string ToJson() => JsonSerializer.Serialize(this);
 
     public static ImageEncoderConfig? FromJson(string json) => JsonSerializer.Deserialize<ImageEncoderConfig>(json);
 }

@@ -31,6 +31,18 @@ internal abstract record ImageModelConfig
     /// <summary>The fields the image formats write in this order after their own.</summary>
     public ImageInputFields InputFields => new(Preprocessing, RawPixelWidth, RawPixelHeight, RawPixelChannels, BatchSize, ImageFolder, ImagePathColumnName);
 
+    /// <summary>This config with the shared fields read back from a model zip (<paramref name="preprocessing"/>: with its v3 fields when there are).</summary>
+    public ImageModelConfig WithInput(ImageInputFields fields, ImagePreprocessingSettings preprocessing) => this with
+    {
+        Preprocessing = preprocessing,
+        RawPixelWidth = fields.RawPixelWidth,
+        RawPixelHeight = fields.RawPixelHeight,
+        RawPixelChannels = fields.RawPixelChannels,
+        BatchSize = fields.BatchSize,
+        ImageFolder = fields.ImageFolder,
+        ImagePathColumnName = fields.ImagePathColumnName,
+    };
+
     /// <summary>How the mapper reads the image column.</summary>
     public ImageInput CreateInput() => new(InputColumnName, ImageFolder, ImagePathColumnName, Preprocessing, RawPixelWidth, RawPixelHeight, RawPixelChannels);
 }
