@@ -1,7 +1,3 @@
-using System;
-using System.Linq;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 
@@ -31,38 +27,6 @@ public sealed class DualEncoderEstimator : OnnxEstimatorBase<DualEncoderTransfor
     internal DualEncoderEstimator(IHostEnvironment env, Options options)
         : base(new DualEncoderTransformer(env, Copy(env, options)))
     {
-    }
-
-    /// <summary>The input columns plus the embeddings of the towers whose input is present, and the similarity when both are.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        var o = Prototype.Names;
-        bool hasA = columns.ContainsKey(o.ColumnNameA), hasB = columns.ContainsKey(o.ColumnNameB);
-        if (!hasA && !hasB)
-        {
-            ThrowHelper.MissingColumn(nameof(inputSchema), $"{o.ColumnNameA}' or '{o.ColumnNameB}");
-        }
-
-        void Add(string name, SchemaShape.Column.VectorKind kind) => columns[name] = new SchemaShape.Column(name, kind, NumberDataViewType.Single, false);
-        if (hasA)
-        {
-            Add(o.OutputColumnNameA, SchemaShape.Column.VectorKind.Vector);
-        }
-
-        if (hasB)
-        {
-            Add(o.OutputColumnNameB, SchemaShape.Column.VectorKind.Vector);
-        }
-
-        if (hasA && hasB)
-        {
-            Add(o.SimilarityColumnName, SchemaShape.Column.VectorKind.Scalar);
-        }
-
-        return new SchemaShape(columns.Values);
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ namespace MlNotes.Transforms.Clip;
 /// The transformer of <see cref="DualEncoderEstimator"/>: two ONNX sessions, one per tower, scored in batches; normalized embeddings
 /// and their scaled cosine. Holds native sessions: dispose it.
 /// </summary>
-public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
+public sealed class DualEncoderTransformer : OnnxTransformerBase, IOnnxMapper
 {
     internal const string LoaderSignature = "MlNotesDualEncoder";
     private const string StreamA = "OnnxModelA";
@@ -83,7 +83,7 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
 
     internal override IReadOnlyList<OnnxModel> Sessions => [_modelA, _modelB];
 
-    internal override IBatchedMapper BatchedMapper => this;
+    internal override IOnnxMapper BatchedMapper => this;
 
     private protected override VersionInfo Version => GetVersionInfo();
 
@@ -115,14 +115,24 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IBatchedMapper
     DataViewSchema IBatchedMapper.GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        bool hasA = Present(inputSchema, _a), hasB = Present(inputSchema, _b);
+        return SchemaShapes.Append(inputSchema, AddedSchema(Present(inputSchema, _a), Present(inputSchema, _b)));
+    }
+
+    SchemaShape IOnnxMapper.GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        return SchemaShapes.Extend(inputSchema, [], SchemaShapes.Of(AddedSchema(inputSchema.TryFindColumn(Names.ColumnNameA, out _), inputSchema.TryFindColumn(Names.ColumnNameB, out _))));
+    }
+
+    /// <summary>The columns added when tower A's input (<paramref name="hasA"/>) and tower B's (<paramref name="hasB"/>) are present; neither is an error.</summary>
+    private DataViewSchema AddedSchema(bool hasA, bool hasB)
+    {
         if (!hasA && !hasB)
         {
-            ThrowHelper.MissingColumn(nameof(inputSchema), $"{Names.ColumnNameA}' or '{Names.ColumnNameB}");
+            ThrowHelper.MissingColumn("inputSchema", $"{Names.ColumnNameA}' or '{Names.ColumnNameB}");
         }
 
         var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
         var embedding = new VectorDataViewType(NumberDataViewType.Single, EmbeddingSize);
         if (hasA)
         {

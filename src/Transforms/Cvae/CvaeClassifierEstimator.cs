@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vae;
@@ -32,10 +31,6 @@ public sealed class CvaeClassifierEstimator : OnnxEstimatorBase<CvaeClassifierTr
         : base(Build(env, options))
     {
     }
-
-    /// <summary>The input columns plus <c>Score</c> and <c>PredictedLabel</c>.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     private static CvaeClassifierTransformer Build(IHostEnvironment env, Options options)
     {

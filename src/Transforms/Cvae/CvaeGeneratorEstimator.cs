@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vae;
@@ -31,10 +30,6 @@ public sealed class CvaeGeneratorEstimator : OnnxEstimatorBase<CvaeGeneratorTran
         : base(Build(env, options))
     {
     }
-
-    /// <summary>The input columns plus the generated image.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     private static CvaeGeneratorTransformer Build(IHostEnvironment env, Options options)
     {

@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vae;
@@ -32,10 +31,6 @@ public sealed class CvaeScorerEstimator : OnnxEstimatorBase<CvaeScorerTransforme
         : base(Build(env, options))
     {
     }
-
-    /// <summary>The input columns plus the scores.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     private static CvaeScorerTransformer Build(IHostEnvironment env, Options options)
     {

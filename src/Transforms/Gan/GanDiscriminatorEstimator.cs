@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 
@@ -30,10 +29,6 @@ public sealed class GanDiscriminatorEstimator : OnnxEstimatorBase<GanDiscriminat
         : base(Build(env, options))
     {
     }
-
-    /// <summary>The input columns plus the logit and the realism.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     private static GanDiscriminatorTransformer Build(IHostEnvironment env, Options options)
     {

@@ -1,8 +1,6 @@
 using System;
 using System.IO;
 using System.Linq;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 
@@ -165,17 +163,6 @@ public sealed class SequenceGeneratorEstimator : OnnxEstimatorBase<SequenceGener
             RefuseUnknownSymbols = o.RefuseUnknownSymbols,
             BatchSize = o.BatchSize,
         };
-    }
-
-    /// <summary>The input columns plus the generated ones.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    /// <exception cref="ArgumentOutOfRangeException">The text column is missing or not a string.</exception>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        static bool Accepts(SchemaShape.Column input)
-            => (input.Kind == SchemaShape.Column.VectorKind.Scalar && input.ItemType is TextDataViewType)
-            || (input.Kind != SchemaShape.Column.VectorKind.Scalar && (input.ItemType == NumberDataViewType.Int32 || input.ItemType == NumberDataViewType.Int64));
-        return SchemaShapes.Extend(inputSchema, [new ColumnRead(Prototype.Config.InputColumnName, Accepts, SequenceGeneratorTransformer.InputTypes)], SchemaShapes.Of(Prototype.OutputColumnsSchema()));
     }
 
     /// <summary>Options of <see cref="SequenceGeneratorEstimator"/>. <see cref="OnnxModelOptions.ModelFile"/> or <see cref="OnnxModelOptions.ModelBytes"/>, when given, replace the decoder graph the manifest names.</summary>

@@ -17,7 +17,7 @@ namespace MlNotes.Transforms.Generation;
 /// step for all its rows together with a key/value cache, each row stopping at its own end-of-sequence. Holds two native
 /// sessions (encoder and decoder): dispose it. Saved models carry both graphs and the manifest (vocabularies included).
 /// </summary>
-public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, IBatchedMapper
+public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, IOnnxMapper
 {
     internal const string LoaderSignature = "MlNotesSequenceGenerator";
     private const string EncoderStream = "EncoderOnnxModel";
@@ -74,7 +74,7 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
 
     internal override IReadOnlyList<OnnxModel> Sessions => _encoder != null ? [_encoder, _decoder] : [_decoder];
 
-    internal override IBatchedMapper BatchedMapper => this;
+    internal override IOnnxMapper BatchedMapper => this;
 
     private protected override VersionInfo Version => GetVersionInfo();
 
@@ -130,21 +130,16 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
     DataViewSchema IBatchedMapper.GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        var column = inputSchema.GetColumnOrNull(Config.InputColumnName);
-        if (column == null)
-        {
-            ThrowHelper.MissingColumn(nameof(inputSchema), Config.InputColumnName);
-        }
+        SchemaShapes.Check(inputSchema, [new ColumnTypeRead(Config.InputColumnName, IsInputType, InputTypes)]);
+        return SchemaShapes.Append(inputSchema, OutputColumnsSchema());
+    }
 
-        if (!IsInputType(column.Value.Type))
-        {
-            ThrowHelper.SchemaMismatch(nameof(inputSchema), Config.InputColumnName, InputTypes, $"{column.Value.Type}");
-        }
-
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        builder.AddColumns(OutputColumnsSchema());
-        return builder.ToSchema();
+    SchemaShape IOnnxMapper.GetOutputSchema(SchemaShape inputSchema)
+    {
+        static bool Accepts(SchemaShape.Column input)
+            => (input.Kind == SchemaShape.Column.VectorKind.Scalar && input.ItemType is TextDataViewType)
+            || (input.Kind != SchemaShape.Column.VectorKind.Scalar && (input.ItemType == NumberDataViewType.Int32 || input.ItemType == NumberDataViewType.Int64));
+        return SchemaShapes.Extend(inputSchema, [new ColumnRead(Config.InputColumnName, Accepts, InputTypes)], SchemaShapes.Of(OutputColumnsSchema()));
     }
 
     IEnumerable<string> IBatchedMapper.InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => [Config.InputColumnName];

@@ -26,6 +26,16 @@ internal interface IBatchedMapper
     void ThrowIfDisposed();
 }
 
+/// <summary>
+/// The batched mapping of a transformer an <see cref="OnnxEstimatorBase{TTransformer}"/> fits: also the shape check of the
+/// estimator's <c>GetOutputSchema</c>, made from the same resolved settings as the schema of the data it transforms.
+/// </summary>
+internal interface IOnnxMapper : IBatchedMapper
+{
+    /// <summary>The input shape followed by the added columns, after checking the columns read (missing or mismatched ones named).</summary>
+    SchemaShape GetOutputSchema(SchemaShape inputSchema);
+}
+
 /// <summary>The rows of one batch and the added columns computed for them.</summary>
 internal interface IBatch : IDisposable
 {

@@ -46,5 +46,9 @@ public abstract class OnnxEstimatorBase<TTransformer> : IEstimator<TTransformer>
     /// <summary>The output schema shape: the input columns plus the added ones.</summary>
     /// <param name="inputSchema">The input schema shape.</param>
     /// <exception cref="ArgumentOutOfRangeException">An input column is missing or of the wrong item type or kind.</exception>
-    public abstract SchemaShape GetOutputSchema(SchemaShape inputSchema);
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        return Prototype.BatchedMapper.GetOutputSchema(inputSchema);
+    }
 }

@@ -1,5 +1,3 @@
-using System;
-using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 
@@ -33,42 +31,6 @@ public sealed class OnnxScoringEstimator : OnnxEstimatorBase<OnnxScoringTransfor
     internal OnnxScoringEstimator(IHostEnvironment env, Options options)
         : base(new OnnxScoringTransformer(env, Copy(env, options)))
     {
-    }
-
-    /// <summary>The output schema shape: the input columns plus one column per mapped graph output.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A mapped column is missing or has the wrong item type or kind.</exception>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        foreach (var binding in Prototype.Inputs)
-        {
-            var tensor = binding.Tensor;
-            if (!inputSchema.TryFindColumn(binding.ColumnName, out var column))
-            {
-                ThrowHelper.MissingColumn(nameof(inputSchema), binding.ColumnName);
-            }
-
-            bool scalarFits = tensor.RowElements == 1;
-            bool kindFits = column.Kind != SchemaShape.Column.VectorKind.Scalar || scalarFits;
-            if (!column.ItemType.Equals(tensor.ItemType) || !kindFits)
-            {
-                ThrowHelper.SchemaMismatch(nameof(inputSchema), binding.ColumnName,
-                    $"{tensor.TypeText} (ONNX input '{tensor.Name}' {tensor.ShapeText})", column.GetTypeString());
-            }
-        }
-
-        foreach (var binding in Prototype.Outputs)
-        {
-            var tensor = binding.Tensor;
-            var kind = tensor.RowDims.Length == 0
-                ? SchemaShape.Column.VectorKind.Scalar
-                : tensor.RowElements > 0 ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector;
-            columns[binding.ColumnName] = new SchemaShape.Column(binding.ColumnName, kind, tensor.ItemType, isKey: false);
-        }
-
-        return new SchemaShape(columns.Values);
     }
 
     /// <summary>Options of <see cref="OnnxScoringEstimator"/>.</summary>

@@ -23,7 +23,7 @@ namespace MlNotes.Transforms.Onnx;
 /// <para>Apply models only from trusted sources: an ONNX graph is code that ONNX Runtime executes.</para>
 /// <para>The transformer owns a native session: dispose it when done.</para>
 /// </remarks>
-public sealed class OnnxScoringTransformer : OnnxTransformerBase, IBatchedMapper
+public sealed class OnnxScoringTransformer : OnnxTransformerBase, IOnnxMapper
 {
     internal const string LoaderSignature = "MlNotesOnnxScoring";
 
@@ -66,7 +66,7 @@ public sealed class OnnxScoringTransformer : OnnxTransformerBase, IBatchedMapper
 
     internal override IReadOnlyList<OnnxModel> Sessions => [_model];
 
-    internal override IBatchedMapper BatchedMapper => this;
+    internal override IOnnxMapper BatchedMapper => this;
 
     private protected override VersionInfo Version => GetVersionInfo();
 
@@ -97,6 +97,39 @@ public sealed class OnnxScoringTransformer : OnnxTransformerBase, IBatchedMapper
         }
 
         return builder.ToSchema();
+    }
+
+    SchemaShape IOnnxMapper.GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        foreach (var binding in Inputs)
+        {
+            var tensor = binding.Tensor;
+            if (!inputSchema.TryFindColumn(binding.ColumnName, out var column))
+            {
+                ThrowHelper.MissingColumn(nameof(inputSchema), binding.ColumnName);
+            }
+
+            bool scalarFits = tensor.RowElements == 1;
+            bool kindFits = column.Kind != SchemaShape.Column.VectorKind.Scalar || scalarFits;
+            if (!column.ItemType.Equals(tensor.ItemType) || !kindFits)
+            {
+                ThrowHelper.SchemaMismatch(nameof(inputSchema), binding.ColumnName,
+                    $"{tensor.TypeText} (ONNX input '{tensor.Name}' {tensor.ShapeText})", column.GetTypeString());
+            }
+        }
+
+        foreach (var binding in Outputs)
+        {
+            var tensor = binding.Tensor;
+            var kind = tensor.RowDims.Length == 0
+                ? SchemaShape.Column.VectorKind.Scalar
+                : tensor.RowElements > 0 ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector;
+            columns[binding.ColumnName] = new SchemaShape.Column(binding.ColumnName, kind, tensor.ItemType, isKey: false);
+        }
+
+        return new SchemaShape(columns.Values);
     }
 
     private protected override void SaveModel(ModelSaveContext ctx)

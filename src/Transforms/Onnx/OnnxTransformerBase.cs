@@ -47,7 +47,7 @@ public abstract class OnnxTransformerBase : ITransformer, IDisposable
     internal virtual IReadOnlyList<OnnxModel> Sessions => _stateMapper!.Models;
 
     /// <summary>The batched mapping: the columns added and how a batch computes them; a transformer built without a mapper overrides it.</summary>
-    internal virtual IBatchedMapper BatchedMapper => _stateMapper!;
+    internal virtual IOnnxMapper BatchedMapper => _stateMapper!;
 
     /// <summary>The format this transformer writes (and its loader reads back); a transformer built without a mapper overrides it.</summary>
     private protected virtual VersionInfo Version => _stateVersion;

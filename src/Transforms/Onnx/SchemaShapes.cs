@@ -67,6 +67,21 @@ internal static class SchemaShapes
         }
     }
 
+    /// <summary>The input columns followed by <paramref name="added"/> (a later column of the same name hides an earlier one).</summary>
+    public static DataViewSchema Append(DataViewSchema inputSchema, DataViewSchema added)
+    {
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        builder.AddColumns(added);
+        return builder.ToSchema();
+    }
+
+    /// <summary>What an image model's image column may be: an image, a path (text), encoded image bytes, or a pixel vector (Byte or Single).</summary>
+    public static ColumnRead ImageRead(string column) => new(column, image => image.ItemType is ImageDataViewType
+        || (image.Kind == SchemaShape.Column.VectorKind.Scalar && image.ItemType is TextDataViewType)
+        || (image.Kind != SchemaShape.Column.VectorKind.Scalar && (image.ItemType == NumberDataViewType.Byte || image.ItemType == NumberDataViewType.Single)),
+        "an image, encoded image bytes or a pixel vector");
+
     /// <summary>A vector of Single of <paramref name="size"/> values, or of unknown size when <paramref name="orUnknown"/>.</summary>
     public static bool IsSingleVector(DataViewType type, int size, bool orUnknown)
         => type is VectorDataViewType { ItemType: var item, Size: var n } && item == NumberDataViewType.Single && (n == size || (orUnknown && n == 0));

@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 
@@ -36,12 +35,6 @@ public sealed class OnnxTextEncoderEstimator : OnnxEstimatorBase<OnnxTextEncoder
         : base(new OnnxTextEncoderTransformer(env, Copy(env, options)))
     {
     }
-
-    /// <summary>The input columns plus the encoder's outputs.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => SchemaShapes.Extend(inputSchema,
-        [new ColumnRead(Prototype.Config.InputColumnName, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is Microsoft.ML.Data.TextDataViewType, "String")],
-        SchemaShapes.Of(Prototype.OutputColumnsSchema()));
 
     /// <summary>Options of <see cref="OnnxTextEncoderEstimator"/>. Unset values come from the manifest.</summary>
     public sealed class Options : OnnxModelOptions

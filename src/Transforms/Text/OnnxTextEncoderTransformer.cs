@@ -20,7 +20,7 @@ namespace MlNotes.Transforms.Text;
 /// its own longest row, scores in batches, pools the token states into an embedding and, for classifier graphs, adds probabilities
 /// and the predicted label. Holds a native session: dispose it.
 /// </summary>
-public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IBatchedMapper
+public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IOnnxMapper
 {
     internal const string LoaderSignature = "MlNotesOnnxTextEncoder";
     private const string VocabStreamName = "Vocab";
@@ -89,7 +89,7 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
 
     internal override IReadOnlyList<OnnxModel> Sessions => [_model];
 
-    internal override IBatchedMapper BatchedMapper => this;
+    internal override IOnnxMapper BatchedMapper => this;
 
     private protected override VersionInfo Version => GetVersionInfo();
 
@@ -139,22 +139,13 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IB
     DataViewSchema IBatchedMapper.GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        var column = inputSchema.GetColumnOrNull(Config.InputColumnName);
-        if (column == null)
-        {
-            ThrowHelper.MissingColumn(nameof(inputSchema), Config.InputColumnName);
-        }
-
-        if (column.Value.Type is not TextDataViewType)
-        {
-            ThrowHelper.SchemaMismatch(nameof(inputSchema), Config.InputColumnName, "String", $"{column.Value.Type}");
-        }
-
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        builder.AddColumns(OutputColumnsSchema());
-        return builder.ToSchema();
+        SchemaShapes.Check(inputSchema, [new ColumnTypeRead(Config.InputColumnName, type => type is TextDataViewType, "String")]);
+        return SchemaShapes.Append(inputSchema, OutputColumnsSchema());
     }
+
+    SchemaShape IOnnxMapper.GetOutputSchema(SchemaShape inputSchema) => SchemaShapes.Extend(inputSchema,
+        [new ColumnRead(Config.InputColumnName, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "String")],
+        SchemaShapes.Of(OutputColumnsSchema()));
 
     private protected override void SaveModel(ModelSaveContext ctx)
     {

@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 
@@ -43,10 +42,6 @@ public sealed class VaeDecoderEstimator : OnnxEstimatorBase<VaeDecoderTransforme
         var sources = new VaeModelSources(null, null, o.ModelFile, o.ModelBytes, o.ManifestFile, settings, NeedsEncoder: false, NeedsDecoder: true);
         return new VaeDecoderTransformer(VaeMapper.Create(env, nameof(VaeDecoderTransformer), sources, config));
     }
-
-    /// <summary>The input columns plus the reconstruction.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     /// <summary>Options of <see cref="VaeDecoderEstimator"/>. Unset values come from the manifest.</summary>
     public sealed class Options : OnnxModelOptions

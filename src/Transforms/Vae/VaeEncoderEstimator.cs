@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 
@@ -60,10 +59,6 @@ public sealed class VaeEncoderEstimator : OnnxEstimatorBase<VaeEncoderTransforme
         var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, null, null, o.ManifestFile, settings, NeedsEncoder: true, NeedsDecoder: false);
         return new VaeEncoderTransformer(VaeMapper.Create(env, nameof(VaeEncoderTransformer), sources, config));
     }
-
-    /// <summary>The input columns plus the encoder's outputs.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     /// <summary>Options of <see cref="VaeEncoderEstimator"/>. Unset values come from the manifest.</summary>
     public sealed class Options : OnnxModelOptions

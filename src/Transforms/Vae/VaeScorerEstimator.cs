@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 
@@ -57,10 +56,6 @@ public sealed class VaeScorerEstimator : OnnxEstimatorBase<VaeScorerTransformer>
         var sources = new VaeModelSources(o.ModelFile, o.ModelBytes, o.DecoderModelFile, o.DecoderModelBytes, o.ManifestFile, settings, NeedsEncoder: true, NeedsDecoder: true);
         return new VaeScorerTransformer(VaeMapper.Create(env, nameof(VaeScorerTransformer), sources, config));
     }
-
-    /// <summary>The input columns plus the scores.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     internal static void CheckImportanceSamples(int samples)
     {

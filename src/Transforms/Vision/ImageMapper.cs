@@ -12,7 +12,7 @@ namespace MlNotes.Transforms.Vision;
 /// The batched mapping the image classifier and the image encoder share: one image column in (checked against the input schema),
 /// the transformer's columns out, and the count of images that could not be read. The columns and the batch are the transformer's.
 /// </summary>
-internal sealed class ImageMapper : IBatchedMapper
+internal sealed class ImageMapper : IOnnxMapper
 {
     private readonly OnnxTransformerBase _owner;
     private readonly Func<DataViewSchema> _addedColumns;
@@ -50,11 +50,11 @@ internal sealed class ImageMapper : IBatchedMapper
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         Input.CheckColumn(inputSchema);
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        builder.AddColumns(_addedColumns());
-        return builder.ToSchema();
+        return SchemaShapes.Append(inputSchema, _addedColumns());
     }
+
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        => SchemaShapes.Extend(inputSchema, [SchemaShapes.ImageRead(Input.ColumnName)], SchemaShapes.Of(_addedColumns()));
 
     public IEnumerable<string> InputColumns(DataViewSchema inputSchema, bool[] activeOutputs) => Input.Columns(inputSchema);
 

@@ -1,6 +1,5 @@
-using Microsoft.ML;
-using MlNotes.Transforms.Onnx;
 using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vision;
 
@@ -45,11 +44,6 @@ public sealed class OnnxImageClassifierEstimator : OnnxEstimatorBase<OnnxImageCl
         : base(new OnnxImageClassifierTransformer(env, Copy(env, options)))
     {
     }
-
-    /// <summary>The input columns plus the classifier's outputs.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
-        => SchemaShapes.Extend(inputSchema, [OnnxImageEncoderEstimator.ImageRead(Prototype.Config.InputColumnName)], SchemaShapes.Of(Prototype.OutputColumnsSchema()));
 
     /// <summary>Options of <see cref="OnnxImageClassifierEstimator"/>. Unset values come from the manifest.</summary>
     public sealed class Options : OnnxImageModelOptions

@@ -54,7 +54,7 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
 
     internal override OnnxTransformerBase Reopen() => new OnnxImageClassifierTransformer(_host, _model.Reopen(), Config);
 
-    internal override IBatchedMapper BatchedMapper => _mapper;
+    internal override IOnnxMapper BatchedMapper => _mapper;
 
     private protected override VersionInfo Version => GetVersionInfo();
 

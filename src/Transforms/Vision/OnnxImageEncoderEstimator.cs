@@ -1,7 +1,5 @@
-using Microsoft.ML;
-using MlNotes.Transforms.Onnx;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vision;
 
@@ -33,17 +31,6 @@ public sealed class OnnxImageEncoderEstimator : OnnxEstimatorBase<OnnxImageEncod
         : base(new OnnxImageEncoderTransformer(env, Copy(env, options)))
     {
     }
-
-    /// <summary>The input columns plus the embedding (and error flag).</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
-        => SchemaShapes.Extend(inputSchema, [ImageRead(Prototype.Config.InputColumnName)], SchemaShapes.Of(Prototype.OutputColumnsSchema()));
-
-    /// <summary>What the image column may be: an image, encoded image bytes, or a pixel vector (Byte or Single).</summary>
-    internal static ColumnRead ImageRead(string column) => new(column, image => image.ItemType is Microsoft.ML.Transforms.Image.ImageDataViewType
-        || (image.Kind == SchemaShape.Column.VectorKind.Scalar && image.ItemType is TextDataViewType)
-        || (image.Kind != SchemaShape.Column.VectorKind.Scalar && (image.ItemType == NumberDataViewType.Byte || image.ItemType == NumberDataViewType.Single)),
-        "an image, encoded image bytes or a pixel vector");
 
     /// <summary>Options of <see cref="OnnxImageEncoderEstimator"/>. Unset values come from the manifest.</summary>
     public sealed class Options : OnnxImageModelOptions

@@ -49,7 +49,7 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase
 
     internal override IReadOnlyList<OnnxModel> Sessions => [_model];
 
-    internal override IBatchedMapper BatchedMapper => _mapper;
+    internal override IOnnxMapper BatchedMapper => _mapper;
 
     private protected override VersionInfo Version => GetVersionInfo();
 

@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vae;
@@ -30,10 +29,6 @@ public sealed class VqVaeDecoderEstimator : OnnxEstimatorBase<VqVaeTransformer>
         : base(Build(env, options))
     {
     }
-
-    /// <summary>The input columns plus the reconstruction.</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     private static VqVaeTransformer Build(IHostEnvironment env, Options options)
     {

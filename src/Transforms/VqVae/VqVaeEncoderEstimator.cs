@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNotes.Transforms.Onnx;
 using MlNotes.Transforms.Vae;
@@ -31,10 +30,6 @@ public sealed class VqVaeEncoderEstimator : OnnxEstimatorBase<VqVaeTransformer>
         : base(Build(env, options))
     {
     }
-
-    /// <summary>The input columns plus the codes (and code vectors).</summary>
-    /// <param name="inputSchema">The input schema shape.</param>
-    public override SchemaShape GetOutputSchema(SchemaShape inputSchema) => Prototype.Mapper.GetOutputSchema(inputSchema);
 
     private static VqVaeTransformer Build(IHostEnvironment env, Options options)
     {
