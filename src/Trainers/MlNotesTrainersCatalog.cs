@@ -142,7 +142,7 @@ public static class MlNotesTrainersCatalog
         var pairs = InfoNceDataLoader.Read(data, embeddingColumnNameA, embeddingColumnNameB, null, size, size, out _);
         if (pairs.Rows == 0)
         {
-            MlNotes.Trainers.ThrowHelper.InvalidOperation("The data to evaluate is empty.");
+            MlNotes.ThrowHelper.InvalidOperation("The data to evaluate is empty.");
         }
 
         var ab = new int[pairs.Rows];
@@ -197,10 +197,10 @@ public static class MlNotesTrainersCatalog
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(predictedLabelColumnName);
         var column = data.Schema.GetColumnOrNull(predictedLabelColumnName)
-            ?? MlNotes.Trainers.ThrowHelper.MissingColumn<DataViewSchema.Column>(nameof(predictedLabelColumnName), predictedLabelColumnName);
+            ?? MlNotes.ThrowHelper.MissingColumn<DataViewSchema.Column>(nameof(predictedLabelColumnName), predictedLabelColumnName);
         if (column.Type is not KeyDataViewType key || key.RawType != typeof(uint) || key.Count is 0 or > int.MaxValue)
         {
-            MlNotes.Trainers.ThrowHelper.SchemaMismatch(nameof(predictedLabelColumnName), predictedLabelColumnName, "a UInt32 key of known count", $"{column.Type}");
+            MlNotes.ThrowHelper.SchemaMismatch(nameof(predictedLabelColumnName), predictedLabelColumnName, "a UInt32 key of known count", $"{column.Type}");
             return null!;
         }
 

@@ -170,27 +170,19 @@ public sealed class InfoNceEstimator : IEstimator<InfoNceTransformer>
             }
         }
 
-        Check(options.BatchSize >= 2, nameof(Options.BatchSize), $"BatchSize must be at least 2, got {options.BatchSize}: InfoNCE needs other rows of the batch as negatives.");
-        Check(options.EmbeddingSize >= 1, nameof(Options.EmbeddingSize), $"EmbeddingSize must be at least 1, got {options.EmbeddingSize}.");
-        Check(options.HiddenLayerSizes != null && options.HiddenLayerSizes.All(s => s >= 1), nameof(Options.HiddenLayerSizes), "Every hidden layer needs at least one unit (an empty list gives linear heads).");
-        Check(Enum.IsDefined(options.Activation), nameof(Options.Activation), $"Unknown activation {options.Activation}.");
-        Check(options.LearningRate > 0 && double.IsFinite(options.LearningRate), nameof(Options.LearningRate), $"LearningRate must be positive, got {options.LearningRate}.");
-        Check(options.NumberOfEpochs >= 1, nameof(Options.NumberOfEpochs), $"NumberOfEpochs must be at least 1, got {options.NumberOfEpochs}.");
-        Check(options.MaximumLogitScale >= 1 && double.IsFinite(options.MaximumLogitScale), nameof(Options.MaximumLogitScale), $"MaximumLogitScale must be at least 1, got {options.MaximumLogitScale}.");
-        Check(options.InitialTemperature > 0 && 1 / options.InitialTemperature <= options.MaximumLogitScale && 1 / options.InitialTemperature >= 1, nameof(Options.InitialTemperature),
+        ThrowHelper.CheckOption(options.BatchSize >= 2, nameof(Options.BatchSize), $"BatchSize must be at least 2, got {options.BatchSize}: InfoNCE needs other rows of the batch as negatives.");
+        ThrowHelper.CheckOption(options.EmbeddingSize >= 1, nameof(Options.EmbeddingSize), $"EmbeddingSize must be at least 1, got {options.EmbeddingSize}.");
+        ThrowHelper.CheckOption(options.HiddenLayerSizes != null && options.HiddenLayerSizes.All(s => s >= 1), nameof(Options.HiddenLayerSizes), "Every hidden layer needs at least one unit (an empty list gives linear heads).");
+        ThrowHelper.CheckOption(Enum.IsDefined(options.Activation), nameof(Options.Activation), $"Unknown activation {options.Activation}.");
+        ThrowHelper.CheckOption(options.LearningRate > 0 && double.IsFinite(options.LearningRate), nameof(Options.LearningRate), $"LearningRate must be positive, got {options.LearningRate}.");
+        ThrowHelper.CheckOption(options.NumberOfEpochs >= 1, nameof(Options.NumberOfEpochs), $"NumberOfEpochs must be at least 1, got {options.NumberOfEpochs}.");
+        ThrowHelper.CheckOption(options.MaximumLogitScale >= 1 && double.IsFinite(options.MaximumLogitScale), nameof(Options.MaximumLogitScale), $"MaximumLogitScale must be at least 1, got {options.MaximumLogitScale}.");
+        ThrowHelper.CheckOption(options.InitialTemperature > 0 && 1 / options.InitialTemperature <= options.MaximumLogitScale && 1 / options.InitialTemperature >= 1, nameof(Options.InitialTemperature),
             $"InitialTemperature must be in [1 / MaximumLogitScale, 1] = [{1 / options.MaximumLogitScale}, 1], got {options.InitialTemperature}.");
-        Check(options.EarlyStoppingPatience >= 0, nameof(Options.EarlyStoppingPatience), $"EarlyStoppingPatience must be at least 0, got {options.EarlyStoppingPatience}.");
-        Check(options.ValidationFraction is >= 0 and < 1, nameof(Options.ValidationFraction), $"ValidationFraction must be in [0, 1), got {options.ValidationFraction}.");
-        Check(options.NumberOfThreads is null or >= 1, nameof(Options.NumberOfThreads), $"NumberOfThreads must be at least 1, got {options.NumberOfThreads}.");
+        ThrowHelper.CheckOption(options.EarlyStoppingPatience >= 0, nameof(Options.EarlyStoppingPatience), $"EarlyStoppingPatience must be at least 0, got {options.EarlyStoppingPatience}.");
+        ThrowHelper.CheckOption(options.ValidationFraction is >= 0 and < 1, nameof(Options.ValidationFraction), $"ValidationFraction must be in [0, 1), got {options.ValidationFraction}.");
+        ThrowHelper.CheckOption(options.NumberOfThreads is null or >= 1, nameof(Options.NumberOfThreads), $"NumberOfThreads must be at least 1, got {options.NumberOfThreads}.");
         return options;
-
-        static void Check(bool ok, string name, string message)
-        {
-            if (!ok)
-            {
-                ThrowHelper.BadOption(name, message);
-            }
-        }
     }
 
     /// <summary>Options of <see cref="InfoNceEstimator"/>; validated when the estimator is created and copied.</summary>

@@ -58,26 +58,14 @@ public sealed class InfoNceTransformer : RowToRowTransformerBase
         int hiddenCount = reader.ReadInt32();
         ThrowHelper.CheckEntry(ctx, sizeA > 0 && sizeB > 0 && embedding > 0 && hiddenCount is >= 0 and < 1000,
             $"sizes {sizeA} (A), {sizeB} (B), {embedding} (embedding), {hiddenCount} (hidden layers) where the first three must be positive");
-        var hidden = new int[hiddenCount];
-        for (int i = 0; i < hiddenCount; i++)
-        {
-            hidden[i] = reader.ReadInt32();
-            ThrowHelper.CheckEntry(ctx, hidden[i] > 0, $"hidden layer {i} has {hidden[i]} units");
-        }
+        var hidden = MlpShape.ReadHidden(ctx, hiddenCount);
 
         var activation = (Activation)reader.ReadInt32();
         ThrowHelper.CheckEntry(ctx, Enum.IsDefined(activation), $"unknown activation {(int)activation}");
         long architecture = MlpShape.ParameterCount(sizeA, hidden, embedding) + MlpShape.ParameterCount(sizeB, hidden, embedding) + 1;
-        ThrowHelper.CheckEntry(ctx, architecture <= Array.MaxLength, $"an architecture of {architecture} parameters is too large");
+        MlpShape.CheckSize(ctx, architecture);
         Network = new InfoNceNetwork<float>(sizeA, sizeB, hidden, embedding, activation);
-        int count = reader.ReadInt32();
-        ThrowHelper.CheckEntry(ctx, count == Network.ParameterCount, $"it holds {count} parameters where the architecture has {Network.ParameterCount}");
-        _parameters = new float[count];
-        for (int i = 0; i < count; i++)
-        {
-            _parameters[i] = reader.ReadSingle();
-            ThrowHelper.CheckEntry(ctx, float.IsFinite(_parameters[i]), $"weight {i} is non-finite ({_parameters[i]})");
-        }
+        _parameters = MlpShape.ReadParameters(ctx, Network.ParameterCount);
 
         // Training clamps the log logit scale to [0, log MaximumLogitScale]; a negative one was not written by it.
         ThrowHelper.CheckEntry(ctx, _parameters[Network.LogScaleIndex] >= 0, $"the log logit scale {_parameters[Network.LogScaleIndex]} is negative");

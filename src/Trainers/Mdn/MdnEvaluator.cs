@@ -158,7 +158,8 @@ internal static class MdnEvaluator
         return schema.GetColumnOrNull(name) ?? ThrowHelper.MissingColumn<DataViewSchema.Column>("data", name);
     }
 
-    private static void Copy(in VBuffer<float> source, double[] destination)
+    /// <summary>A row's mixture column (weights, means, deviations, labels) into <paramref name="destination"/>, in double; its length must match.</summary>
+    internal static void Copy(in VBuffer<float> source, double[] destination)
     {
         if (source.Length != destination.Length)
         {

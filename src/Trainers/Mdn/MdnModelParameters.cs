@@ -45,12 +45,7 @@ public sealed class MdnModelParameters : ModelParametersBase<float>, ISchemaBind
         int hiddenCount = reader.ReadInt32();
         ThrowHelper.CheckEntry(ctx, featureCount > 0 && labelSize > 0 && components is > 0 and <= MdnTrainer.Defaults.MaxComponents && hiddenCount is > 0 and < 1000,
             $"sizes {featureCount} (features), {labelSize} (label), {components} (components), {hiddenCount} (hidden layers) where each must be positive and K at most {MdnTrainer.Defaults.MaxComponents}");
-        var hidden = new int[hiddenCount];
-        for (int i = 0; i < hiddenCount; i++)
-        {
-            hidden[i] = reader.ReadInt32();
-            ThrowHelper.CheckEntry(ctx, hidden[i] > 0, $"hidden layer {i} has {hidden[i]} units");
-        }
+        var hidden = MlpShape.ReadHidden(ctx, hiddenCount);
 
         var activation = (Activation)reader.ReadInt32();
         var sigmaTransform = (MdnSigmaTransform)reader.ReadInt32();
@@ -68,16 +63,9 @@ public sealed class MdnModelParameters : ModelParametersBase<float>, ISchemaBind
         }
 
         long architecture = MlpShape.ParameterCount(featureCount, hidden, components * (2 * labelSize + 1));
-        ThrowHelper.CheckEntry(ctx, architecture <= Array.MaxLength, $"an architecture of {architecture} parameters is too large");
+        MlpShape.CheckSize(ctx, architecture);
         Network = new MdnNetwork<float>(featureCount, hidden, activation, new MdnHead(components, labelSize, sigmaTransform, minimumSigma));
-        int count = reader.ReadInt32();
-        ThrowHelper.CheckEntry(ctx, count == Network.ParameterCount, $"it holds {count} parameters where the architecture has {Network.ParameterCount}");
-        _parameters = new float[count];
-        for (int i = 0; i < count; i++)
-        {
-            _parameters[i] = reader.ReadSingle();
-            ThrowHelper.CheckEntry(ctx, float.IsFinite(_parameters[i]), $"weight {i} is non-finite ({_parameters[i]})");
-        }
+        _parameters = MlpShape.ReadParameters(ctx, Network.ParameterCount);
     }
 
     /// <summary>K, the number of Gaussian components.</summary>

@@ -192,11 +192,11 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
             ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> dst) =>
             {
                 getWeights(ref buffer);
-                Copy(buffer, weights);
+                MdnEvaluator.Copy(buffer, weights);
                 getMeans(ref buffer);
-                Copy(buffer, means);
+                MdnEvaluator.Copy(buffer, means);
                 getSigmas(ref buffer);
-                Copy(buffer, sigmas);
+                MdnEvaluator.Copy(buffer, sigmas);
                 ulong stream;
                 if (getId != null)
                 {
@@ -245,20 +245,6 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
             }
 
             return column.Index;
-        }
-
-        private static void Copy(in VBuffer<float> source, double[] destination)
-        {
-            if (source.Length != destination.Length)
-            {
-                ThrowHelper.InvalidOperation($"A mixture column has {source.Length} values in a row where {destination.Length} were expected.");
-            }
-
-            int i = 0;
-            foreach (float value in source.DenseValues())
-            {
-                destination[i++] = value;
-            }
         }
     }
 }

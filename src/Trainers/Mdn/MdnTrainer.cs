@@ -265,24 +265,16 @@ public sealed class MdnTrainer : TrainerEstimatorBase<RegressionPredictionTransf
             ThrowHelper.BadOption(nameof(Options.SigmaTransform), $"Unknown sigma transform {options.SigmaTransform}.");
         }
 
-        Check(options.MinimumSigma > 0 && double.IsFinite(options.MinimumSigma), nameof(Options.MinimumSigma), $"MinimumSigma must be positive and finite, got {options.MinimumSigma}.");
-        Check(options.L2Regularization >= 0 && double.IsFinite(options.L2Regularization), nameof(Options.L2Regularization), $"L2Regularization must be at least 0, got {options.L2Regularization}.");
-        Check(options.LearningRate > 0 && double.IsFinite(options.LearningRate), nameof(Options.LearningRate), $"LearningRate must be positive, got {options.LearningRate}.");
-        Check(options.BatchSize >= 1, nameof(Options.BatchSize), $"BatchSize must be at least 1, got {options.BatchSize}.");
-        Check(options.NumberOfEpochs >= 1, nameof(Options.NumberOfEpochs), $"NumberOfEpochs must be at least 1, got {options.NumberOfEpochs}.");
-        Check(options.EarlyStoppingPatience >= 0, nameof(Options.EarlyStoppingPatience), $"EarlyStoppingPatience must be at least 0, got {options.EarlyStoppingPatience}.");
-        Check(options.ValidationFraction is >= 0 and < 1, nameof(Options.ValidationFraction), $"ValidationFraction must be in [0, 1), got {options.ValidationFraction}.");
-        Check(options.IntervalCoverage is > 0 and < 1, nameof(Options.IntervalCoverage), $"IntervalCoverage must be in (0, 1), got {options.IntervalCoverage}.");
-        Check(options.NumberOfThreads is null or >= 1, nameof(Options.NumberOfThreads), $"NumberOfThreads must be at least 1, got {options.NumberOfThreads}.");
+        ThrowHelper.CheckOption(options.MinimumSigma > 0 && double.IsFinite(options.MinimumSigma), nameof(Options.MinimumSigma), $"MinimumSigma must be positive and finite, got {options.MinimumSigma}.");
+        ThrowHelper.CheckOption(options.L2Regularization >= 0 && double.IsFinite(options.L2Regularization), nameof(Options.L2Regularization), $"L2Regularization must be at least 0, got {options.L2Regularization}.");
+        ThrowHelper.CheckOption(options.LearningRate > 0 && double.IsFinite(options.LearningRate), nameof(Options.LearningRate), $"LearningRate must be positive, got {options.LearningRate}.");
+        ThrowHelper.CheckOption(options.BatchSize >= 1, nameof(Options.BatchSize), $"BatchSize must be at least 1, got {options.BatchSize}.");
+        ThrowHelper.CheckOption(options.NumberOfEpochs >= 1, nameof(Options.NumberOfEpochs), $"NumberOfEpochs must be at least 1, got {options.NumberOfEpochs}.");
+        ThrowHelper.CheckOption(options.EarlyStoppingPatience >= 0, nameof(Options.EarlyStoppingPatience), $"EarlyStoppingPatience must be at least 0, got {options.EarlyStoppingPatience}.");
+        ThrowHelper.CheckOption(options.ValidationFraction is >= 0 and < 1, nameof(Options.ValidationFraction), $"ValidationFraction must be in [0, 1), got {options.ValidationFraction}.");
+        ThrowHelper.CheckOption(options.IntervalCoverage is > 0 and < 1, nameof(Options.IntervalCoverage), $"IntervalCoverage must be in (0, 1), got {options.IntervalCoverage}.");
+        ThrowHelper.CheckOption(options.NumberOfThreads is null or >= 1, nameof(Options.NumberOfThreads), $"NumberOfThreads must be at least 1, got {options.NumberOfThreads}.");
         return options;
-
-        static void Check(bool ok, string name, string message)
-        {
-            if (!ok)
-            {
-                ThrowHelper.BadOption(name, message);
-            }
-        }
     }
 
     /// <summary>Options of <see cref="MdnTrainer"/>; validated when the trainer is created and copied, so later changes do not reach it.</summary>

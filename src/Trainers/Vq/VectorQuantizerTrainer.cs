@@ -151,23 +151,15 @@ public sealed class VectorQuantizerTrainer : TrainerEstimatorBase<ClusteringPred
             ThrowHelper.BadOption(nameof(Options.FeatureColumnName), "FeatureColumnName must name a column.");
         }
 
-        Check(options.CodebookSize is >= 1 and <= Defaults.MaxCodebookSize, nameof(Options.CodebookSize),
+        ThrowHelper.CheckOption(options.CodebookSize is >= 1 and <= Defaults.MaxCodebookSize, nameof(Options.CodebookSize),
             $"CodebookSize must be between 1 and {Defaults.MaxCodebookSize}, got {options.CodebookSize}.");
-        Check(options.Decay is >= 0 and < 1, nameof(Options.Decay), $"Decay must be in [0, 1), got {options.Decay}.");
-        Check(options.DeadCodeThreshold is >= 0 and < 1, nameof(Options.DeadCodeThreshold), $"DeadCodeThreshold must be in [0, 1), got {options.DeadCodeThreshold}.");
-        Check(options.BatchSize >= 1, nameof(Options.BatchSize), $"BatchSize must be at least 1, got {options.BatchSize}.");
-        Check(options.NumberOfEpochs >= 1, nameof(Options.NumberOfEpochs), $"NumberOfEpochs must be at least 1, got {options.NumberOfEpochs}.");
-        Check(options.RefinementPasses >= 0, nameof(Options.RefinementPasses), $"RefinementPasses must be at least 0, got {options.RefinementPasses}.");
-        Check(options.NumberOfThreads is null or >= 1, nameof(Options.NumberOfThreads), $"NumberOfThreads must be at least 1, got {options.NumberOfThreads}.");
+        ThrowHelper.CheckOption(options.Decay is >= 0 and < 1, nameof(Options.Decay), $"Decay must be in [0, 1), got {options.Decay}.");
+        ThrowHelper.CheckOption(options.DeadCodeThreshold is >= 0 and < 1, nameof(Options.DeadCodeThreshold), $"DeadCodeThreshold must be in [0, 1), got {options.DeadCodeThreshold}.");
+        ThrowHelper.CheckOption(options.BatchSize >= 1, nameof(Options.BatchSize), $"BatchSize must be at least 1, got {options.BatchSize}.");
+        ThrowHelper.CheckOption(options.NumberOfEpochs >= 1, nameof(Options.NumberOfEpochs), $"NumberOfEpochs must be at least 1, got {options.NumberOfEpochs}.");
+        ThrowHelper.CheckOption(options.RefinementPasses >= 0, nameof(Options.RefinementPasses), $"RefinementPasses must be at least 0, got {options.RefinementPasses}.");
+        ThrowHelper.CheckOption(options.NumberOfThreads is null or >= 1, nameof(Options.NumberOfThreads), $"NumberOfThreads must be at least 1, got {options.NumberOfThreads}.");
         return options;
-
-        static void Check(bool ok, string name, string message)
-        {
-            if (!ok)
-            {
-                ThrowHelper.BadOption(name, message);
-            }
-        }
     }
 
     /// <summary>Options of <see cref="VectorQuantizerTrainer"/>; validated when the trainer is created and copied, so later changes do not reach it.</summary>

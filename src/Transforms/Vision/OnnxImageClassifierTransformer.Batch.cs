@@ -93,7 +93,7 @@ public sealed partial class OnnxImageClassifierTransformer
         private float[]? _pooled;
 
         public Batch(OnnxImageClassifierTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
-            : base(parent._mapper, source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null, capacity)
+            : base(parent.Mapper, source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null, capacity)
         {
             _parent = parent;
             var c = parent.Config;
@@ -111,7 +111,7 @@ public sealed partial class OnnxImageClassifierTransformer
             _energy = new float[Want(ClassifierNeeds.Energy) ? capacity : 0];
             bool logits = Want(ClassifierNeeds.Logits), embedding = Want(ClassifierNeeds.Embedding);
             var onnxActive = parent._outputs.Length == 2 ? new[] { logits, embedding } : new[] { logits };
-            Open(parent._model, parent._image, parent._outputs, onnxActive, capacity);
+            Open(parent.Model, parent._image, parent._outputs, onnxActive, capacity);
         }
 
         public override void Run()

@@ -16,24 +16,26 @@ namespace MlNotes.Transforms.Vision;
 /// The transformer of <see cref="OnnxImageClassifierEstimator"/>: preprocesses images as the model was trained, scores them in
 /// batches, and adds probabilities, the predicted label, optional top-k and the embedding. Holds a native session: dispose it.
 /// </summary>
-public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
+public sealed partial class OnnxImageClassifierTransformer : OnnxImageModelTransformer
 {
     internal const string LoaderSignature = "MlNotesOnnxImageClass";
     private const string TopKLabelsSuffix = "TopKLabels";
     private const string TopKScoresSuffix = "TopKScores";
 
-    private readonly IHost _host;
-    private readonly OnnxModel _model;
     private readonly OnnxColumnBinding _image;
-    private readonly ImageMapper _mapper;
     private readonly OnnxColumnBinding[] _outputs;
     private readonly ReadOnlyMemory<char>[] _classNames;
     private readonly ImageEmbeddingShape? _embeddingShape;
 
     internal OnnxImageClassifierTransformer(IHostEnvironment env, OnnxImageClassifierEstimator.Options options)
-        : this(Open(env, options))
+        : this(Open(env, nameof(OnnxImageClassifierTransformer), CheckOptions(options), "ClassifyImageOnnx", (manifest, model) =>
+        {
+            var config = Resolve(options, manifest, model);
+            _ = Bind(config, model); // refused here, while the session is still disposed on failure
+            return config;
+        }, "image-classifier"))
     {
-        ImageInput.LogFixedBatch(_host, _image, Config.BatchSize, _model.Name);
+        ImageInput.LogFixedBatch(Host, _image, Config.BatchSize, Model.Name);
     }
 
     private OnnxImageClassifierTransformer((IHost Host, OnnxModel Model, ImageClassifierConfig Config) opened)
@@ -42,56 +44,33 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
     }
 
     private OnnxImageClassifierTransformer(IHost host, OnnxModel model, ImageClassifierConfig config)
+        : base(host, model)
     {
-        _host = host;
-        _model = model;
         Config = config;
         (_image, _outputs, _classNames, _embeddingShape) = Bind(config, model);
-        _mapper = CreateMapper();
+        Map(config, OutputColumnsSchema, (source, active, capacity) => new Batch(this, source, active, capacity));
     }
 
-    internal override IReadOnlyList<OnnxModel> Sessions => [_model];
-
-    internal override OnnxTransformerBase Reopen() => new OnnxImageClassifierTransformer(_host, _model.Reopen(), Config);
-
-    internal override IOnnxMapper BatchedMapper => _mapper;
+    internal override OnnxTransformerBase Reopen() => new OnnxImageClassifierTransformer(Host, Model.Reopen(), Config);
 
     private protected override VersionInfo Version => GetVersionInfo();
 
     /// <summary>Class names in the model's output order: the score slots and the predicted label's key values.</summary>
     public IReadOnlyList<string> ClassNames => Config.ClassNames;
 
-    /// <summary>Images per ONNX Runtime run.</summary>
-    public int BatchSize => Config.BatchSize;
-
-    /// <summary>Rows whose image could not be read so far (with <c>ContinueOnError</c>), over every view and pass of this transformer: a row read twice counts twice.</summary>
-    public long ErrorCount => _mapper.ErrorCount;
-
-    /// <summary>
-    /// Returns <see cref="ErrorCount"/> and sets it back to 0, so that a job can count one pass over its data (the count is
-    /// cumulative over every view, cursor and pass of this transformer, including the ones an evaluator or a cache makes).
-    /// </summary>
-    /// <returns>The count before the reset.</returns>
-    public long ResetErrorCount() => _mapper.ResetErrorCount();
-
     internal ImageClassifierConfig Config { get; }
-
-    internal long RunCount => _model.RunCount;
 
 
     private protected override void SaveModel(ModelSaveContext ctx)
     {
-        _model.Save(ctx);
+        Model.Save(ctx);
         Config.Save(ctx);
         ctx.SaveStringOrNull(Config.EnergyColumnName); // v3
     }
 
 
-    private static (IHost, OnnxModel, ImageClassifierConfig) Open(IHostEnvironment env, OnnxImageClassifierEstimator.Options options)
+    private static OnnxImageClassifierEstimator.Options CheckOptions(OnnxImageClassifierEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        var host = env.Register(nameof(OnnxImageClassifierTransformer));
-        OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
         if (options.TopK < 0)
         {
             ThrowHelper.BadOption(nameof(options.TopK), $"TopK must be 0 or more, got {options.TopK}.");
@@ -102,20 +81,7 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxTransformerBase
             ThrowHelper.BadOption(nameof(options.EnergyColumnName), "EnergyColumnName must be null (no energy column) or a column name, not empty.");
         }
 
-        var (model, config) = ImageMapper.Open(host, options, "ClassifyImageOnnx", (manifest, model) =>
-        {
-            var config = Resolve(options, manifest, model);
-            _ = Bind(config, model); // refused here, while the session is still disposed on failure
-            return config;
-        }, "image-classifier");
-        return (host, model, config);
-    }
-
-    private ImageMapper CreateMapper()
-    {
-        var c = Config;
-        var input = c.CreateInput();
-        return new ImageMapper(this, input, c.BatchSize, OutputColumnsSchema, (source, active, capacity) => new Batch(this, source, active, capacity));
+        return options;
     }
 
     private static ImageClassifierConfig Resolve(OnnxImageClassifierEstimator.Options o, ModelManifest? manifest, OnnxModel model)

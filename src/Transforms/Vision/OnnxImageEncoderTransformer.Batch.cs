@@ -50,7 +50,7 @@ public sealed partial class OnnxImageEncoderTransformer
         private readonly float[] _embeddings;
 
         public Batch(OnnxImageEncoderTransformer parent, DataViewRow source, bool[] activeOutputs, int capacity)
-            : base(parent._mapper, source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null, capacity)
+            : base(parent.Mapper, source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null, capacity)
         {
             _parent = parent;
             var columns = parent.Columns;
@@ -63,7 +63,7 @@ public sealed partial class OnnxImageEncoderTransformer
             _wantEmbedding = (needs & EncoderNeeds.Embedding) != 0;
             _size = parent.EmbeddingSize;
             _embeddings = new float[_wantEmbedding ? capacity * _size : 0];
-            Open(parent._model, parent._image, new[] { parent._embedding }, new[] { _wantEmbedding }, capacity);
+            Open(parent.Model, parent._image, new[] { parent._embedding }, new[] { _wantEmbedding }, capacity);
         }
 
         public override void Run()

@@ -1,5 +1,3 @@
-using System;
-using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -16,21 +14,23 @@ namespace MlNotes.Transforms.Vision;
 /// The transformer of <see cref="OnnxImageEncoderEstimator"/>: preprocesses images as the model was trained, scores them in
 /// batches and adds their (L2-normalized) embedding. Holds a native session: dispose it.
 /// </summary>
-public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase
+public sealed partial class OnnxImageEncoderTransformer : OnnxImageModelTransformer
 {
     internal const string LoaderSignature = "MlNotesOnnxImageEnc";
 
-    private readonly IHost _host;
-    private readonly OnnxModel _model;
     private readonly OnnxColumnBinding _image;
     private readonly OnnxColumnBinding _embedding;
-    private readonly ImageMapper _mapper;
     private readonly ImageEmbeddingShape _shape;
 
     internal OnnxImageEncoderTransformer(IHostEnvironment env, OnnxImageEncoderEstimator.Options options)
-        : this(Open(env, options))
+        : this(Open(env, nameof(OnnxImageEncoderTransformer), options, "EncodeClipImage", (manifest, model) =>
+        {
+            var config = Resolve(options, manifest, model);
+            _ = Bind(config, model); // refused here, while the session is still disposed on failure
+            return config;
+        }, "clip-image", "image-classifier"))
     {
-        ImageInput.LogFixedBatch(_host, _image, Config.BatchSize, _model.Name);
+        ImageInput.LogFixedBatch(Host, _image, Config.BatchSize, Model.Name);
     }
 
     private OnnxImageEncoderTransformer((IHost Host, OnnxModel Model, ImageEncoderConfig Config) opened)
@@ -39,46 +39,26 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase
     }
 
     private OnnxImageEncoderTransformer(IHost host, OnnxModel model, ImageEncoderConfig config)
+        : base(host, model)
     {
-        _host = host;
-        _model = model;
         Config = config;
-        (_image, _embedding, var input, _shape) = Bind(config, model);
-        _mapper = CreateMapper(input);
+        (_image, _embedding, _shape) = Bind(config, model);
+        Map(config, OutputColumnsSchema, (source, active, capacity) => new Batch(this, source, active, capacity));
     }
-
-    internal override IReadOnlyList<OnnxModel> Sessions => [_model];
-
-    internal override IOnnxMapper BatchedMapper => _mapper;
 
     private protected override VersionInfo Version => GetVersionInfo();
 
-    internal override OnnxTransformerBase Reopen() => new OnnxImageEncoderTransformer(_host, _model.Reopen(), Config);
+    internal override OnnxTransformerBase Reopen() => new OnnxImageEncoderTransformer(Host, Model.Reopen(), Config);
 
     /// <summary>The embedding size.</summary>
     public int EmbeddingSize => _shape.Size;
 
-    /// <summary>Images per ONNX Runtime run.</summary>
-    public int BatchSize => Config.BatchSize;
-
-    /// <summary>Rows whose image could not be read so far (with <c>ContinueOnError</c>), over every view and pass: a row read twice counts twice.</summary>
-    public long ErrorCount => _mapper.ErrorCount;
-
-    /// <summary>
-    /// Returns <see cref="ErrorCount"/> and sets it back to 0, so that a job can count one pass over its data (the count is
-    /// cumulative over every view, cursor and pass of this transformer, including the ones an evaluator or a cache makes).
-    /// </summary>
-    /// <returns>The count before the reset.</returns>
-    public long ResetErrorCount() => _mapper.ResetErrorCount();
-
     internal ImageEncoderConfig Config { get; }
-
-    internal long RunCount => _model.RunCount;
 
 
     private protected override void SaveModel(ModelSaveContext ctx)
     {
-        _model.Save(ctx);
+        Model.Save(ctx);
         Config.Save(ctx);
     }
 
@@ -122,24 +102,7 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase
         };
     }
 
-    private static (IHost, OnnxModel, ImageEncoderConfig) Open(IHostEnvironment env, OnnxImageEncoderEstimator.Options options)
-    {
-        ArgumentNullException.ThrowIfNull(env);
-        var host = env.Register(nameof(OnnxImageEncoderTransformer));
-        OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
-        var (model, config) = ImageMapper.Open(host, options, "EncodeClipImage", (manifest, model) =>
-        {
-            var config = Resolve(options, manifest, model);
-            _ = Bind(config, model); // refused here, while the session is still disposed on failure
-            return config;
-        }, "clip-image", "image-classifier");
-        return (host, model, config);
-    }
-
-    private ImageMapper CreateMapper(ImageInput input)
-        => new(this, input, Config.BatchSize, OutputColumnsSchema, (source, active, capacity) => new Batch(this, source, active, capacity));
-
-    private static (OnnxColumnBinding Image, OnnxColumnBinding Embedding, ImageInput Input, ImageEmbeddingShape Shape) Bind(ImageEncoderConfig c, OnnxModel model)
+    private static (OnnxColumnBinding Image, OnnxColumnBinding Embedding, ImageEmbeddingShape Shape) Bind(ImageEncoderConfig c, OnnxModel model)
     {
         if (!model.InputMetadata.ContainsKey(c.ImageTensorName) || !model.OutputMetadata.ContainsKey(c.EmbeddingTensorName) || model.InputMetadata.Count != 1)
         {
@@ -148,9 +111,8 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxTransformerBase
 
         var image = new OnnxColumnBinding(c.InputColumnName, OnnxTensorInfo.Create(c.ImageTensorName, model.InputMetadata[c.ImageTensorName], model.Name, isInput: true));
         var embedding = new OnnxColumnBinding(c.OutputColumnName, OnnxTensorInfo.Create(c.EmbeddingTensorName, model.OutputMetadata[c.EmbeddingTensorName], model.Name, isInput: false));
-        var input = c.CreateInput();
         var shape = ImageEmbeddingShape.Resolve(c.EmbeddingTensorName, model.OutputMetadata[c.EmbeddingTensorName], c.TokenPooling, model.Name);
-        return (image, embedding, input, shape);
+        return (image, embedding, shape);
     }
 
     // 0x00010001: the settings as JSON; 0x00010002: explicit fields; 0x00010003: layout, channel order, interpolation, offset,

@@ -3,14 +3,21 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.ML;
 
-namespace MlNotes.Transforms;
+namespace MlNotes;
 
-/// <summary>The one place MlNotes.Transforms builds its exceptions, in ML.NET's wording.</summary>
+/// <summary>
+/// The one place the MlNotes assemblies build their exceptions, in ML.NET's wording: this file is compiled into MlNotes.Transforms
+/// and MlNotes.Trainers (their project files link it), so both word an error the same way.
+/// </summary>
 [StackTraceHidden]
 internal static class ThrowHelper
 {
     [DoesNotReturn]
     public static void MissingColumn(string parameterName, string columnName)
+        => throw new ArgumentOutOfRangeException(parameterName, $"Could not find input column '{columnName}'.");
+
+    [DoesNotReturn]
+    public static T MissingColumn<T>(string parameterName, string columnName)
         => throw new ArgumentOutOfRangeException(parameterName, $"Could not find input column '{columnName}'.");
 
     [DoesNotReturn]
@@ -25,6 +32,20 @@ internal static class ThrowHelper
     public static T BadOption<T>(string optionName, string message)
         => throw new ArgumentOutOfRangeException(optionName, message);
 
+    /// <summary>Throws <see cref="BadOption(string, string)"/> naming <paramref name="optionName"/> unless <paramref name="ok"/>.</summary>
+    public static void CheckOption(bool ok, string optionName, string message)
+    {
+        if (!ok)
+        {
+            BadOption(optionName, message);
+        }
+    }
+
+    /// <summary>A trainer's input value it cannot learn from (NaN, infinite), naming the column and the row.</summary>
+    [DoesNotReturn]
+    public static void BadValue(string columnName, long row, string what)
+        => throw new ArgumentOutOfRangeException(columnName, $"Input column '{columnName}' has {what} at row {row}: MlNotes trainers need finite values.");
+
     [DoesNotReturn]
     public static void InvalidOperation(string message, Exception? inner = null)
         => throw new InvalidOperationException(message, inner);
@@ -35,6 +56,10 @@ internal static class ThrowHelper
 
     [DoesNotReturn]
     public static void CorruptModel(string message, Exception? inner = null)
+        => throw new FormatException(message, inner);
+
+    [DoesNotReturn]
+    public static T CorruptModel<T>(string message, Exception? inner = null)
         => throw new FormatException(message, inner);
 
     [DoesNotReturn]
@@ -59,4 +84,13 @@ internal static class ThrowHelper
     [DoesNotReturn]
     public static T CorruptEntry<T>(ModelLoadContext ctx, string problem, Exception? inner = null, string? stream = null)
         => throw new FormatException($"The model zip entry '{EntryName(ctx, stream)}' is corrupt: {problem}.", inner);
+
+    /// <summary>Throws <see cref="CorruptEntry(ModelLoadContext, string, Exception?, string?)"/> with <paramref name="problem"/> unless <paramref name="ok"/>.</summary>
+    public static void CheckEntry(ModelLoadContext ctx, bool ok, string problem)
+    {
+        if (!ok)
+        {
+            CorruptEntry(ctx, problem);
+        }
+    }
 }

@@ -1,4 +1,4 @@
-// MlNotes compiles against publicized copies of these assemblies (build/MlNetInternals.targets);
+// MlNotes compiles against publicized copies of these assemblies; MlNetInternals.targets (beside this file) compiles it into each src project;
 // this attribute, recognised by CoreCLR by name, lets the calls through at run time.
 [assembly: System.Runtime.CompilerServices.IgnoresAccessChecksTo("Microsoft.ML.Core")]
 [assembly: System.Runtime.CompilerServices.IgnoresAccessChecksTo("Microsoft.ML.Data")]
