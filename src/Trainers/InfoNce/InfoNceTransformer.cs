@@ -127,13 +127,7 @@ public sealed class InfoNceTransformer : RowToRowTransformerBase
     internal static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNINFNC",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(InfoNceTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNINFNC", LoaderSignature);
 
     // Weights and biases of one head, in 64 bits so corrupt sizes cannot wrap around.
     private sealed class Mapper : MapperBase

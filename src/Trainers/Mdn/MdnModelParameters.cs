@@ -152,13 +152,7 @@ public sealed class MdnModelParameters : ModelParametersBase<float>, ISchemaBind
         return new MdnModelParameters(env, ctx);
     }
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNMDNMP",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(MdnModelParameters).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNMDNMP", LoaderSignature);
 
     private static double[] ReadDoubles(ModelLoadContext ctx, int count, string what)
     {

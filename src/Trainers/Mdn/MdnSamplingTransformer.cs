@@ -133,13 +133,7 @@ public sealed class MdnSamplingTransformer : RowToRowTransformerBase
     internal static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNMDNSM",
-        verWrittenCur: KeyedVersion,
-        verReadableCur: KeyedVersion,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(MdnSamplingTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNMDNSM", LoaderSignature, KeyedVersion);
 
     private sealed class Mapper : MapperBase
     {

@@ -168,13 +168,7 @@ public sealed class VectorQuantizerModelParameters : ModelParametersBase<VBuffer
         return new VectorQuantizerModelParameters(env, ctx);
     }
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNVQMOD",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(VectorQuantizerModelParameters).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNVQMOD", LoaderSignature);
 
     private static float[] Norms(float[] codes, int k, int d)
     {

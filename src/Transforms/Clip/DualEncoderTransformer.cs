@@ -241,13 +241,7 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IOnnxMapper
         }
     }
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNDUALE",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(DualEncoderTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNDUALE", LoaderSignature);
 
     // Found by ML.NET's ComponentCatalog.
     private static DualEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)

@@ -126,13 +126,7 @@ public sealed class EmbeddingRetrievalTransformer : ITransformer, IBatchedMapper
     {
     }
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNRETRV",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(EmbeddingRetrievalTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNRETRV", LoaderSignature);
 
     // Found by ML.NET's ComponentCatalog.
     private static EmbeddingRetrievalTransformer Create(IHostEnvironment env, ModelLoadContext ctx)

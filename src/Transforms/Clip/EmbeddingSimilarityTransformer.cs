@@ -61,13 +61,7 @@ public sealed class EmbeddingSimilarityTransformer : RowToRowTransformerBase
     internal static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNEMSIM",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(EmbeddingSimilarityTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNEMSIM", LoaderSignature);
 
     private sealed class Mapper : MapperBase
     {

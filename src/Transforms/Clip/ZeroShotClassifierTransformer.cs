@@ -128,13 +128,7 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
     internal static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNZSHOT",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(ZeroShotClassifierTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNZSHOT", LoaderSignature);
 
     private sealed class Mapper : MapperBase
     {

@@ -31,9 +31,8 @@ public abstract class CvaeTransformer : OnnxTransformerBase
 
     internal CvaeMapper Mapper { get; }
 
-
-    /// <summary>v1 (0x00010001): the config field by field (<see cref="CvaeConfig"/>), seeded noise keyed by the upstream row's id.</summary>
-    private protected static VersionInfo VersionFor(string modelSignature, string loaderSignature) => FirstVersion(modelSignature, loaderSignature);
+    // The format of the three CVAE transformers, v1 (0x00010001, ModelFormat.First): the config field by field (CvaeConfig),
+    // seeded noise keyed by the upstream row's id.
 }
 
 /// <summary>
@@ -43,7 +42,7 @@ public abstract class CvaeTransformer : OnnxTransformerBase
 public sealed class CvaeGeneratorTransformer : CvaeTransformer
 {
     internal const string LoaderSignature = "MlNotesCvaeGenerator";
-    private static readonly VersionInfo s_version = VersionFor("MLNCVAEG", LoaderSignature);
+    private static readonly VersionInfo s_version = ModelFormat.Version("MLNCVAEG", LoaderSignature);
 
     internal CvaeGeneratorTransformer(CvaeMapper mapper)
         : base(mapper, s_version)
@@ -65,7 +64,7 @@ public sealed class CvaeGeneratorTransformer : CvaeTransformer
 public sealed class CvaeScorerTransformer : CvaeTransformer
 {
     internal const string LoaderSignature = "MlNotesCvaeScorer";
-    private static readonly VersionInfo s_version = VersionFor("MLNCVAES", LoaderSignature);
+    private static readonly VersionInfo s_version = ModelFormat.Version("MLNCVAES", LoaderSignature);
 
     internal CvaeScorerTransformer(CvaeMapper mapper)
         : base(mapper, s_version)
@@ -90,7 +89,7 @@ public sealed class CvaeScorerTransformer : CvaeTransformer
 public sealed class CvaeClassifierTransformer : CvaeTransformer
 {
     internal const string LoaderSignature = "MlNotesCvaeClassifier";
-    private static readonly VersionInfo s_version = VersionFor("MLNCVAEC", LoaderSignature);
+    private static readonly VersionInfo s_version = ModelFormat.Version("MLNCVAEC", LoaderSignature);
 
     internal CvaeClassifierTransformer(CvaeMapper mapper)
         : base(mapper, s_version)

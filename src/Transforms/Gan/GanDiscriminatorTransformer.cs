@@ -16,7 +16,7 @@ public sealed class GanDiscriminatorTransformer : OnnxTransformerBase
 {
     internal const string LoaderSignature = "MlNotesGanDiscriminator";
 
-    private static readonly VersionInfo s_version = FirstVersion("MLNGANDI", LoaderSignature);
+    private static readonly VersionInfo s_version = ModelFormat.Version("MLNGANDI", LoaderSignature);
 
     internal GanDiscriminatorTransformer(GanMapper mapper)
         : base(mapper, s_version)

@@ -21,7 +21,7 @@ public sealed class GanGeneratorTransformer : OnnxTransformerBase
 {
     internal const string LoaderSignature = "MlNotesGanGenerator";
 
-    private static readonly VersionInfo s_version = FirstVersion("MLNGANGE", LoaderSignature);
+    private static readonly VersionInfo s_version = ModelFormat.Version("MLNGANGE", LoaderSignature);
 
     internal GanGeneratorTransformer(GanMapper mapper)
         : base(mapper, s_version)

@@ -231,13 +231,8 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
         Config.Save(ctx);
     }
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNSEQGN",
-        verWrittenCur: 0x00010001, // v1: two graphs, the manifest's text, the config field by field
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(SequenceGeneratorTransformer).Assembly.FullName);
+    // v1: two graphs, the manifest's text, the config field by field
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNSEQGN", LoaderSignature);
 
     private static SequenceGeneratorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {

@@ -172,13 +172,7 @@ public sealed class OnnxScoringTransformer : OnnxTransformerBase, IOnnxMapper
         }
     }
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNONNXS",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(OnnxScoringTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNONNXS", LoaderSignature);
 
     // Found by ML.NET's ComponentCatalog through the LoadableClass attribute above.
     private static OnnxScoringTransformer Create(IHostEnvironment env, ModelLoadContext ctx)

@@ -120,15 +120,6 @@ public abstract class OnnxTransformerBase : ITransformer, IDisposable
     /// <summary>Writes the graphs and the settings, after the version header; a transformer built without a mapper overrides it.</summary>
     private protected virtual void SaveModel(ModelSaveContext ctx) => _stateMapper!.Save(ctx);
 
-    /// <summary>A first format (0x00010001, read back from itself on) of a transformer of this assembly.</summary>
-    private protected static VersionInfo FirstVersion(string modelSignature, string loaderSignature) => new(
-        modelSignature: modelSignature,
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: loaderSignature,
-        loaderAssemblyName: typeof(OnnxTransformerBase).Assembly.FullName);
-
     /// <summary>
     /// A loader's common part: checks the version, reads the one graph, and builds the transformer from it; the session is
     /// disposed when the rest of the entry turns out to be corrupt.

@@ -226,13 +226,8 @@ public sealed partial class OnnxTextEncoderTransformer : OnnxTransformerBase, IO
         return result;
     }
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNTXTEN",
-        verWrittenCur: 0x00010003, // v3: the tokenizer's kind and settings, merges.txt in the zip; v2: explicit fields (v1: one JSON string)
-        verReadableCur: 0x00010003,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(OnnxTextEncoderTransformer).Assembly.FullName);
+    // v3: the tokenizer's kind and settings, merges.txt in the zip; v2: explicit fields (v1: one JSON string)
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNTXTEN", LoaderSignature, 0x00010003);
 
     private static OnnxTextEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         => Load(env, ctx, GetVersionInfo(), nameof(OnnxTextEncoderTransformer), (host, model) =>

@@ -20,7 +20,7 @@ public sealed class VaeAnomalyDetectorTransformer : VaeTransformer
     /// <summary>v3 (0x00010003): the v2 fields, then the anomaly score kind and the background VAE (v1 and v2 zips score by the negative log-likelihood).</summary>
     internal const uint AnomalyScoreVersion = 0x00010003;
 
-    private static readonly VersionInfo s_version = VersionFor("MLNVAEAD", LoaderSignature, AnomalyScoreVersion);
+    private static readonly VersionInfo s_version = ModelFormat.Version("MLNVAEAD", LoaderSignature, AnomalyScoreVersion);
 
     internal VaeAnomalyDetectorTransformer(VaeMapper mapper)
         : base(mapper, s_version)

@@ -19,7 +19,7 @@ namespace MlNotes.Transforms.Vae;
 public sealed class VaeDecoderTransformer : VaeTransformer
 {
     internal const string LoaderSignature = "MlNotesVaeDecoder";
-    private static readonly VersionInfo s_version = VersionFor("MLNVAEDE", LoaderSignature);
+    private static readonly VersionInfo s_version = ModelFormat.Version("MLNVAEDE", LoaderSignature, FieldsVersion);
 
     internal VaeDecoderTransformer(VaeMapper mapper)
         : base(mapper, s_version)

@@ -15,7 +15,7 @@ namespace MlNotes.Transforms.Vae;
 public sealed class VaeEncoderTransformer : VaeTransformer
 {
     internal const string LoaderSignature = "MlNotesVaeEncoder";
-    private static readonly VersionInfo s_version = VersionFor("MLNVAEEN", LoaderSignature);
+    private static readonly VersionInfo s_version = ModelFormat.Version("MLNVAEEN", LoaderSignature, FieldsVersion);
 
     internal VaeEncoderTransformer(VaeMapper mapper)
         : base(mapper, s_version)

@@ -16,7 +16,7 @@ namespace MlNotes.Transforms.Vae;
 public sealed class VaeScorerTransformer : VaeTransformer
 {
     internal const string LoaderSignature = "MlNotesVaeScorer";
-    private static readonly VersionInfo s_version = VersionFor("MLNVAESC", LoaderSignature);
+    private static readonly VersionInfo s_version = ModelFormat.Version("MLNVAESC", LoaderSignature, FieldsVersion);
 
     internal VaeScorerTransformer(VaeMapper mapper)
         : base(mapper, s_version)

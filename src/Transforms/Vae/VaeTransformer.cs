@@ -25,12 +25,4 @@ public abstract class VaeTransformer : OnnxTransformerBase
     /// as JSON, noise keyed by the row's position; still read, and its noise is still keyed by position.
     /// </summary>
     internal const uint FieldsVersion = 0x00010002;
-
-    private protected static VersionInfo VersionFor(string modelSignature, string loaderSignature, uint current = FieldsVersion) => new(
-        modelSignature: modelSignature,
-        verWrittenCur: current,
-        verReadableCur: current,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: loaderSignature,
-        loaderAssemblyName: typeof(VaeTransformer).Assembly.FullName);
 }

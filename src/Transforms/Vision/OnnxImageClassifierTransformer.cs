@@ -177,13 +177,7 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxImageModelTrans
     private const uint ForeignGraphsVersion = 0x00010003;
     private const uint EnergyVersion = ForeignGraphsVersion;
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNIMGCL",
-        verWrittenCur: ForeignGraphsVersion,
-        verReadableCur: ForeignGraphsVersion,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(OnnxImageClassifierTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNIMGCL", LoaderSignature, ForeignGraphsVersion);
 
     private static OnnxImageClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         => Load(env, ctx, GetVersionInfo(), nameof(OnnxImageClassifierTransformer), (host, model) =>

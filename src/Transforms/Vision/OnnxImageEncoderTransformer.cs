@@ -120,13 +120,7 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxImageModelTransfor
     private const uint ExplicitFieldsVersion = 0x00010002;
     private const uint ForeignGraphsVersion = 0x00010003;
 
-    private static VersionInfo GetVersionInfo() => new(
-        modelSignature: "MLNIMGEN",
-        verWrittenCur: ForeignGraphsVersion,
-        verReadableCur: ForeignGraphsVersion,
-        verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(OnnxImageEncoderTransformer).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => ModelFormat.Version("MLNIMGEN", LoaderSignature, ForeignGraphsVersion);
 
     private static OnnxImageEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         => Load(env, ctx, GetVersionInfo(), nameof(OnnxImageEncoderTransformer), (host, model) =>

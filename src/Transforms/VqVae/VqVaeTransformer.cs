@@ -20,7 +20,7 @@ public sealed class VqVaeTransformer : OnnxTransformerBase
 {
     internal const string LoaderSignature = "MlNotesVqVae";
 
-    private static readonly VersionInfo s_version = FirstVersion("MLNVQVAE", LoaderSignature);
+    private static readonly VersionInfo s_version = ModelFormat.Version("MLNVQVAE", LoaderSignature);
 
     internal VqVaeTransformer(VqVaeMapper mapper)
         : base(mapper, s_version)
