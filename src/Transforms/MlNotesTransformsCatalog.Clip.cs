@@ -46,9 +46,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range or names a tensor the graph lacks.</exception>
     public static OnnxImageEncoderEstimator EncodeClipImage(this TransformsCatalog catalog, OnnxImageEncoderEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new OnnxImageEncoderEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new OnnxImageEncoderEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -123,9 +121,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="System.IO.FileNotFoundException">The text tower or its manifest does not exist.</exception>
     public static ZeroShotClassifierEstimator ClassifyZeroShot(this TransformsCatalog catalog, ZeroShotClassifierEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new ZeroShotClassifierEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new ZeroShotClassifierEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>Adds logit scale x cosine similarity of two embedding columns of the same size (CLIP's logit for matched rows).</summary>
@@ -153,9 +149,7 @@ public static partial class MlNotesTransformsCatalog
     /// <returns>The estimator.</returns>
     public static EmbeddingSimilarityEstimator ComputeEmbeddingSimilarity(this TransformsCatalog catalog, EmbeddingSimilarityEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new EmbeddingSimilarityEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new EmbeddingSimilarityEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -183,9 +177,7 @@ public static partial class MlNotesTransformsCatalog
     /// <returns>The estimator.</returns>
     public static EmbeddingRetrievalEstimator RetrieveNearestEmbeddings(this TransformsCatalog catalog, EmbeddingRetrievalEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new EmbeddingRetrievalEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new EmbeddingRetrievalEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -221,8 +213,6 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="InvalidOperationException">The towers' embedding sizes differ, or an embedding is not float32.</exception>
     public static DualEncoderEstimator EncodeDual(this TransformsCatalog catalog, DualEncoderEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new DualEncoderEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new DualEncoderEstimator(Environment(catalog, options), options);
     }
 }

@@ -1,5 +1,4 @@
 using System;
-using Microsoft.ML.Data;
 using MlNotes.Transforms.Cvae;
 
 namespace Microsoft.ML;
@@ -37,9 +36,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="NotSupportedException">The manifest's likelihood is not Bernoulli logits.</exception>
     public static CvaeGeneratorEstimator GenerateCvae(this TransformsCatalog catalog, CvaeGeneratorEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new CvaeGeneratorEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new CvaeGeneratorEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -69,9 +66,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="NotSupportedException">The manifest's likelihood is not Bernoulli logits.</exception>
     public static CvaeScorerEstimator ScoreCvae(this TransformsCatalog catalog, CvaeScorerEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new CvaeScorerEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new CvaeScorerEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -101,8 +96,6 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range, such as priors of the wrong count or not positive.</exception>
     public static CvaeClassifierEstimator ClassifyCvae(this TransformsCatalog catalog, CvaeClassifierEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new CvaeClassifierEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new CvaeClassifierEstimator(Environment(catalog, options), options);
     }
 }

@@ -1,5 +1,4 @@
 using System;
-using Microsoft.ML.Data;
 using MlNotes.Transforms.Gan;
 
 namespace Microsoft.ML;
@@ -40,9 +39,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="NotSupportedException">The manifest is of another family or has a field MlNotes does not read.</exception>
     public static GanGeneratorEstimator GenerateImagesGan(this TransformsCatalog catalog, GanGeneratorEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new GanGeneratorEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new GanGeneratorEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -76,8 +73,6 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="NotSupportedException">The manifest is of another family or has a field MlNotes does not read.</exception>
     public static GanDiscriminatorEstimator ScoreRealismGan(this TransformsCatalog catalog, GanDiscriminatorEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new GanDiscriminatorEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new GanDiscriminatorEstimator(Environment(catalog, options), options);
     }
 }

@@ -1,5 +1,4 @@
 using System;
-using Microsoft.ML.Data;
 using MlNotes.Transforms.Generation;
 
 namespace Microsoft.ML;
@@ -44,8 +43,6 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range or does not belong to the strategy.</exception>
     public static SequenceGeneratorEstimator GenerateSequenceOnnx(this TransformsCatalog catalog, SequenceGeneratorEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new SequenceGeneratorEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new SequenceGeneratorEstimator(Environment(catalog, options), options);
     }
 }

@@ -1,5 +1,4 @@
 using System;
-using Microsoft.ML.Data;
 using MlNotes.Transforms.Vae;
 
 namespace Microsoft.ML;
@@ -37,9 +36,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static VaeEncoderEstimator EncodeVae(this TransformsCatalog catalog, VaeEncoderEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new VaeEncoderEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new VaeEncoderEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -74,9 +71,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="NotSupportedException">The manifest's likelihood is not Bernoulli logits.</exception>
     public static VaeDecoderEstimator DecodeVae(this TransformsCatalog catalog, VaeDecoderEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new VaeDecoderEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new VaeDecoderEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -115,9 +110,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="NotSupportedException">The manifest's likelihood is not Bernoulli logits.</exception>
     public static VaeScorerEstimator ScoreVae(this TransformsCatalog catalog, VaeScorerEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new VaeScorerEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new VaeScorerEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -157,8 +150,6 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range, such as a threshold percentile outside (0, 100).</exception>
     public static VaeAnomalyDetectorEstimator DetectAnomaliesVae(this TransformsCatalog catalog, VaeAnomalyDetectorEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new VaeAnomalyDetectorEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new VaeAnomalyDetectorEstimator(Environment(catalog, options), options);
     }
 }

@@ -1,5 +1,4 @@
 using System;
-using Microsoft.ML.Data;
 using MlNotes.Transforms.VqVae;
 
 namespace Microsoft.ML;
@@ -37,9 +36,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static VqVaeEncoderEstimator EncodeVqVae(this TransformsCatalog catalog, VqVaeEncoderEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new VqVaeEncoderEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new VqVaeEncoderEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -71,9 +68,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static VqVaeDecoderEstimator DecodeVqVae(this TransformsCatalog catalog, VqVaeDecoderEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new VqVaeDecoderEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new VqVaeDecoderEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -104,8 +99,6 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static VqVaeReconstructorEstimator ReconstructVqVae(this TransformsCatalog catalog, VqVaeReconstructorEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new VqVaeReconstructorEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new VqVaeReconstructorEstimator(Environment(catalog, options), options);
     }
 }

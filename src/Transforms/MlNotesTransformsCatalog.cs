@@ -46,9 +46,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="NotSupportedException">The provider is not available and <see cref="OnnxModelOptions.FallbackToCpu"/> is false, or the graph has a tensor MlNotes cannot map.</exception>
     public static OnnxScoringEstimator ApplyOnnxModelBatched(this TransformsCatalog catalog, OnnxScoringEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new OnnxScoringEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new OnnxScoringEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -86,9 +84,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range or names a tensor the graph lacks.</exception>
     public static OnnxImageClassifierEstimator ClassifyImageOnnx(this TransformsCatalog catalog, OnnxImageClassifierEstimator.Options options)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        return new OnnxImageClassifierEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return new OnnxImageClassifierEstimator(Environment(catalog, options), options);
     }
 
     /// <summary>
@@ -123,8 +119,14 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range or names a tensor the graph lacks.</exception>
     public static OnnxTextEncoderEstimator EncodeTextOnnx(this TransformsCatalog catalog, OnnxTextEncoderEstimator.Options options)
     {
+        return new OnnxTextEncoderEstimator(Environment(catalog, options), options);
+    }
+
+    /// <summary>The environment of <paramref name="catalog"/> for an estimator built from <paramref name="options"/>, both checked for null.</summary>
+    private static Runtime.IHostEnvironment Environment(TransformsCatalog catalog, object options)
+    {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        return new OnnxTextEncoderEstimator(CatalogUtils.GetEnvironment(catalog), options);
+        return CatalogUtils.GetEnvironment(catalog);
     }
 }

@@ -31,6 +31,19 @@ internal static class OutputColumns
         return builder.ToSchema();
     }
 
+    /// <summary>What a batch computes for the active columns: their needs or-ed together.</summary>
+    public static TNeeds Needs<TBatch, TNeeds>(IReadOnlyList<OutputColumn<TBatch, TNeeds>> columns, bool[] activeOutputs)
+        where TNeeds : struct, Enum
+    {
+        ulong needs = 0;
+        for (int i = 0; i < columns.Count; i++)
+        {
+            needs |= activeOutputs[i] ? Convert.ToUInt64(columns[i].Needs, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        }
+
+        return (TNeeds)Enum.ToObject(typeof(TNeeds), needs);
+    }
+
     /// <summary>A float vector getter copying the span <paramref name="values"/> gives for the current slot.</summary>
     public static ValueGetter<VBuffer<float>> Vector(FloatRow values) => (ref VBuffer<float> dst) =>
     {

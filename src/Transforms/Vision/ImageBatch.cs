@@ -1,5 +1,6 @@
 using System;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MlNotes.Transforms.Onnx;
 
 namespace MlNotes.Transforms.Vision;
@@ -40,6 +41,12 @@ internal abstract class ImageBatch : IBatch
     public void Dispose() => _onnx?.Dispose();
 
     public bool Failed(int slot) => _failed[slot];
+
+    /// <summary>The error flag column (with <c>ContinueOnError</c>): true for a row whose image could not be read; it needs no graph output.</summary>
+    public static OutputColumn<TBatch, TNeeds> ErrorColumn<TBatch, TNeeds>(string name)
+        where TBatch : ImageBatch
+        where TNeeds : struct, Enum
+        => new(new(name, BooleanDataViewType.Instance), default, (b, slot) => (ValueGetter<bool>)((ref bool dst) => dst = b.Failed(slot())));
 
     /// <summary>
     /// Opens the run: the derived constructor's last step, since nothing after it may throw (its session reference would never

@@ -6,7 +6,7 @@ namespace MlNotes.Transforms.Vision;
 /// The direct path: an image already at the model's size and in its channel layout (grey bytes for a 1-channel model, RGB bytes for
 /// a 3-channel one) needs no conversion, resize or crop, only the per-channel scale, offset and normalization. That is a function of
 /// the byte value, so it is read from a table of 256 values per channel computed with the very float operations of
-/// <see cref="CropAndNormalize(ReadOnlySpan{byte}, int, int, Span{float})"/>: the same bits, without two divisions and a bounds test per
+/// <see cref="CropAndNormalize{T}(ReadOnlySpan{T}, int, int, Span{float})"/>: the same bits, without two divisions and a bounds test per
 /// value. BGR order and the NHWC layout only change where a value is read and written; a mean image is per pixel, so it takes the
 /// general path.
 /// </summary>

@@ -76,26 +76,4 @@ internal sealed partial class ImagePreprocessor
             }
         }
     }
-
-    private void CropAndNormalize(ReadOnlySpan<float> image, int width, int height, Span<float> destination)
-    {
-        var s = _settings;
-        int top = CropOffset(height, s.Height), left = CropOffset(width, s.Width);
-        int channels = s.Channels;
-        for (int c = 0; c < channels; c++)
-        {
-            for (int y = 0; y < s.Height; y++)
-            {
-                int sy = y + top;
-                for (int x = 0; x < s.Width; x++)
-                {
-                    int sx = x + left;
-                    // torchvision pads an image smaller than the crop with zeros.
-                    float value = sy >= 0 && sy < height && sx >= 0 && sx < width ? image[(((sy * width) + sx) * channels) + c] : 0f;
-                    float unit = _divisor != 0 ? value / _divisor : value * _multiplier;
-                    destination[Index(c, y, x)] = Normalize(unit, c, y, x);
-                }
-            }
-        }
-    }
 }

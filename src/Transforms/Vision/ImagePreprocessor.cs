@@ -1,4 +1,5 @@
 using System;
+using System.Numerics;
 
 namespace MlNotes.Transforms.Vision;
 
@@ -138,7 +139,9 @@ internal sealed partial class ImagePreprocessor
         }
     }
 
-    private void CropAndNormalize(ReadOnlySpan<byte> image, int width, int height, Span<float> destination)
+    /// <summary>Center crop, scale and per-channel normalization of 8-bit or float pixels (interleaved, <paramref name="width"/> x <paramref name="height"/>) into the model's layout.</summary>
+    private void CropAndNormalize<T>(ReadOnlySpan<T> image, int width, int height, Span<float> destination)
+        where T : unmanaged, INumberBase<T>
     {
         var s = _settings;
         int top = CropOffset(height, s.Height), left = CropOffset(width, s.Width);
@@ -152,7 +155,7 @@ internal sealed partial class ImagePreprocessor
                 {
                     int sx = x + left;
                     // torchvision pads an image smaller than the crop with zeros.
-                    byte value = sy >= 0 && sy < height && sx >= 0 && sx < width ? image[(((sy * width) + sx) * channels) + c] : (byte)0;
+                    float value = sy >= 0 && sy < height && sx >= 0 && sx < width ? float.CreateTruncating(image[(((sy * width) + sx) * channels) + c]) : 0f;
                     float unit = _divisor != 0 ? value / _divisor : value * _multiplier;
                     destination[Index(c, y, x)] = Normalize(unit, c, y, x);
                 }

@@ -69,7 +69,7 @@ public sealed partial class OnnxImageClassifierTransformer
 
         if (c.ErrorColumnName != null)
         {
-            columns.Add(new(new(c.ErrorColumnName, BooleanDataViewType.Instance), ClassifierNeeds.None, (b, slot) => (ValueGetter<bool>)((ref bool dst) => dst = b.Failed(slot()))));
+            columns.Add(ImageBatch.ErrorColumn<Batch, ClassifierNeeds>(c.ErrorColumnName));
         }
 
         return columns.ToArray();
@@ -97,11 +97,7 @@ public sealed partial class OnnxImageClassifierTransformer
         {
             _parent = parent;
             var c = parent.Config;
-            var columns = parent.Columns;
-            for (int i = 0; i < columns.Length; i++)
-            {
-                _needs |= activeOutputs[i] ? columns[i].Needs : ClassifierNeeds.None;
-            }
+            _needs = OutputColumns.Needs(parent.Columns, activeOutputs);
 
             _classes = c.ClassNames.Length;
             _k = c.TopK;

@@ -32,7 +32,7 @@ public sealed partial class OnnxImageEncoderTransformer
         };
         if (Config.ErrorColumnName != null)
         {
-            columns.Add(new(new(Config.ErrorColumnName, BooleanDataViewType.Instance), EncoderNeeds.None, (b, slot) => (ValueGetter<bool>)((ref bool dst) => dst = b.Failed(slot()))));
+            columns.Add(ImageBatch.ErrorColumn<Batch, EncoderNeeds>(Config.ErrorColumnName));
         }
 
         return columns.ToArray();
@@ -53,14 +53,7 @@ public sealed partial class OnnxImageEncoderTransformer
             : base(parent.Mapper, source, parent.Config.Preprocessing, parent.Config.ErrorColumnName != null, capacity)
         {
             _parent = parent;
-            var columns = parent.Columns;
-            var needs = EncoderNeeds.None;
-            for (int i = 0; i < columns.Length; i++)
-            {
-                needs |= activeOutputs[i] ? columns[i].Needs : EncoderNeeds.None;
-            }
-
-            _wantEmbedding = (needs & EncoderNeeds.Embedding) != 0;
+            _wantEmbedding = (OutputColumns.Needs(parent.Columns, activeOutputs) & EncoderNeeds.Embedding) != 0;
             _size = parent.EmbeddingSize;
             _embeddings = new float[_wantEmbedding ? capacity * _size : 0];
             Open(parent.Model, parent._image, new[] { parent._embedding }, new[] { _wantEmbedding }, capacity);
