@@ -44,5 +44,20 @@ internal abstract record ImageModelConfig
     };
 
     /// <summary>How the mapper reads the image column.</summary>
+    /// <summary>The shared settings as the options give them, with the resolved image tensor and preprocessing (what both families' resolutions set).</summary>
+    public ImageModelConfig WithImageOptions(OnnxImageModelOptions o, string imageTensor, ImagePreprocessingSettings preprocessing) => this with
+    {
+        InputColumnName = o.InputColumnName,
+        ErrorColumnName = o.ContinueOnError ? o.ErrorColumnName : null,
+        ImageTensorName = imageTensor,
+        Preprocessing = preprocessing,
+        RawPixelWidth = o.RawPixelWidth ?? 0,
+        RawPixelHeight = o.RawPixelHeight ?? 0,
+        RawPixelChannels = o.RawPixelChannels ?? 0,
+        BatchSize = o.BatchSize,
+        ImageFolder = o.ImageFolder,
+        ImagePathColumnName = o.ImagePathColumnName,
+    };
+
     public ImageInput CreateInput() => new(InputColumnName, ImageFolder, ImagePathColumnName, Preprocessing, RawPixelWidth, RawPixelHeight, RawPixelChannels);
 }

@@ -39,19 +39,14 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxImageModelTrans
     }
 
     private OnnxImageClassifierTransformer((IHost Host, OnnxModel Model, ImageClassifierConfig Config) opened)
-        : this(opened.Host, opened.Model, opened.Config)
+        : base(opened.Host, opened.Model)
     {
+        Config = opened.Config;
+        (_image, _outputs, _classNames, _embeddingShape) = Bind(Config, Model);
+        Map(Config, OutputColumnsSchema, (source, active, capacity) => new Batch(this, source, active, capacity));
     }
 
-    private OnnxImageClassifierTransformer(IHost host, OnnxModel model, ImageClassifierConfig config)
-        : base(host, model)
-    {
-        Config = config;
-        (_image, _outputs, _classNames, _embeddingShape) = Bind(config, model);
-        Map(config, OutputColumnsSchema, (source, active, capacity) => new Batch(this, source, active, capacity));
-    }
-
-    internal override OnnxTransformerBase Reopen() => new OnnxImageClassifierTransformer(Host, Model.Reopen(), Config);
+    internal override OnnxTransformerBase Reopen() => new OnnxImageClassifierTransformer((Host, Model.Reopen(), Config));
 
     private protected override VersionInfo Version => GetVersionInfo();
 
@@ -124,9 +119,8 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxImageModelTrans
             ThrowHelper.BadOption(nameof(o.LogitsColumnName), "LogitsColumnName must be null (no logits column) or a column name, not empty.");
         }
 
-        return new ImageClassifierConfig
+        return (ImageClassifierConfig)new ImageClassifierConfig
         {
-            InputColumnName = o.InputColumnName,
             ScoreColumnName = o.ScoreColumnName,
             PredictedLabelColumnName = o.PredictedLabelColumnName,
             EmbeddingColumnName = embeddingTensor != null ? o.EmbeddingColumnName : null,
@@ -134,19 +128,10 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxImageModelTrans
             TokenPooling = embeddingTensor != null ? pooling : null,
             TopK = Math.Min(o.TopK, classCount),
             EnergyColumnName = o.EnergyColumnName,
-            ErrorColumnName = o.ContinueOnError ? o.ErrorColumnName : null,
-            ImageTensorName = imageTensor,
             LogitsTensorName = logitsTensor,
             EmbeddingTensorName = embeddingTensor,
             ClassNames = classes,
-            Preprocessing = preprocessing,
-            RawPixelWidth = o.RawPixelWidth ?? 0,
-            RawPixelHeight = o.RawPixelHeight ?? 0,
-            RawPixelChannels = o.RawPixelChannels ?? 0,
-            BatchSize = o.BatchSize,
-            ImageFolder = o.ImageFolder,
-            ImagePathColumnName = o.ImagePathColumnName,
-        };
+        }.WithImageOptions(o, imageTensor, preprocessing);
     }
 
     private static (OnnxColumnBinding Image, OnnxColumnBinding[] Outputs, ReadOnlyMemory<char>[] ClassNames, ImageEmbeddingShape? EmbeddingShape) Bind(ImageClassifierConfig config, OnnxModel model)
@@ -191,6 +176,6 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxImageModelTrans
             }
 
             ModelEntry.Check(ctx, config.Problem(model));
-            return new OnnxImageClassifierTransformer(host, model, config);
+            return new OnnxImageClassifierTransformer((host, model, config));
         });
 }

@@ -34,21 +34,16 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxImageModelTransfor
     }
 
     private OnnxImageEncoderTransformer((IHost Host, OnnxModel Model, ImageEncoderConfig Config) opened)
-        : this(opened.Host, opened.Model, opened.Config)
+        : base(opened.Host, opened.Model)
     {
-    }
-
-    private OnnxImageEncoderTransformer(IHost host, OnnxModel model, ImageEncoderConfig config)
-        : base(host, model)
-    {
-        Config = config;
-        (_image, _embedding, _shape) = Bind(config, model);
-        Map(config, OutputColumnsSchema, (source, active, capacity) => new Batch(this, source, active, capacity));
+        Config = opened.Config;
+        (_image, _embedding, _shape) = Bind(Config, Model);
+        Map(Config, OutputColumnsSchema, (source, active, capacity) => new Batch(this, source, active, capacity));
     }
 
     private protected override VersionInfo Version => GetVersionInfo();
 
-    internal override OnnxTransformerBase Reopen() => new OnnxImageEncoderTransformer(Host, Model.Reopen(), Config);
+    internal override OnnxTransformerBase Reopen() => new OnnxImageEncoderTransformer((Host, Model.Reopen(), Config));
 
     /// <summary>The embedding size.</summary>
     public int EmbeddingSize => _shape.Size;
@@ -83,23 +78,13 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxImageModelTransfor
             ThrowHelper.BadOption(nameof(o.OutputColumnName), "OutputColumnName must not be empty.");
         }
 
-        return new ImageEncoderConfig
+        return (ImageEncoderConfig)new ImageEncoderConfig
         {
-            InputColumnName = o.InputColumnName,
             OutputColumnName = o.OutputColumnName,
-            ErrorColumnName = o.ContinueOnError ? o.ErrorColumnName : null,
-            ImageTensorName = imageTensor,
             EmbeddingTensorName = embeddingTensor,
             Normalize = o.Normalize,
             TokenPooling = pooling,
-            Preprocessing = ImageInput.ResolvePreprocessing(o, manifest, imageTensor, model.InputMetadata[imageTensor], model.Name),
-            RawPixelWidth = o.RawPixelWidth ?? 0,
-            RawPixelHeight = o.RawPixelHeight ?? 0,
-            RawPixelChannels = o.RawPixelChannels ?? 0,
-            BatchSize = o.BatchSize,
-            ImageFolder = o.ImageFolder,
-            ImagePathColumnName = o.ImagePathColumnName,
-        };
+        }.WithImageOptions(o, imageTensor, ImageInput.ResolvePreprocessing(o, manifest, imageTensor, model.InputMetadata[imageTensor], model.Name));
     }
 
     private static (OnnxColumnBinding Image, OnnxColumnBinding Embedding, ImageEmbeddingShape Shape) Bind(ImageEncoderConfig c, OnnxModel model)
@@ -129,6 +114,6 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxImageModelTransfor
                 ? ModelEntry.Read(ctx, () => ImageEncoderConfig.Load(ctx, v3: ctx.Header.ModelVerWritten >= ForeignGraphsVersion))
                 : ModelEntry.Json(ctx, "image encoder", ImageEncoderConfig.FromJson);
             ModelEntry.Check(ctx, config.Problem(model));
-            return new OnnxImageEncoderTransformer(host, model, config);
+            return new OnnxImageEncoderTransformer((host, model, config));
         });
 }
