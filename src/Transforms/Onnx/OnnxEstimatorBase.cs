@@ -7,7 +7,8 @@ namespace MlNotes.Transforms.Onnx;
 /// <summary>
 /// What every MlNotes estimator over ONNX graphs shares: the graph is opened and checked against its manifest and the options
 /// when the estimator is built (errors surface when the pipeline is built), the estimator then keeps only the resolved settings and
-/// the graph's bytes, and each <see cref="Fit"/> returns a new transformer over sessions of its own.
+/// the graph's bytes, and each <see cref="Fit"/> returns a new transformer, over the sessions that the live transformers fitted
+/// before it share (new ones once they are all disposed).
 /// </summary>
 /// <typeparam name="TTransformer">The transformer <see cref="Fit"/> returns.</typeparam>
 public abstract class OnnxEstimatorBase<TTransformer> : IEstimator<TTransformer>
@@ -33,7 +34,7 @@ public abstract class OnnxEstimatorBase<TTransformer> : IEstimator<TTransformer>
     /// <summary>The checked settings and graph (its sessions released): what every <see cref="Fit"/> starts from.</summary>
     private protected TTransformer Prototype { get; }
 
-    /// <summary>A new transformer over new sessions (each <c>Fit</c> returns its own, disposed on its own), after checking that <paramref name="input"/> has the columns it reads.</summary>
+    /// <summary>A new transformer (each <c>Fit</c> returns its own, disposed on its own, sharing the sessions of this estimator's live transformers), after checking that <paramref name="input"/> has the columns it reads.</summary>
     /// <param name="input">The data the transformer will transform.</param>
     /// <exception cref="ArgumentOutOfRangeException">An input column is missing or of the wrong type or size.</exception>
     public TTransformer Fit(IDataView input)

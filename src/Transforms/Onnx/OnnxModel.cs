@@ -16,7 +16,7 @@ namespace MlNotes.Transforms.Onnx;
 /// Knows how to store its bytes in a model zip and read them back, checked by SHA-256.
 /// The session is reference-counted: the owning transformer holds one reference (released by <see cref="Dispose"/>), every
 /// batch that runs it holds another (<see cref="Lease"/>), and transformers fitted from one estimator share it
-/// (<see cref="Share"/>). The session is freed when the last reference goes, so disposing a transformer while a
+/// (<see cref="Reopen"/>, <see cref="Share"/>). The session is freed when the last reference goes, so disposing a transformer while a
 /// <c>PredictionEngine</c> or a cursor still runs it never frees native memory under them; new uses of the disposed
 /// transformer throw <see cref="ObjectDisposedException"/>.
 /// </summary>
@@ -26,6 +26,11 @@ internal sealed class OnnxModel : IDisposable
     private readonly SharedSession _shared;
     private readonly StrongBox<long> _runCount;
     private int _owners = 1;
+
+    // The session the models reopened from this one share (not a reference: see Reopen), and where it runs.
+    private readonly Lock _reopenLock = new();
+    private SharedSession? _reopened;
+    private OnnxExecutionProvider _reopenedProvider;
 
     private readonly IHost _host;
 
@@ -249,8 +254,26 @@ internal sealed class OnnxModel : IDisposable
         return _shared.TryAcquire() ? new OnnxModel(_host, Bytes, Name, _shared, _runCount, ExecutionProvider, Settings, Owner) : throw Disposed();
     }
 
-    /// <summary>A new model over a new session of the same graph and settings, disposed or not this one: an estimator's next <c>Fit</c>.</summary>
-    public OnnxModel Reopen() => Create(_host, Bytes, Name, Settings, fromSavedModel: false);
+    /// <summary>
+    /// A new owner of a session of the same graph and settings, disposed or not this one: an estimator's next <c>Fit</c>. Models
+    /// reopened from this one share one session while any of them (or a batch, a cursor, an engine) still holds it; once the last
+    /// has released it, the next reopen creates a new session. This model keeps no reference of its own to that session, so an
+    /// estimator that is never fitted again, or whose transformers are all disposed, holds none.
+    /// </summary>
+    public OnnxModel Reopen()
+    {
+        lock (_reopenLock)
+        {
+            if (_reopened is { } shared && shared.TryAcquire())
+            {
+                return new OnnxModel(_host, Bytes, Name, shared, new StrongBox<long>(), _reopenedProvider, Settings, Owner);
+            }
+
+            var model = Create(_host, Bytes, Name, Settings, fromSavedModel: false);
+            (_reopened, _reopenedProvider) = (model._shared, model.ExecutionProvider);
+            return model;
+        }
+    }
 
     /// <summary>
     /// Releases one owner's share (<see cref="AddOwner"/>); after the last, the model is disposed (further calls do nothing) and its

@@ -11,7 +11,8 @@ namespace MlNotes.Transforms.Onnx;
 /// support, saving into the model zip, and the sessions' ownership. The sealed transformers of each model family derive from it.
 /// </summary>
 /// <remarks>
-/// <para>Sessions are reference-counted: every <c>Fit</c> returns a transformer of its own, a <c>PredictionEngine</c> made on a
+/// <para>Sessions are reference-counted: every <c>Fit</c> returns a transformer of its own (the transformers of one estimator share
+/// one session while any of them holds it), a <c>PredictionEngine</c> made on a
 /// transformer shares in it (it disposes the transformer it was made on, as ML.NET's engines do, leaving it to the other owners),
 /// and cursors and engines keep the session alive while they run. Once the last owner has disposed it, using the transformer throws
 /// <see cref="ObjectDisposedException"/> naming it.</para>
@@ -114,7 +115,7 @@ public abstract class OnnxTransformerBase : ITransformer, IDisposable
         }
     }
 
-    /// <summary>A new transformer of the same settings over new sessions of the same graphs: what an estimator's <c>Fit</c> returns.</summary>
+    /// <summary>A new transformer of the same settings over sessions of the same graphs (shared with the other transformers reopened from this one while they live): what an estimator's <c>Fit</c> returns.</summary>
     internal abstract OnnxTransformerBase Reopen();
 
     /// <summary>Writes the graphs and the settings, after the version header; a transformer built without a mapper overrides it.</summary>

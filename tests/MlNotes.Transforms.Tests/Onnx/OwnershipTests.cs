@@ -36,6 +36,32 @@ public sealed class OwnershipTests
     }
 
     [Fact]
+    public void FitsOfOneEstimator_ShareOneSession_WhileAnyOfThemHoldsIt_AndTheEstimatorHoldsNone()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(MlpRow.Random(10, seed: 3));
+        var estimator = ml.Transforms.ApplyOnnxModelBatched(TestModels.Mlp);
+        var first = estimator.Fit(data);
+        var second = estimator.Fit(data);
+        Assert.Same(first.Model.Session, second.Model.Session); // cross-validation's folds: one session, not one per fold
+        var expected = Scores(first.Transform(data));
+        Assert.Equal(1, first.RunCount); // counted per transformer, not per session
+        Assert.Equal(0, second.RunCount);
+        var session = first.Model.Session;
+
+        first.Dispose();
+        using var third = estimator.Fit(data); // joins the session the second still holds
+        Assert.Same(session, third.Model.Session);
+        second.Dispose();
+        Assert.Equal(expected, Scores(third.Transform(data)));
+
+        third.Dispose(); // the last owner: the session is freed, and the estimator kept no reference to it
+        using var fourth = estimator.Fit(data);
+        Assert.NotSame(session, fourth.Model.Session);
+        Assert.Equal(expected, Scores(fourth.Transform(data)));
+    }
+
+    [Fact]
     public void Dispose_IsIdempotent_AndEveryUseAfterItThrowsNamingTheComponent()
     {
         var ml = new MLContext(seed: 1);
