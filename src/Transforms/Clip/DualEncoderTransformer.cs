@@ -87,20 +87,8 @@ public sealed class DualEncoderTransformer : OnnxTransformerBase, IOnnxMapper
 
     private protected override VersionInfo Version => GetVersionInfo();
 
-    internal override OnnxTransformerBase Reopen()
-    {
-        var modelA = _modelA.Reopen();
-        try
-        {
-            return new DualEncoderTransformer(_host, modelA, _modelB.Reopen(), Names,
-                new[] { _a.Input.Tensor.Name, _a.Output.Tensor.Name, _b.Input.Tensor.Name, _b.Output.Tensor.Name });
-        }
-        catch
-        {
-            modelA.Dispose();
-            throw;
-        }
-    }
+    internal override OnnxTransformerBase Reopen() => OnnxModel.ReopenAll([_modelA, _modelB], m => new DualEncoderTransformer(_host, m[0]!, m[1]!, Names,
+        new[] { _a.Input.Tensor.Name, _a.Output.Tensor.Name, _b.Input.Tensor.Name, _b.Output.Tensor.Name }));
 
     /// <summary>The embedding size (the same for both towers).</summary>
     public int EmbeddingSize => _a.Output.Tensor.RowElements;

@@ -68,7 +68,7 @@ internal sealed partial class CvaeMapper : IDisposable, ISessionMapper
 
     /// <summary>A new mapper of the same config over new sessions of the same graphs: an estimator's next <c>Fit</c>.</summary>
     public CvaeMapper Reopen()
-        => VaeGraphs.Reopen(_encoder, _decoder, (encoder, decoder) => new CvaeMapper(Host, encoder, decoder!, Config));
+        => OnnxModel.ReopenAll([_encoder, _decoder], m => new CvaeMapper(Host, m[0], m[1]!, Config));
 
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {

@@ -98,23 +98,12 @@ public sealed partial class SequenceGeneratorTransformer : OnnxTransformerBase, 
         }
     }
 
-    internal override OnnxTransformerBase Reopen()
+    internal override OnnxTransformerBase Reopen() => OnnxModel.ReopenAll([_encoder, _decoder], m =>
     {
-        OnnxModel? encoder = null;
-        try
-        {
-            encoder = _encoder?.Reopen();
-            var decoder = _decoder.Reopen();
-            var graph = GenerationGraph.Parse(_graph.Json, _graph.Source);
-            graph.Bind(encoder, decoder);
-            return new SequenceGeneratorTransformer(_host, graph, Config, encoder, decoder);
-        }
-        catch
-        {
-            encoder?.Dispose();
-            throw;
-        }
-    }
+        var graph = GenerationGraph.Parse(_graph.Json, _graph.Source);
+        graph.Bind(m[0], m[1]!);
+        return new SequenceGeneratorTransformer(_host, graph, Config, m[0], m[1]!);
+    });
 
     internal DataViewSchema OutputColumnsSchema()
     {

@@ -276,6 +276,33 @@ internal sealed class OnnxModel : IDisposable
     }
 
     /// <summary>
+    /// A component's graphs reopened for an estimator's next <c>Fit</c> (<see cref="Reopen"/>; a null entry stays null), handed to
+    /// <paramref name="build"/>; every graph reopened so far is released again when a later one, or the build, fails.
+    /// </summary>
+    public static T ReopenAll<T>(IReadOnlyList<OnnxModel?> models, Func<OnnxModel?[], T> build)
+    {
+        var reopened = new OnnxModel?[models.Count];
+        try
+        {
+            for (int i = 0; i < models.Count; i++)
+            {
+                reopened[i] = models[i]?.Reopen();
+            }
+
+            return build(reopened);
+        }
+        catch
+        {
+            foreach (var model in reopened)
+            {
+                model?.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Releases one owner's share (<see cref="AddOwner"/>); after the last, the model is disposed (further calls do nothing) and its
     /// reference to the session goes. The session is freed once no batch and no other transformer holds it.
     /// </summary>

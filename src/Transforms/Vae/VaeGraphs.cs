@@ -15,27 +15,6 @@ internal delegate void PixelReader(Span<float> destination, long position);
 
 internal static partial class VaeGraphs
 {
-    /// <summary>
-    /// An encoder/decoder pair's new sessions for an estimator's next <c>Fit</c>, handed to <paramref name="build"/>; a session
-    /// already reopened is disposed again when a later step fails.
-    /// </summary>
-    public static T Reopen<T>(OnnxModel? encoder, OnnxModel? decoder, Func<OnnxModel?, OnnxModel?, T> build)
-    {
-        OnnxModel? newEncoder = null, newDecoder = null;
-        try
-        {
-            newEncoder = encoder?.Reopen();
-            newDecoder = decoder?.Reopen();
-            return build(newEncoder, newDecoder);
-        }
-        catch
-        {
-            newEncoder?.Dispose();
-            newDecoder?.Dispose();
-            throw;
-        }
-    }
-
     /// <summary>A column bound to the named input or output tensor of <paramref name="model"/>.</summary>
     public static OnnxColumnBinding Bind(OnnxModel model, string column, string tensor, bool isInput)
     {

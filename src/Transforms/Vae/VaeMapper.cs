@@ -49,7 +49,7 @@ internal sealed partial class VaeMapper : IDisposable, ISessionMapper
 
     /// <summary>A new mapper of the same config over new sessions of the same graphs, disposed or not this one: an estimator's next <c>Fit</c>.</summary>
     public VaeMapper Reopen()
-        => VaeGraphs.Reopen(_encoder, _decoder, (encoder, decoder) => new VaeMapper(Host, encoder, decoder, Config, Background?.Reopen()));
+        => OnnxModel.ReopenAll([_encoder, _decoder], m => new VaeMapper(Host, m[0], m[1], Config, Background?.Reopen()));
 
     /// <summary>The kinds of column a VAE transformer adds.</summary>
     internal enum VaeColumn

@@ -106,7 +106,7 @@ internal sealed partial class VqVaeMapper : IDisposable, ISessionMapper
 
     /// <summary>A new mapper of the same config over new sessions of the same graphs: an estimator's next <c>Fit</c>.</summary>
     public VqVaeMapper Reopen()
-        => VaeGraphs.Reopen(_encoder, _decoder, (encoder, decoder) => new VqVaeMapper(Host, encoder, decoder, Config));
+        => OnnxModel.ReopenAll([_encoder, _decoder], m => new VqVaeMapper(Host, m[0], m[1], Config));
 
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
