@@ -38,6 +38,31 @@ internal static class ModelEntry
         }
     }
 
+    /// <summary>
+    /// Reads <paramref name="count"/> Single values and checks them finite: a non-finite one is reported as
+    /// <paramref name="problem"/> says, given its index and value (an entry that ends early is reported as truncated).
+    /// </summary>
+    public static float[] ReadFiniteSingles(ModelLoadContext ctx, int count, Func<int, float, string> problem)
+    {
+        var values = new float[count];
+        Read(ctx, () =>
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = ctx.Reader.ReadSingle();
+            }
+
+            return values;
+        });
+        int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+        if (bad >= 0)
+        {
+            ThrowHelper.CorruptEntry(ctx, problem(bad, values[bad]));
+        }
+
+        return values;
+    }
+
     /// <summary>The settings a loader stored as JSON: malformed JSON (the inner exception kept) or a JSON null is corrupt.</summary>
     public static T Json<T>(ModelLoadContext ctx, string what, Func<string, T?> parse)
         where T : class

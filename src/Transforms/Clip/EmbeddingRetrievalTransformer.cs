@@ -150,18 +150,8 @@ public sealed class EmbeddingRetrievalTransformer : ITransformer, IBatchedMapper
             count < 1 || dimension < 1 || (long)count * dimension > int.MaxValue ? $"its index of {count} x {dimension} values has no valid size" : null,
             reader.BaseStream.CanSeek && (long)count * dimension * sizeof(float) > reader.BaseStream.Length - reader.BaseStream.Position
                 ? $"its index of {count} x {dimension} values is larger than the entry (wrong counts)" : null));
-        var vectors = new float[count * dimension];
-        ModelEntry.Read(ctx, () =>
-        {
-            for (int i = 0; i < vectors.Length; i++)
-            {
-                vectors[i] = reader.ReadSingle();
-            }
-
-            return vectors;
-        });
-        int bad = Array.FindIndex(vectors, v => !float.IsFinite(v));
-        ModelEntry.Check(ctx, bad < 0, bad < 0 ? "" : $"its index row {bad / dimension} has the non-finite value {ModelEntry.Text(vectors[bad])} at {bad % dimension}");
+        var vectors = ModelEntry.ReadFiniteSingles(ctx, count * dimension,
+            (bad, value) => $"its index row {bad / dimension} has the non-finite value {ModelEntry.Text(value)} at {bad % dimension}");
         string[]? keys = ModelEntry.Read(ctx, () =>
         {
             if (!reader.ReadBoolean())

@@ -110,18 +110,8 @@ public sealed class ZeroShotClassifierTransformer : RowToRowTransformerBase
             labels.Distinct(StringComparer.Ordinal).Count() != labels.Length ? "its labels are not distinct" : null,
             size is < 1 or >= 1_000_000 || (long)count * size > int.MaxValue ? $"its embedding size {size} for {count} labels is not valid" : null,
             !(scale > 0) || !float.IsFinite(scale) ? $"its logit scale {ModelEntry.Text(scale)} is not a positive finite number" : null));
-        var embeddings = new float[count * size];
-        ModelEntry.Read(ctx, () =>
-        {
-            for (int i = 0; i < embeddings.Length; i++)
-            {
-                embeddings[i] = reader.ReadSingle();
-            }
-
-            return embeddings;
-        });
-        int bad = Array.FindIndex(embeddings, v => !float.IsFinite(v));
-        ModelEntry.Check(ctx, bad < 0, bad < 0 ? "" : $"the label embedding of '{labels[bad / size]}' has the non-finite value {ModelEntry.Text(embeddings[bad])} at {bad % size}");
+        var embeddings = ModelEntry.ReadFiniteSingles(ctx, count * size,
+            (bad, value) => $"the label embedding of '{labels[bad / size]}' has the non-finite value {ModelEntry.Text(value)} at {bad % size}");
         return new ZeroShotClassifierTransformer(env, input, score, predicted, labels, embeddings, size, scale);
     }
 
