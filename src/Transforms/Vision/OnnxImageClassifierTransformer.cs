@@ -28,12 +28,8 @@ public sealed partial class OnnxImageClassifierTransformer : OnnxImageModelTrans
     private readonly ImageEmbeddingShape? _embeddingShape;
 
     internal OnnxImageClassifierTransformer(IHostEnvironment env, OnnxImageClassifierEstimator.Options options)
-        : this(Open(env, nameof(OnnxImageClassifierTransformer), CheckOptions(options), "ClassifyImageOnnx", (manifest, model) =>
-        {
-            var config = Resolve(options, manifest, model);
-            _ = Bind(config, model); // refused here, while the session is still disposed on failure
-            return config;
-        }, "image-classifier"))
+        : this(Open(env, nameof(OnnxImageClassifierTransformer), CheckOptions(options), "ClassifyImageOnnx",
+            (manifest, model) => Resolve(options, manifest, model), (config, model) => Bind(config, model), "image-classifier"))
     {
         ImageInput.LogFixedBatch(Host, _image, Config.BatchSize, Model.Name);
     }

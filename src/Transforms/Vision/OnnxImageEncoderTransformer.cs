@@ -23,12 +23,8 @@ public sealed partial class OnnxImageEncoderTransformer : OnnxImageModelTransfor
     private readonly ImageEmbeddingShape _shape;
 
     internal OnnxImageEncoderTransformer(IHostEnvironment env, OnnxImageEncoderEstimator.Options options)
-        : this(Open(env, nameof(OnnxImageEncoderTransformer), options, "EncodeClipImage", (manifest, model) =>
-        {
-            var config = Resolve(options, manifest, model);
-            _ = Bind(config, model); // refused here, while the session is still disposed on failure
-            return config;
-        }, "clip-image", "image-classifier"))
+        : this(Open(env, nameof(OnnxImageEncoderTransformer), options, "EncodeClipImage",
+            (manifest, model) => Resolve(options, manifest, model), (config, model) => Bind(config, model), "clip-image", "image-classifier"))
     {
         ImageInput.LogFixedBatch(Host, _image, Config.BatchSize, Model.Name);
     }

@@ -57,15 +57,21 @@ public abstract class OnnxImageModelTransformer : OnnxTransformerBase
 
     /// <summary>
     /// Opens an image model for an estimator: the host, the batch size checked, the manifest checked for <paramref name="families"/>,
-    /// the session, and the settings resolved and bound by <paramref name="resolveAndBind"/> (the session disposed when it refuses).
+    /// the session, the settings resolved by <paramref name="resolve"/> and their tensors bound by <paramref name="bind"/> (the
+    /// session disposed when either refuses).
     /// </summary>
     private protected static (IHost Host, OnnxModel Model, TConfig Config) Open<TConfig>(IHostEnvironment env, string name, OnnxImageModelOptions options,
-        string catalogMethod, Func<ModelManifest?, OnnxModel, TConfig> resolveAndBind, params string[] families)
+        string catalogMethod, Func<ModelManifest?, OnnxModel, TConfig> resolve, Action<TConfig, OnnxModel> bind, params string[] families)
     {
         ArgumentNullException.ThrowIfNull(env);
         var host = env.Register(name);
         OnnxScoringTransformer.CheckBatchSize(options.BatchSize);
-        var (model, config) = ImageMapper.Open(host, options, catalogMethod, resolveAndBind, families);
+        var (model, config) = ImageMapper.Open(host, options, catalogMethod, (manifest, model) =>
+        {
+            var config = resolve(manifest, model);
+            bind(config, model);
+            return config;
+        }, families);
         return (host, model, config);
     }
 }
