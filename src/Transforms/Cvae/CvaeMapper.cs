@@ -66,7 +66,7 @@ internal sealed partial class CvaeMapper : IDisposable, ISessionMapper
             Resolve(requested, graphs.Encoder, graphs.EncoderManifest, graphs.Decoder!, graphs.DecoderManifest ?? graphs.EncoderManifest, priors)));
     }
 
-    /// <summary>A new mapper of the same config over new sessions of the same graphs: an estimator's next <c>Fit</c>.</summary>
+    /// <summary>A new mapper of the same config over sessions of the same graphs (<see cref="OnnxModel.Reopen"/>): an estimator's next <c>Fit</c>.</summary>
     public CvaeMapper Reopen()
         => OnnxModel.ReopenAll([_encoder, _decoder], m => new CvaeMapper(Host, m[0], m[1]!, Config));
 

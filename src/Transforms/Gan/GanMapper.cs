@@ -77,7 +77,7 @@ internal sealed partial class GanMapper : IDisposable, ISessionMapper
         }
     }
 
-    /// <summary>A new mapper of the same config over a new session of the same graph: an estimator's next <c>Fit</c>.</summary>
+    /// <summary>A new mapper of the same config over a session of the same graph (<see cref="OnnxModel.Reopen"/>): an estimator's next <c>Fit</c>.</summary>
     public GanMapper Reopen() => new(Host, _model.Reopen(), Config);
 
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)

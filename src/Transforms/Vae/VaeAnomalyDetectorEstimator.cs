@@ -75,7 +75,7 @@ public sealed class VaeAnomalyDetectorEstimator : IEstimator<VaeAnomalyDetectorT
             }
         }
 
-        // The graphs were opened and checked; each Fit scores on sessions of its own.
+        // The graphs were opened and checked; each Fit scores on the sessions its live transformers share (OnnxModel.Reopen).
         _scoring.Dispose();
     }
 

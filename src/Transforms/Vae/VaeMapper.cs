@@ -47,7 +47,7 @@ internal sealed partial class VaeMapper : IDisposable, ISessionMapper
     public IReadOnlyList<OnnxModel> Models => _encoder != null && _decoder != null
         ? [_encoder, _decoder, .. Background?.Models ?? []] : [(_encoder ?? _decoder)!];
 
-    /// <summary>A new mapper of the same config over new sessions of the same graphs, disposed or not this one: an estimator's next <c>Fit</c>.</summary>
+    /// <summary>A new mapper of the same config over sessions of the same graphs (<see cref="OnnxModel.Reopen"/>), disposed or not this one: an estimator's next <c>Fit</c>.</summary>
     public VaeMapper Reopen()
         => OnnxModel.ReopenAll([_encoder, _decoder], m => new VaeMapper(Host, m[0], m[1], Config, Background?.Reopen()));
 
@@ -96,7 +96,7 @@ internal sealed partial class VaeMapper : IDisposable, ISessionMapper
     /// <summary>The seed of the noise: the option, else the <c>MLContext</c>'s seed, else 0.</summary>
     public static int ResolveSeed(IHostEnvironment env, int? seed) => seed ?? (env as IHostEnvironmentInternal)?.Seed ?? 0;
 
-    /// <summary>A mapper with sessions of its own on the same graphs and another config (the anomaly detector's threshold).</summary>
+    /// <summary>A mapper sharing this one's sessions (one more reference each) with another config (the anomaly detector's threshold).</summary>
     public VaeMapper WithConfig(VaeConfig config)
     {
         ThrowIfDisposed();

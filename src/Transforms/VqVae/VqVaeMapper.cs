@@ -104,7 +104,7 @@ internal sealed partial class VqVaeMapper : IDisposable, ISessionMapper
         });
     }
 
-    /// <summary>A new mapper of the same config over new sessions of the same graphs: an estimator's next <c>Fit</c>.</summary>
+    /// <summary>A new mapper of the same config over sessions of the same graphs (<see cref="OnnxModel.Reopen"/>): an estimator's next <c>Fit</c>.</summary>
     public VqVaeMapper Reopen()
         => OnnxModel.ReopenAll([_encoder, _decoder], m => new VqVaeMapper(Host, m[0], m[1], Config));
 
