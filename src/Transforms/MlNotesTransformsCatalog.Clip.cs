@@ -45,9 +45,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="InvalidOperationException">The graph does not match its manifest, or does not take images of the configured size.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range or names a tensor the graph lacks.</exception>
     public static OnnxImageEncoderEstimator EncodeClipImage(this TransformsCatalog catalog, OnnxImageEncoderEstimator.Options options)
-    {
-        return new OnnxImageEncoderEstimator(Environment(catalog, options), options);
-    }
+        => new OnnxImageEncoderEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Embeds text with a CLIP text tower (a causal Transformer pooled at the end-of-text token, as exported), tokenized with
@@ -120,9 +118,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">No labels, an empty label or template, a template without <c>{}</c>, a bad logit scale.</exception>
     /// <exception cref="System.IO.FileNotFoundException">The text tower or its manifest does not exist.</exception>
     public static ZeroShotClassifierEstimator ClassifyZeroShot(this TransformsCatalog catalog, ZeroShotClassifierEstimator.Options options)
-    {
-        return new ZeroShotClassifierEstimator(Environment(catalog, options), options);
-    }
+        => new ZeroShotClassifierEstimator(Environment(catalog, options), options);
 
     /// <summary>Adds logit scale x cosine similarity of two embedding columns of the same size (CLIP's logit for matched rows).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -148,9 +144,7 @@ public static partial class MlNotesTransformsCatalog
     /// <param name="options">Columns and logit scale.</param>
     /// <returns>The estimator.</returns>
     public static EmbeddingSimilarityEstimator ComputeEmbeddingSimilarity(this TransformsCatalog catalog, EmbeddingSimilarityEstimator.Options options)
-    {
-        return new EmbeddingSimilarityEstimator(Environment(catalog, options), options);
-    }
+        => new EmbeddingSimilarityEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Exact embedding search: <c>Fit</c> indexes the embeddings of the data it is given; the transformer adds, for each query row,
@@ -176,9 +170,7 @@ public static partial class MlNotesTransformsCatalog
     /// <param name="options">Query and index columns, keys, k, batch size.</param>
     /// <returns>The estimator.</returns>
     public static EmbeddingRetrievalEstimator RetrieveNearestEmbeddings(this TransformsCatalog catalog, EmbeddingRetrievalEstimator.Options options)
-    {
-        return new EmbeddingRetrievalEstimator(Environment(catalog, options), options);
-    }
+        => new EmbeddingRetrievalEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// A dual encoder of any two ONNX towers with vector inputs (the notes' motion and music encoders): normalized embeddings of
@@ -212,7 +204,5 @@ public static partial class MlNotesTransformsCatalog
     /// <returns>The estimator; its transformer holds native sessions and is <see cref="IDisposable"/>.</returns>
     /// <exception cref="InvalidOperationException">The towers' embedding sizes differ, or an embedding is not float32.</exception>
     public static DualEncoderEstimator EncodeDual(this TransformsCatalog catalog, DualEncoderEstimator.Options options)
-    {
-        return new DualEncoderEstimator(Environment(catalog, options), options);
-    }
+        => new DualEncoderEstimator(Environment(catalog, options), options);
 }

@@ -35,9 +35,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     /// <exception cref="NotSupportedException">The manifest's likelihood is not Bernoulli logits.</exception>
     public static CvaeGeneratorEstimator GenerateCvae(this TransformsCatalog catalog, CvaeGeneratorEstimator.Options options)
-    {
-        return new CvaeGeneratorEstimator(Environment(catalog, options), options);
-    }
+        => new CvaeGeneratorEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Scores (image, label) pairs with a conditional VAE (the encoder, and the decoder its manifest names): adds <c>Elbo</c>,
@@ -65,9 +63,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     /// <exception cref="NotSupportedException">The manifest's likelihood is not Bernoulli logits.</exception>
     public static CvaeScorerEstimator ScoreCvae(this TransformsCatalog catalog, CvaeScorerEstimator.Options options)
-    {
-        return new CvaeScorerEstimator(Environment(catalog, options), options);
-    }
+        => new CvaeScorerEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Classifies images with a conditional VAE as a generative classifier: P(c | x) by Bayes' rule from the class-conditional
@@ -95,7 +91,5 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="InvalidOperationException">A graph does not match its manifest, the graphs do not fit together, or there are no priors.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range, such as priors of the wrong count or not positive.</exception>
     public static CvaeClassifierEstimator ClassifyCvae(this TransformsCatalog catalog, CvaeClassifierEstimator.Options options)
-    {
-        return new CvaeClassifierEstimator(Environment(catalog, options), options);
-    }
+        => new CvaeClassifierEstimator(Environment(catalog, options), options);
 }

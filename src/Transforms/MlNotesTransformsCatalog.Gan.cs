@@ -38,9 +38,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     /// <exception cref="NotSupportedException">The manifest is of another family or has a field MlNotes does not read.</exception>
     public static GanGeneratorEstimator GenerateImagesGan(this TransformsCatalog catalog, GanGeneratorEstimator.Options options)
-    {
-        return new GanGeneratorEstimator(Environment(catalog, options), options);
-    }
+        => new GanGeneratorEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Scores images with a GAN's ONNX discriminator: adds <c>RealismLogit</c> (the log odds that the image is real) and
@@ -72,7 +70,5 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     /// <exception cref="NotSupportedException">The manifest is of another family or has a field MlNotes does not read.</exception>
     public static GanDiscriminatorEstimator ScoreRealismGan(this TransformsCatalog catalog, GanDiscriminatorEstimator.Options options)
-    {
-        return new GanDiscriminatorEstimator(Environment(catalog, options), options);
-    }
+        => new GanDiscriminatorEstimator(Environment(catalog, options), options);
 }

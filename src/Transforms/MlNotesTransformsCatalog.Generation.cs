@@ -42,7 +42,5 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="NotSupportedException">The manifest has a field or value MlNotes does not read, or a graph lacks a tensor the manifest implies.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range or does not belong to the strategy.</exception>
     public static SequenceGeneratorEstimator GenerateSequenceOnnx(this TransformsCatalog catalog, SequenceGeneratorEstimator.Options options)
-    {
-        return new SequenceGeneratorEstimator(Environment(catalog, options), options);
-    }
+        => new SequenceGeneratorEstimator(Environment(catalog, options), options);
 }

@@ -35,9 +35,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="InvalidOperationException">The graph does not match its manifest or is not a VAE encoder.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static VaeEncoderEstimator EncodeVae(this TransformsCatalog catalog, VaeEncoderEstimator.Options options)
-    {
-        return new VaeEncoderEstimator(Environment(catalog, options), options);
-    }
+        => new VaeEncoderEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Decodes a latent column with a VAE's ONNX decoder into <c>Reconstruction</c>: per-pixel Bernoulli probabilities with
@@ -70,9 +68,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     /// <exception cref="NotSupportedException">The manifest's likelihood is not Bernoulli logits.</exception>
     public static VaeDecoderEstimator DecodeVae(this TransformsCatalog catalog, VaeDecoderEstimator.Options options)
-    {
-        return new VaeDecoderEstimator(Environment(catalog, options), options);
-    }
+        => new VaeDecoderEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Scores images with a VAE (the encoder, and the decoder its manifest names): adds <c>ReconstructionLogLikelihood</c>,
@@ -109,9 +105,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     /// <exception cref="NotSupportedException">The manifest's likelihood is not Bernoulli logits.</exception>
     public static VaeScorerEstimator ScoreVae(this TransformsCatalog catalog, VaeScorerEstimator.Options options)
-    {
-        return new VaeScorerEstimator(Environment(catalog, options), options);
-    }
+        => new VaeScorerEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Detects anomalies with a VAE: <c>Fit</c> sets the threshold at <paramref name="thresholdPercentile"/> of the training
@@ -149,7 +143,5 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="InvalidOperationException">A graph does not match its manifest, or the encoder and decoder do not fit together.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range, such as a threshold percentile outside (0, 100).</exception>
     public static VaeAnomalyDetectorEstimator DetectAnomaliesVae(this TransformsCatalog catalog, VaeAnomalyDetectorEstimator.Options options)
-    {
-        return new VaeAnomalyDetectorEstimator(Environment(catalog, options), options);
-    }
+        => new VaeAnomalyDetectorEstimator(Environment(catalog, options), options);
 }

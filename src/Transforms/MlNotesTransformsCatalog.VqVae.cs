@@ -35,9 +35,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="InvalidOperationException">The graph does not match its manifest, or the manifest has no codebook.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static VqVaeEncoderEstimator EncodeVqVae(this TransformsCatalog catalog, VqVaeEncoderEstimator.Options options)
-    {
-        return new VqVaeEncoderEstimator(Environment(catalog, options), options);
-    }
+        => new VqVaeEncoderEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Decodes a VQ-VAE's codes (a key vector, one key per grid position) through the manifest's codebook and the ONNX decoder
@@ -67,9 +65,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="InvalidOperationException">The graph does not match its manifest, or the manifest has no codebook.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static VqVaeDecoderEstimator DecodeVqVae(this TransformsCatalog catalog, VqVaeDecoderEstimator.Options options)
-    {
-        return new VqVaeDecoderEstimator(Environment(catalog, options), options);
-    }
+        => new VqVaeDecoderEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Passes images through a VQ-VAE (the encoder, its nearest codes, and the decoder its manifest names): adds <c>Codes</c>,
@@ -98,7 +94,5 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="InvalidOperationException">A graph does not match its manifest, or the encoder and decoder do not fit together.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static VqVaeReconstructorEstimator ReconstructVqVae(this TransformsCatalog catalog, VqVaeReconstructorEstimator.Options options)
-    {
-        return new VqVaeReconstructorEstimator(Environment(catalog, options), options);
-    }
+        => new VqVaeReconstructorEstimator(Environment(catalog, options), options);
 }

@@ -45,9 +45,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range, or a name does not match the graph.</exception>
     /// <exception cref="NotSupportedException">The provider is not available and <see cref="OnnxModelOptions.FallbackToCpu"/> is false, or the graph has a tensor MlNotes cannot map.</exception>
     public static OnnxScoringEstimator ApplyOnnxModelBatched(this TransformsCatalog catalog, OnnxScoringEstimator.Options options)
-    {
-        return new OnnxScoringEstimator(Environment(catalog, options), options);
-    }
+        => new OnnxScoringEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Classifies images with an ONNX image classifier, preprocessing them as its manifest says (the .json beside the model),
@@ -83,9 +81,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="InvalidOperationException">The graph does not match its manifest, or does not take images of the configured size.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range or names a tensor the graph lacks.</exception>
     public static OnnxImageClassifierEstimator ClassifyImageOnnx(this TransformsCatalog catalog, OnnxImageClassifierEstimator.Options options)
-    {
-        return new OnnxImageClassifierEstimator(Environment(catalog, options), options);
-    }
+        => new OnnxImageClassifierEstimator(Environment(catalog, options), options);
 
     /// <summary>
     /// Encodes a text column with an ONNX Transformer encoder and its manifest (the .json beside the model, naming the vocab):
@@ -118,9 +114,7 @@ public static partial class MlNotesTransformsCatalog
     /// <exception cref="InvalidOperationException">The graph does not match its manifest, or the vocab is larger than the graph's embedding table.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range or names a tensor the graph lacks.</exception>
     public static OnnxTextEncoderEstimator EncodeTextOnnx(this TransformsCatalog catalog, OnnxTextEncoderEstimator.Options options)
-    {
-        return new OnnxTextEncoderEstimator(Environment(catalog, options), options);
-    }
+        => new OnnxTextEncoderEstimator(Environment(catalog, options), options);
 
     /// <summary>The environment of <paramref name="catalog"/> for an estimator built from <paramref name="options"/>, both checked for null.</summary>
     private static Runtime.IHostEnvironment Environment(TransformsCatalog catalog, object options)
