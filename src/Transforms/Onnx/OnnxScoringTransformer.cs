@@ -89,47 +89,25 @@ public sealed class OnnxScoringTransformer : OnnxTransformerBase, IOnnxMapper
             OnnxBindings.CheckInputColumn(inputSchema, binding, _model.Name);
         }
 
+        return SchemaShapes.Append(inputSchema, OutputColumnsSchema());
+    }
+
+    SchemaShape IOnnxMapper.GetOutputSchema(SchemaShape inputSchema) => SchemaShapes.Extend(inputSchema,
+        Inputs.Select(b => new ColumnRead(b.ColumnName,
+            column => column.ItemType.Equals(b.Tensor.ItemType) && (column.Kind != SchemaShape.Column.VectorKind.Scalar || b.Tensor.RowElements == 1),
+            $"{b.Tensor.TypeText} (ONNX input '{b.Tensor.Name}' {b.Tensor.ShapeText})")),
+        SchemaShapes.Of(OutputColumnsSchema()));
+
+    /// <summary>One column per mapped graph output, of the tensor's type.</summary>
+    private DataViewSchema OutputColumnsSchema()
+    {
         var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
         foreach (var binding in Outputs)
         {
             builder.AddColumn(binding.ColumnName, binding.Tensor.ColumnType);
         }
 
         return builder.ToSchema();
-    }
-
-    SchemaShape IOnnxMapper.GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        foreach (var binding in Inputs)
-        {
-            var tensor = binding.Tensor;
-            if (!inputSchema.TryFindColumn(binding.ColumnName, out var column))
-            {
-                ThrowHelper.MissingColumn(nameof(inputSchema), binding.ColumnName);
-            }
-
-            bool scalarFits = tensor.RowElements == 1;
-            bool kindFits = column.Kind != SchemaShape.Column.VectorKind.Scalar || scalarFits;
-            if (!column.ItemType.Equals(tensor.ItemType) || !kindFits)
-            {
-                ThrowHelper.SchemaMismatch(nameof(inputSchema), binding.ColumnName,
-                    $"{tensor.TypeText} (ONNX input '{tensor.Name}' {tensor.ShapeText})", column.GetTypeString());
-            }
-        }
-
-        foreach (var binding in Outputs)
-        {
-            var tensor = binding.Tensor;
-            var kind = tensor.RowDims.Length == 0
-                ? SchemaShape.Column.VectorKind.Scalar
-                : tensor.RowElements > 0 ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector;
-            columns[binding.ColumnName] = new SchemaShape.Column(binding.ColumnName, kind, tensor.ItemType, isKey: false);
-        }
-
-        return new SchemaShape(columns.Values);
     }
 
     private protected override void SaveModel(ModelSaveContext ctx)

@@ -9,10 +9,10 @@ using MlNotes.Transforms.Vision;
 
 namespace MlNotes.Transforms.Vae;
 
-/// <summary>What the VAE and VQ-VAE mappers share: opening their graphs, binding tensors to columns, reading a row's image.</summary>
 /// <summary>Reads the source's current row (at <paramref name="position"/>, for the error) into <paramref name="destination"/>.</summary>
 internal delegate void PixelReader(Span<float> destination, long position);
 
+/// <summary>What the VAE and VQ-VAE mappers share: opening their graphs, binding tensors to columns, reading a row's image.</summary>
 internal static partial class VaeGraphs
 {
     /// <summary>A column bound to the named input or output tensor of <paramref name="model"/>.</summary>

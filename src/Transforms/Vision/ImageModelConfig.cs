@@ -43,7 +43,6 @@ internal abstract record ImageModelConfig
         ImagePathColumnName = fields.ImagePathColumnName,
     };
 
-    /// <summary>How the mapper reads the image column.</summary>
     /// <summary>The shared settings as the options give them, with the resolved image tensor and preprocessing (what both families' resolutions set).</summary>
     public ImageModelConfig WithImageOptions(OnnxImageModelOptions o, string imageTensor, ImagePreprocessingSettings preprocessing) => this with
     {
@@ -59,5 +58,6 @@ internal abstract record ImageModelConfig
         ImagePathColumnName = o.ImagePathColumnName,
     };
 
+    /// <summary>How the mapper reads the image column.</summary>
     public ImageInput CreateInput() => new(InputColumnName, ImageFolder, ImagePathColumnName, Preprocessing, RawPixelWidth, RawPixelHeight, RawPixelChannels);
 }
