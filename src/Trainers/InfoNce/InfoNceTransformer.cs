@@ -59,7 +59,6 @@ public sealed class InfoNceTransformer : RowToRowTransformerBase
         ThrowHelper.CheckEntry(ctx, sizeA > 0 && sizeB > 0 && embedding > 0 && hiddenCount is >= 0 and < 1000,
             $"sizes {sizeA} (A), {sizeB} (B), {embedding} (embedding), {hiddenCount} (hidden layers) where the first three must be positive");
         var hidden = MlpShape.ReadHidden(ctx, hiddenCount);
-
         var activation = (Activation)reader.ReadInt32();
         ThrowHelper.CheckEntry(ctx, Enum.IsDefined(activation), $"unknown activation {(int)activation}");
         long architecture = MlpShape.ParameterCount(sizeA, hidden, embedding) + MlpShape.ParameterCount(sizeB, hidden, embedding) + 1;

@@ -46,7 +46,6 @@ public sealed class MdnModelParameters : ModelParametersBase<float>, ISchemaBind
         ThrowHelper.CheckEntry(ctx, featureCount > 0 && labelSize > 0 && components is > 0 and <= MdnTrainer.Defaults.MaxComponents && hiddenCount is > 0 and < 1000,
             $"sizes {featureCount} (features), {labelSize} (label), {components} (components), {hiddenCount} (hidden layers) where each must be positive and K at most {MdnTrainer.Defaults.MaxComponents}");
         var hidden = MlpShape.ReadHidden(ctx, hiddenCount);
-
         var activation = (Activation)reader.ReadInt32();
         var sigmaTransform = (MdnSigmaTransform)reader.ReadInt32();
         double minimumSigma = reader.ReadDouble();

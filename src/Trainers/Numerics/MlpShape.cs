@@ -3,7 +3,7 @@ using Microsoft.ML;
 
 namespace MlNotes.Trainers.Numerics;
 
-/// <summary>The size of an <see cref="Mlp{T}"/> from its layer sizes, for a loader's check of a saved parameter vector.</summary>
+/// <summary>The size of an <see cref="Mlp{T}"/> from its layer sizes, and a loader's reads of its saved layer sizes and parameter vector, checked.</summary>
 internal static class MlpShape
 {
     /// <summary>The weights and biases of the layers input, hidden..., output: sum over layers of (in + 1) * out, in 64 bits so that a corrupt size cannot wrap around.</summary>
